@@ -1,0 +1,1 @@
+"""dipevents: a REST API serving structured, sourced diplomatic events."""

@@ -1,0 +1,115 @@
+"""The `dipevents` command line: serve, migrate, load, check, draft."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.settings import get_settings
+
+cli = typer.Typer(help="dipevents: structured, sourced diplomatic events.", no_args_is_help=True, add_completion=False)
+
+
+def _database_url(url: str | None) -> str:
+    return url or get_settings().database_url
+
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides the DATABASE_URL environment variable.")
+]
+
+
+@cli.command()
+def migrate(database_url: DatabaseOption = None) -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from app.migrate import upgrade
+
+    upgrade(_database_url(database_url))
+    typer.echo("database is at the latest schema revision")
+
+
+@cli.command()
+def check(path: Annotated[Path, typer.Argument(help="Bundle directory or file.")]) -> None:
+    """Validate a data bundle without touching any database."""
+    from app.importers.bundle import BundleInvalid, read_bundle
+
+    try:
+        loaded = read_bundle(path)
+    except BundleInvalid as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    counts = {kind: len(getattr(loaded.bundle, kind)) for kind in type(loaded.bundle).model_fields}
+    typer.echo(f"{path}: valid ({_format_counts(counts)})")
+
+
+@cli.command()
+def load(
+    path: Annotated[Path, typer.Argument(help="Bundle directory or file.")],
+    replace: Annotated[bool, typer.Option(help="Replace the whole dataset instead of adding to it.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Validate and import a data bundle in one transaction: all of it or nothing."""
+    from app.db import make_engine, session_factory
+    from app.importers.bundle import BundleInvalid, import_bundle, read_bundle
+
+    try:
+        loaded = read_bundle(path)
+    except BundleInvalid as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    engine = make_engine(_database_url(database_url))
+    try:
+        with session_factory(engine).begin() as session:
+            counts = import_bundle(session, loaded, replace=replace)
+    except BundleInvalid as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"loaded {path}: {_format_counts(counts)}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,
+    load_data: Annotated[bool, typer.Option(help="Load the bundled data when the database is empty.")] = True,
+) -> None:
+    """Migrate, load the bundled data into an empty database, and serve the API."""
+    import uvicorn
+
+    from app.db import make_engine, session_factory
+    from app.importers.bundle import BundleInvalid, dataset_is_empty, import_bundle, read_bundle
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine).begin() as session:
+            if load_data and dataset_is_empty(session) and Path(settings.data_path).exists():
+                counts = import_bundle(session, read_bundle(settings.data_path))
+                typer.echo(f"loaded {settings.data_path}: {_format_counts(counts)}")
+    except BundleInvalid as exc:
+        _print_problems(exc)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True)
+
+
+def _print_problems(exc: Exception) -> None:
+    problems = getattr(exc, "problems", [])
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    typer.echo(f"{len(problems)} problem(s); nothing was changed.", err=True)
+
+
+def _format_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,109 @@
+"""Imprecise dates: EDTF text in, inclusive day bounds + precision out.
+
+Parsing is delegated to the `edtf` package (strict bounds); we never use its
+natural-language parser. Open interval ends come back as ±infinity there and
+are mapped to ``None`` here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import edtf
+from edtf.parser.edtf_exceptions import EDTFParseException
+
+Precision = Literal["day", "month", "year"]
+_PRECISION_ORDER = {"day": 0, "month": 1, "year": 2}
+
+
+class InvalidDate(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DateSpan:
+    """A date as a source states it, with the inclusive range of days it may denote."""
+
+    edtf: str
+    start: dt.date | None
+    end: dt.date | None
+    precision: Precision
+    approximate: bool
+    uncertain: bool
+
+    def overlaps(self, lower: dt.date | None, upper: dt.date | None) -> bool:
+        return (upper is None or self.start is None or self.start <= upper) and (
+            lower is None or self.end is None or self.end >= lower
+        )
+
+
+def _bound(value: object) -> dt.date | None:
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    if isinstance(value, time.struct_time):
+        return dt.date(value.tm_year, value.tm_mon, value.tm_mday)
+    raise InvalidDate(f"unsupported EDTF bound {value!r}")
+
+
+def _precision(node: object) -> str | None:
+    precision = getattr(node, "precision", None)
+    if precision in _PRECISION_ORDER:
+        return precision
+    inner = getattr(node, "date", None)  # UncertainOrApproximate wraps a Date
+    if inner is not None:
+        return _precision(inner)
+    return None
+
+
+def parse_edtf(text: str) -> DateSpan:
+    """Parse an EDTF string (levels 0–1) into a :class:`DateSpan`.
+
+    Raises :class:`InvalidDate` with a readable message on anything else.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidDate("empty date")
+    text = text.strip()
+    try:
+        parsed = edtf.parse_edtf(text)
+    except (EDTFParseException, ValueError, TypeError) as exc:
+        raise InvalidDate(f"{text!r} is not a valid EDTF date") from exc
+    try:
+        start = _bound(parsed.lower_strict())
+        end = _bound(parsed.upper_strict())
+    except (ValueError, OverflowError) as exc:
+        raise InvalidDate(f"{text!r} is not a valid calendar date") from exc
+    if start is not None and end is not None and start > end:
+        raise InvalidDate(f"{text!r} ends before it starts")
+    if start is None and end is None:
+        raise InvalidDate(f"{text!r} has no bounded end")
+    ends = [getattr(parsed, "lower", None), getattr(parsed, "upper", None)]
+    parts = [node for node in ends if node is not None] or [parsed]
+    precisions = [p for p in (_precision(node) for node in parts) if p]
+    if not precisions:
+        raise InvalidDate(f"{text!r}: unsupported EDTF feature")
+    coarsest = max(precisions, key=_PRECISION_ORDER.__getitem__)
+    return DateSpan(
+        edtf=text,
+        start=start,
+        end=end,
+        precision=coarsest,  # type: ignore[arg-type]
+        approximate=bool(getattr(parsed, "is_approximate", False) or "~" in text or "%" in text),
+        uncertain=bool(getattr(parsed, "is_uncertain", False) or "?" in text or "%" in text),
+    )
+
+
+def parse_query_bound(text: str, *, upper: bool) -> dt.date:
+    """Parse a filter value `YYYY`, `YYYY-MM` or `YYYY-MM-DD` to its first
+    (``upper=False``) or last (``upper=True``) day."""
+    if not (len(text) in (4, 7, 10) and text[:4].isdigit()):
+        raise InvalidDate(f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    span = parse_edtf(text)
+    if span.approximate or span.uncertain or "/" in text:
+        raise InvalidDate(f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    bound = span.end if upper else span.start
+    assert bound is not None
+    return bound

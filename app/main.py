@@ -1,0 +1,54 @@
+"""The ASGI application: `uvicorn app.main:app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app.db import make_engine, session_factory
+from app.problems import install_problem_handlers
+from app.routers import actors, agreements, events, meta, sources, topics
+from app.settings import Settings, get_settings
+
+DESCRIPTION = """
+**dipevents** serves diplomatic events — visits, meetings, statements, mediation offers, aid decisions —
+extracted from foreign-policy briefs, with the actors, agreements, topics and sources behind them.
+Every record points to where it is stated (source document, section, paragraph, footnote).
+
+* **Dates are imprecise on purpose**: each carries its EDTF text, the first and last day it may denote, and its
+  precision. `start`/`end` filters match any overlap by default (`date_match=within` for containment).
+* **Filters**: repeat a parameter to require all values (`actor=imran-khan&actor=donald-trump`); separate values
+  with commas to accept any (`topic=kashmir,afghanistan-peace-process`). Unknown ids are an error, not an empty page.
+* **Pages**: every list returns `{items, next_cursor, total}`; pass `next_cursor` back as `cursor`.
+* **Errors** are RFC 9457 problem documents (`application/problem+json`) naming the offending parameter.
+"""
+
+TAGS = [
+    {"name": "events", "description": "What happened, when, who took part, and which sources say so."},
+    {"name": "actors", "description": "People (with the offices they held), states, government bodies, organisations."},
+    {"name": "agreements", "description": "Agreements, programmes, loans and decisions with their status over time."},
+    {"name": "citations", "description": "The footnoted sources behind the facts (CSL-JSON compatible)."},
+    {"name": "topics", "description": "The curated topic vocabulary (a tree)."},
+    {"name": "sources", "description": "The source documents, their sections and their own assessments."},
+    {"name": "service", "description": "Health, vocabularies and problem types."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="dipevents",
+        version="0.1.0",
+        summary="Structured, sourced diplomatic events.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+    )
+    engine = make_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    install_problem_handlers(app)
+    for module in (events, actors, agreements, sources, topics, meta):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,39 @@
+"""SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
+
+from app.models.actors import Actor, ActorIdentifier, Office
+from app.models.agreements import (
+    Agreement,
+    AgreementCitation,
+    AgreementEvent,
+    AgreementMilestone,
+    AgreementParty,
+    AgreementTopic,
+)
+from app.models.base import Base
+from app.models.events import Event, EventCitation, EventParticipant, EventQuote, EventRelation, EventTopic
+from app.models.sources import Citation, Locator, Section, SourceDocument
+from app.models.topics import Topic
+
+__all__ = [
+    "Actor",
+    "ActorIdentifier",
+    "Agreement",
+    "AgreementCitation",
+    "AgreementEvent",
+    "AgreementMilestone",
+    "AgreementParty",
+    "AgreementTopic",
+    "Base",
+    "Citation",
+    "Event",
+    "EventCitation",
+    "EventParticipant",
+    "EventQuote",
+    "EventRelation",
+    "EventTopic",
+    "Locator",
+    "Office",
+    "Section",
+    "SourceDocument",
+    "Topic",
+]

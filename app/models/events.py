@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.actors import Actor
+from app.models.base import SLUG, Base, DatedMixin
+from app.models.sources import Citation, Locator
+from app.models.topics import Topic
+
+
+class Event(DatedMixin, Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        # Keyset pagination walks (date_start, id) in both directions.
+        Index("ix_events_date_start_id", "date_start", "id"),
+        Index("ix_events_date_end", "date_end"),
+    )
+
+    id: Mapped[str] = mapped_column(SLUG, primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    location_name: Mapped[str | None] = mapped_column(String(300))
+    location_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    # [{"field", "description", "readings": [{"value", "per"}], "resolution"}]
+    discrepancies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
+    # Lower-cased title, summary and place: the text `q` searches on both databases.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    participants: Mapped[list[EventParticipant]] = relationship(
+        cascade="all, delete-orphan", order_by="EventParticipant.ordinal"
+    )
+    topics: Mapped[list[Topic]] = relationship(secondary="event_topics", order_by=Topic.id)
+    citations: Mapped[list[Citation]] = relationship(
+        secondary="event_citations", order_by=(Citation.source_id, Citation.footnote)
+    )
+    locators: Mapped[list[Locator]] = relationship(cascade="all, delete-orphan", order_by=Locator.id)
+    quotes: Mapped[list[EventQuote]] = relationship(cascade="all, delete-orphan", order_by="EventQuote.ordinal")
+    relations: Mapped[list[EventRelation]] = relationship(
+        cascade="all, delete-orphan", foreign_keys="EventRelation.event_id", order_by="EventRelation.related_id"
+    )
+    parent: Mapped[Event | None] = relationship(remote_side=[id])
+
+
+class EventParticipant(Base):
+    __tablename__ = "event_participants"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(ForeignKey("actors.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+
+    actor: Mapped[Actor] = relationship(lazy="joined", innerjoin=True)
+
+
+class EventTopic(Base):
+    __tablename__ = "event_topics"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    topic_id: Mapped[str] = mapped_column(ForeignKey("topics.id"), primary_key=True, index=True)
+
+
+class EventCitation(Base):
+    __tablename__ = "event_citations"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    citation_id: Mapped[str] = mapped_column(ForeignKey("citations.id"), primary_key=True, index=True)
+
+
+class EventRelation(Base):
+    """A typed link between two events other than part-of (which is ``parent_id``)."""
+
+    __tablename__ = "event_relations"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    related_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, index=True)
+    relation: Mapped[str] = mapped_column(String(40))
+
+
+class EventQuote(Base):
+    """Words an actor actually said, as the source quotes them, with attribution."""
+
+    __tablename__ = "event_quotes"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(ForeignKey("actors.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    footnote: Mapped[int | None] = mapped_column(Integer)
+
+    speaker: Mapped[Actor] = relationship(lazy="joined", innerjoin=True)

@@ -1,0 +1,124 @@
+"""RFC 9457 problem documents: every 4xx/5xx the API returns is one of these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# slug -> (title, explanation). The `type` URI of a problem is /problems/<slug>.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "invalid-parameter": ("Invalid parameter", "A query parameter is malformed, out of range or not recognised."),
+    "unknown-reference": (
+        "Unknown reference",
+        "A filter names an id (actor, topic, type, source…) that does not exist; check the spelling "
+        "against the corresponding list endpoint.",
+    ),
+    "invalid-cursor": ("Invalid cursor", "The cursor was not issued by this API for this query; start again without it."),
+    "not-found": ("Not found", "No resource has this id, or no route has this path."),
+    "method-not-allowed": ("Method not allowed", "The resource exists but does not support this HTTP method."),
+    "http-error": ("HTTP error", "The request could not be served as sent."),
+    "internal-error": ("Internal error", "The server failed; the failure was logged. Please report it."),
+}
+
+
+class ParameterError(BaseModel):
+    parameter: str = Field(description="Name of the offending query parameter (or body field).")
+    detail: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(description="URI identifying the problem type.", examples=["/problems/invalid-parameter"])
+    title: str = Field(description="Short summary of the problem type.", examples=["Invalid parameter"])
+    status: int = Field(description="HTTP status code.", examples=[400])
+    detail: str = Field(description="Explanation of this occurrence.", examples=["start: '2019-13-01' is not a valid EDTF date"])
+    instance: str | None = Field(default=None, description="The request path.", examples=["/v1/events"])
+    parameter: str | None = Field(default=None, description="The offending parameter, when there is one.", examples=["start"])
+    errors: list[ParameterError] = Field(default_factory=list, description="Every problem found, when there are several.")
+
+
+class ProblemError(Exception):
+    def __init__(self, status: int, kind: str, detail: str, parameter: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+        self.parameter = parameter
+
+
+def bad_parameter(parameter: str, detail: str, kind: str = "invalid-parameter") -> ProblemError:
+    return ProblemError(400, kind, detail, parameter)
+
+
+def problem_response(
+    request: Request, status: int, kind: str, detail: str, parameter: str | None = None, errors: list[dict] | None = None
+) -> JSONResponse:
+    title = PROBLEM_TYPES.get(kind, PROBLEM_TYPES["http-error"])[0]
+    body: dict[str, Any] = {
+        "type": f"/problems/{kind}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if parameter is not None:
+        body["parameter"] = parameter
+    body["errors"] = errors or ([{"parameter": parameter, "detail": detail}] if parameter else [])
+    if parameter is not None and not errors:
+        body["detail"] = f"{parameter}: {detail}"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _location_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "body", "path", "header")]
+    return parts[0] if parts else "request"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(request, exc.status, exc.kind, exc.detail, exc.parameter)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for error in exc.errors():
+            name = _location_name(tuple(error.get("loc", ())))
+            message = error.get("msg", "invalid")
+            if error.get("type") == "extra_forbidden":
+                message = "unknown parameter; see /docs for the parameters this endpoint accepts"
+            errors.append({"parameter": name, "detail": message})
+        first = errors[0] if errors else {"parameter": "request", "detail": "invalid request"}
+        detail = "; ".join(f"{e['parameter']}: {e['detail']}" for e in errors) or first["detail"]
+        return problem_response(request, 400, "invalid-parameter", detail, first["parameter"], errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        detail = exc.detail if isinstance(exc.detail, str) else PROBLEM_TYPES[kind][1]
+        response = problem_response(request, exc.status_code, kind, detail)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
+        # Never leak stack traces or SQL; the server log has them.
+        return problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the problem shape for these statuses."""
+    described = {400: "Invalid parameter, unknown id in a filter or forged cursor.", 404: "No resource with this id."}
+    return {
+        status: {"model": Problem, "description": described.get(status, "Problem"), "content": {PROBLEM_MEDIA_TYPE: {}}}
+        for status in statuses
+    }

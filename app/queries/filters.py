@@ -1,0 +1,262 @@
+"""The filters every list endpoint understands, declared as tables.
+
+A filter turns one query parameter into SQL conditions. Values follow one rule
+everywhere: a repeated parameter means all must match, a comma-separated value
+means any may match. Ids that do not exist are refused (400) rather than
+answered with an empty page, so a typo never looks like "no data".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from app import models as m
+from app import vocab
+from app.dates import InvalidDate, parse_query_bound
+from app.problems import bad_parameter
+
+Condition = ColumnElement[bool]
+MAX_VALUES = 50  # per parameter, counting comma-separated values
+
+
+def value_groups(param: str, raw: str | list[str] | None) -> list[list[str]]:
+    """['a,b', 'c'] -> [['a', 'b'], ['c']]: AND across groups, OR within."""
+    if raw is None:
+        return []
+    raws = [raw] if isinstance(raw, str) else raw
+    groups = []
+    for value in raws:
+        group = [v.strip() for v in value.split(",") if v.strip()]
+        if not group:
+            raise bad_parameter(param, "empty value")
+        groups.append(group)
+    if sum(len(g) for g in groups) > MAX_VALUES:
+        raise bad_parameter(param, f"at most {MAX_VALUES} values")
+    return groups
+
+
+@dataclass
+class FilterContext:
+    session: Session
+    params: Mapping[str, Any]
+
+
+class Filter:
+    param: str
+
+    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        raise NotImplementedError
+
+
+@dataclass
+class Ref(Filter):
+    """Ids of another resource; unknown ids are a 400 naming them."""
+
+    param: str
+    model: Any
+    condition: Callable[[list[str], FilterContext], Condition]
+    expand: Callable[[Session, list[str]], list[str]] | None = None
+
+    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        groups = value_groups(self.param, ctx.params.get(self.param))
+        wanted = {v for g in groups for v in g}
+        if wanted:
+            found = set(ctx.session.scalars(select(self.model.id).where(self.model.id.in_(wanted))))
+            missing = sorted(wanted - found)
+            if missing:
+                raise bad_parameter(self.param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
+        for group in groups:
+            ids = self.expand(ctx.session, group) if self.expand else group
+            yield self.condition(ids, ctx)
+
+
+@dataclass
+class Choice(Filter):
+    """Values from a fixed vocabulary (event types, roles, kinds, statuses)."""
+
+    param: str
+    choices: Iterable[str]
+    condition: Callable[[list[str], FilterContext], Condition | None]
+
+    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        allowed = set(self.choices)
+        for group in value_groups(self.param, ctx.params.get(self.param)):
+            unknown = sorted(set(group) - allowed)
+            if unknown:
+                raise bad_parameter(
+                    self.param, f"unknown value(s): {', '.join(unknown)}; expected one of {', '.join(sorted(allowed))}", "unknown-reference"
+                )
+            condition = self.condition(group, ctx)
+            if condition is not None:
+                yield condition
+
+
+@dataclass
+class Match(Filter):
+    """Free values compared for equality, optionally checked against a pattern."""
+
+    param: str
+    column: Any
+    pattern: str | None = None
+    describe: str = ""
+
+    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        for group in value_groups(self.param, ctx.params.get(self.param)):
+            for value in group:
+                if self.pattern and not re.fullmatch(self.pattern, value):
+                    raise bad_parameter(self.param, f"{value!r} is not {self.describe}")
+            yield self.column.in_(group)
+
+
+@dataclass
+class Words(Filter):
+    """Every word must occur (case-insensitively) in the searched text; bound parameters only."""
+
+    param: str
+    text: Any
+
+    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        query = ctx.params.get(self.param)
+        if query is None:
+            return
+        words = query.lower().split()
+        if not words:
+            raise bad_parameter(self.param, "needs at least one word")
+        if len(words) > 20:
+            raise bad_parameter(self.param, "at most 20 words")
+        for word in words:
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            yield self.text.like(f"%{escaped}%", escape="\\")
+
+
+@dataclass
+class DateRange(Filter):
+    """`start`/`end`/`date_match` against a record's inclusive day bounds (NULL = open end)."""
+
+    lower: Any
+    upper: Any
+    param: str = "start"
+    matching: bool = True  # whether the endpoint offers date_match
+
+    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        start = _bound(ctx.params, "start", upper=False)
+        end = _bound(ctx.params, "end", upper=True)
+        if start and end and start > end:
+            raise bad_parameter("end", f"{ctx.params['end']} is before start {ctx.params['start']}")
+        within = self.matching and ctx.params.get("date_match") == "within"
+        if start is not None:
+            yield self.lower >= start if within else (self.upper.is_(None) | (self.upper >= start))
+        if end is not None:
+            yield and_(self.upper.is_not(None), self.upper <= end) if within else (self.lower.is_(None) | (self.lower <= end))
+
+
+def _bound(params: Mapping[str, Any], name: str, *, upper: bool) -> dt.date | None:
+    text = params.get(name)
+    if text is None:
+        return None
+    try:
+        return parse_query_bound(text, upper=upper)
+    except InvalidDate as exc:
+        raise bad_parameter(name, str(exc)) from None
+
+
+def topic_with_descendants(session: Session, ids: list[str]) -> list[str]:
+    children: dict[str | None, list[str]] = {}
+    for topic_id, parent_id in session.execute(select(m.Topic.id, m.Topic.parent_id)):
+        children.setdefault(parent_id, []).append(topic_id)
+    found, stack = set(), list(ids)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return sorted(found)
+
+
+COUNTRY = r"[A-Z]{2}"
+
+
+def _event_actor(ids: list[str], ctx: FilterContext) -> Condition:
+    condition = m.EventParticipant.actor_id.in_(ids)
+    roles = [r for g in value_groups("role", ctx.params.get("role")) for r in g]
+    if roles:
+        condition = and_(condition, m.EventParticipant.role.in_(roles))
+    return exists().where(m.EventParticipant.event_id == m.Event.id, condition)
+
+
+def _event_role(roles: list[str], ctx: FilterContext) -> Condition | None:
+    if ctx.params.get("actor"):
+        return None  # applied together with the actor, see _event_actor
+    return exists().where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.role.in_(roles))
+
+
+EVENT_FILTERS: list[Filter] = [
+    DateRange(m.Event.date_start, m.Event.date_end),
+    Ref("actor", m.Actor, _event_actor),
+    Choice("role", vocab.ROLES, _event_role),
+    Ref(
+        "topic",
+        m.Topic,
+        lambda ids, _: exists().where(m.EventTopic.event_id == m.Event.id, m.EventTopic.topic_id.in_(ids)),
+        expand=topic_with_descendants,
+    ),
+    Choice("type", vocab.EVENT_TYPES, lambda types, _: m.Event.type.in_(types)),
+    Match("country", m.Event.location_country, COUNTRY, "an ISO 3166-1 alpha-2 code such as PK"),
+    Ref(
+        "source",
+        m.SourceDocument,
+        lambda ids, _: exists().where(m.Locator.event_id == m.Event.id, m.Locator.source_id.in_(ids)),
+    ),
+    Ref("parent", m.Event, lambda ids, _: m.Event.parent_id.in_(ids)),
+    Words("q", m.Event.search_text),
+]
+
+AGREEMENT_FILTERS: list[Filter] = [
+    DateRange(m.Agreement.date_start, m.Agreement.date_end),
+    Ref(
+        "actor",
+        m.Actor,
+        lambda ids, _: exists().where(m.AgreementParty.agreement_id == m.Agreement.id, m.AgreementParty.actor_id.in_(ids)),
+    ),
+    Ref(
+        "topic",
+        m.Topic,
+        lambda ids, _: exists().where(m.AgreementTopic.agreement_id == m.Agreement.id, m.AgreementTopic.topic_id.in_(ids)),
+        expand=topic_with_descendants,
+    ),
+    Choice("status", vocab.AGREEMENT_STATUSES, lambda values, _: m.Agreement.status.in_(values)),
+    Choice("kind", vocab.AGREEMENT_KINDS, lambda values, _: m.Agreement.kind.in_(values)),
+    Words("q", m.Agreement.search_text),
+]
+
+ACTOR_FILTERS: list[Filter] = [
+    Words("q", m.Actor.search_text),
+    Choice("kind", vocab.ACTOR_KINDS, lambda values, _: m.Actor.kind.in_(values)),
+    Match("country", m.Actor.country, COUNTRY, "an ISO 3166-1 alpha-2 code such as US"),
+]
+
+CITATION_FILTERS: list[Filter] = [
+    Match("publisher", m.Citation.publisher),
+    Ref("source", m.SourceDocument, lambda ids, _: m.Citation.source_id.in_(ids)),
+    DateRange(m.Citation.issued_start, m.Citation.issued_end, matching=False),
+]
+
+TOPIC_FILTERS: list[Filter] = [
+    Words("q", func.lower(m.Topic.label + " " + m.Topic.description)),
+    Ref("parent", m.Topic, lambda ids, _: m.Topic.parent_id.in_(ids)),
+]
+
+SOURCE_FILTERS: list[Filter] = [
+    Words("q", func.lower(m.SourceDocument.title + " " + func.coalesce(m.SourceDocument.series, "") + " " + func.coalesce(m.SourceDocument.publisher, ""))),
+]
+
+
+def where_clauses(session: Session, filters: list[Filter], params: Mapping[str, Any]) -> list[Condition]:
+    ctx = FilterContext(session, params)
+    return [condition for f in filters for condition in f.conditions(ctx)]

@@ -1,0 +1,149 @@
+"""One list mechanism for every resource: filters + keyset pagination + eager loading.
+
+This is the only module that executes list and detail ``select()`` statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Generic, Mapping, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.base import ExecutableOption
+
+from app import models as m
+from app.problems import ProblemError
+from app.queries import filters as f
+from app.queries.pagination import SortKey, after, as_date, as_str, decode_cursor, encode_cursor, order_by
+
+T = TypeVar("T")
+
+_FAR_FUTURE = dt.date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    name: str  # singular, for messages
+    model: type[T]
+    filters: list[f.Filter]
+    sorts: dict[str, list[SortKey]]
+    options: list[ExecutableOption] = field(default_factory=list)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    total: int
+
+
+def _keys(*pairs: tuple[Any, Any], descending: bool = False) -> list[SortKey]:
+    return [SortKey(column, decode, descending) for column, decode in pairs]
+
+
+EVENT_OPTIONS: list[ExecutableOption] = [
+    selectinload(m.Event.participants),
+    selectinload(m.Event.topics),
+    selectinload(m.Event.citations),
+    selectinload(m.Event.locators),
+    selectinload(m.Event.quotes),
+    selectinload(m.Event.relations),
+]
+
+EVENTS = Listing(
+    "event",
+    m.Event,
+    f.EVENT_FILTERS,
+    {
+        "date": _keys((m.Event.date_start, as_date), (m.Event.id, as_str)),
+        "-date": _keys((m.Event.date_start, as_date), (m.Event.id, as_str), descending=True),
+    },
+    EVENT_OPTIONS,
+)
+
+_agreement_date = func.coalesce(m.Agreement.date_start, _FAR_FUTURE).label("sort_date")
+AGREEMENTS = Listing(
+    "agreement",
+    m.Agreement,
+    f.AGREEMENT_FILTERS,
+    {
+        "date": _keys((_agreement_date, as_date), (m.Agreement.id, as_str)),
+        "-date": _keys((_agreement_date, as_date), (m.Agreement.id, as_str), descending=True),
+    },
+    [
+        selectinload(m.Agreement.parties),
+        selectinload(m.Agreement.milestones),
+        selectinload(m.Agreement.topics),
+        selectinload(m.Agreement.citations),
+        selectinload(m.Agreement.events),
+        selectinload(m.Agreement.locators),
+    ],
+)
+
+ACTORS = Listing(
+    "actor",
+    m.Actor,
+    f.ACTOR_FILTERS,
+    {"name": _keys((m.Actor.name, as_str), (m.Actor.id, as_str)), "id": _keys((m.Actor.id, as_str))},
+    [selectinload(m.Actor.identifiers), selectinload(m.Actor.offices).selectinload(m.Office.locators)],
+)
+
+_footnote = func.coalesce(m.Citation.footnote, 1_000_000).label("sort_footnote")
+_issued = func.coalesce(m.Citation.issued_start, _FAR_FUTURE).label("sort_issued")
+CITATIONS = Listing(
+    "citation",
+    m.Citation,
+    f.CITATION_FILTERS,
+    {
+        "footnote": _keys((m.Citation.source_id, as_str), (_footnote, int), (m.Citation.id, as_str)),
+        "issued": _keys((_issued, as_date), (m.Citation.id, as_str)),
+        "id": _keys((m.Citation.id, as_str)),
+    },
+)
+
+TOPICS = Listing("topic", m.Topic, f.TOPIC_FILTERS, {"id": _keys((m.Topic.id, as_str))}, [selectinload(m.Topic.children)])
+
+SOURCES = Listing(
+    "source",
+    m.SourceDocument,
+    f.SOURCE_FILTERS,
+    {"id": _keys((m.SourceDocument.id, as_str))},
+    [selectinload(m.SourceDocument.sections), selectinload(m.SourceDocument.citations)],
+)
+
+
+def list_page(session: Session, listing: Listing[T], params: Mapping[str, Any]) -> Page[T]:
+    """Filter, order and cut one page; ``params`` is the endpoint's validated query model as a dict."""
+    sort = params.get("sort") or next(iter(listing.sorts))
+    keys = listing.sorts[sort]
+    limit: int = params.get("limit", 50)
+    conditions = f.where_clauses(session, listing.filters, params)
+
+    total = session.scalar(select(func.count()).select_from(listing.model).where(*conditions)) or 0
+
+    key_columns = [k.column for k in keys]
+    page_query = select(listing.model, *key_columns).where(*conditions)
+    if params.get("cursor"):
+        page_query = page_query.where(after(keys, decode_cursor(params["cursor"], sort, keys)))
+    page_query = page_query.order_by(*order_by(keys)).limit(limit + 1)
+    if listing.options:
+        page_query = page_query.options(*listing.options)
+    rows = session.execute(page_query).all()
+
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(sort, list(rows[-1][1:]))
+    return Page(items=[row[0] for row in rows], next_cursor=next_cursor, total=total)
+
+
+def get_one(session: Session, listing: Listing[T], item_id: str) -> T:
+    query = select(listing.model).where(listing.model.id == item_id)  # type: ignore[attr-defined]
+    if listing.options:
+        query = query.options(*listing.options)
+    item = session.scalars(query).first()
+    if item is None:
+        raise ProblemError(404, "not-found", f"no {listing.name} with id {item_id!r}")
+    return item

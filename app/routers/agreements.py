@@ -1,0 +1,38 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.deps import SessionDep
+from app.problems import problem_responses
+from app.queries.listing import AGREEMENTS, get_one, list_page
+from app.schemas.agreements import AgreementOut
+from app.schemas.common import Page, page_of
+from app.schemas.params import AgreementParams
+
+router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
+
+
+@router.get(
+    "",
+    response_model=Page[AgreementOut],
+    summary="List agreements, programmes and decisions",
+    description="Agreements, assistance programmes, loans and lasting decisions with their parties, amounts and "
+    "dated milestones (approved, suspended, reinstated…). Date filters match the span of the milestones.",
+    responses=problem_responses(400),
+)
+def list_agreements(session: SessionDep, params: Annotated[AgreementParams, Query()]) -> dict:
+    return page_of(list_page(session, AGREEMENTS, params.model_dump()), AgreementOut.from_row)
+
+
+@router.get(
+    "/{agreement_id}",
+    response_model=AgreementOut,
+    summary="Get one agreement, programme or decision",
+    description="One record with its status history (milestones), parties, related events and sources.",
+    responses=problem_responses(404),
+)
+def get_agreement(
+    session: SessionDep,
+    agreement_id: Annotated[str, Path(description="Agreement id (a stable slug).", examples=["imet-programme-pakistan"])],
+) -> AgreementOut:
+    return AgreementOut.from_row(get_one(session, AGREEMENTS, agreement_id))

@@ -1,0 +1,37 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.deps import SessionDep
+from app.problems import problem_responses
+from app.queries.listing import TOPICS, get_one, list_page
+from app.schemas.common import Page, page_of
+from app.schemas.params import TopicParams
+from app.schemas.topics import TopicOut
+
+router = APIRouter(prefix="/v1/topics", tags=["topics"])
+
+
+@router.get(
+    "",
+    response_model=Page[TopicOut],
+    summary="List topics",
+    description="The curated topic vocabulary. Topics form a tree; filtering events by a topic includes its sub-topics.",
+    responses=problem_responses(400),
+)
+def list_topics(session: SessionDep, params: Annotated[TopicParams, Query()]) -> dict:
+    return page_of(list_page(session, TOPICS, params.model_dump()), TopicOut.from_row)
+
+
+@router.get(
+    "/{topic_id}",
+    response_model=TopicOut,
+    summary="Get one topic",
+    description="One topic with its parent and direct sub-topics.",
+    responses=problem_responses(404),
+)
+def get_topic(
+    session: SessionDep,
+    topic_id: Annotated[str, Path(description="Topic id (a stable slug).", examples=["kashmir"])],
+) -> TopicOut:
+    return TopicOut.from_row(get_one(session, TOPICS, topic_id))

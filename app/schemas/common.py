@@ -1,0 +1,98 @@
+"""Shared API shapes: the list envelope, dates, locators, discrepancies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.dates import DateSpan, parse_edtf
+
+T = TypeVar("T")
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(Schema, Generic[T]):
+    items: list[T] = Field(description="This page of results.")
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    total: int = Field(description="Number of records matching the filters (exact).", examples=[17])
+
+
+class DateOut(Schema):
+    """An imprecise date: the EDTF text as the source states it, and the inclusive days it may denote."""
+
+    edtf: str = Field(description="Extended Date/Time Format (ISO 8601-2) text.", examples=["2019-07-21/2019-07-23"])
+    start: dt.date | None = Field(description="First day it may denote; null if open.", examples=["2019-07-21"])
+    end: dt.date | None = Field(description="Last day it may denote; null if open.", examples=["2019-07-23"])
+    precision: Literal["day", "month", "year"] = Field(description="Coarsest precision of the stated date.", examples=["day"])
+    approximate: bool = Field(description="The source says 'about' (EDTF `~`).", examples=[False])
+    uncertain: bool = Field(description="The date is doubtful or inferred (EDTF `?`).", examples=[False])
+
+    @classmethod
+    def from_span(cls, span: DateSpan) -> DateOut:
+        return cls(
+            edtf=span.edtf,
+            start=span.start,
+            end=span.end,
+            precision=span.precision,
+            approximate=span.approximate,
+            uncertain=span.uncertain,
+        )
+
+    @classmethod
+    def from_edtf(cls, text: str | None) -> DateOut | None:
+        return cls.from_span(parse_edtf(text)) if text else None
+
+
+class LocatorOut(Schema):
+    """Where in a source document a record is stated."""
+
+    source: str = Field(validation_alias="source_id", description="Source document id.", examples=["ips-pakistan-us-relations-2018-2020"])
+    section: str = Field(description="Section key within the source.", examples=["high-level-visits"])
+    paragraph: int | None = Field(description="Paragraph number within the section (1-based).", examples=[2])
+    footnote: int | None = Field(description="Footnote that backs the statement, if any.", examples=[5])
+    note: str | None = Field(default=None, description="Curator's remark on this locator.")
+
+
+class ReadingOut(Schema):
+    value: str = Field(description="What this source says.", examples=["2019-07-02"])
+    per: str = Field(description="Which source says it.", examples=["brief, high-level-visits ¶2"])
+
+
+class DiscrepancyOut(Schema):
+    """Sources disagree on a fact: each reading, and which the record uses."""
+
+    field: str = Field(examples=["date"])
+    description: str
+    readings: list[ReadingOut]
+    resolution: str
+
+
+class ActorRef(Schema):
+    id: str = Field(examples=["imran-khan"])
+    name: str = Field(examples=["Imran Khan"])
+    kind: str = Field(examples=["person"])
+
+
+class TopicRef(Schema):
+    id: str = Field(examples=["kashmir"])
+    label: str = Field(examples=["Kashmir dispute"])
+
+
+class CitationRef(Schema):
+    id: str = Field(examples=["mofa-2019-07-22-khan-trump-talks"])
+    url: str | None = Field(examples=["http://mofa.gov.pk/prime-minister-imran-khan-holds-talks-with-president-trump/"])
+    title: str
+    publisher: str | None = Field(examples=["Ministry of Foreign Affairs, Pakistan"])
+    issued: str | None = Field(validation_alias="issued_edtf", description="EDTF date of publication.", examples=["2019-07-22"])
+    footnote: int | None = Field(description="Footnote number in the source document.", examples=[5])
+    source: str = Field(validation_alias="source_id", description="Source document the footnote belongs to.")
+
+
+def page_of(page, serialize) -> dict:  # noqa: ANN001
+    """Serialise a :class:`app.queries.listing.Page` with ``serialize`` per item."""
+    return {"items": [serialize(item) for item in page.items], "next_cursor": page.next_cursor, "total": page.total}

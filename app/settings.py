@@ -1,0 +1,25 @@
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, read from environment variables (no prefix for the
+    conventional names, so `DATABASE_URL` and `PORT` work as they do on any PaaS)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/dipevents.sqlite3",
+        description="SQLAlchemy URL. SQLite paths are relative to the working directory.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_path: str = Field(default="data", description="Bundle loaded by `serve` into an empty database.")
+    base_url: str | None = Field(default=None, description="Public base URL used in links; defaults to the request's.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
