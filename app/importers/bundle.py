@@ -84,6 +84,7 @@ def read_bundle(path: str | Path) -> LoadedBundle:
 
     merged: dict[str, list[Any]] = {kind: [] for kind in RECORD_TYPES}
     origin: dict[tuple[str, str], str] = {}
+    invalid_ids: set[str] = set()
     for file in files:
         name = str(file)
         try:
@@ -111,6 +112,8 @@ def read_bundle(path: str | Path) -> LoadedBundle:
                 try:
                     record = schema.model_validate(raw)
                 except ValidationError as exc:
+                    if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                        invalid_ids.add(raw["id"])  # known to exist: don't also report references to it
                     for error in exc.errors():
                         field = ".".join(str(part) for part in error["loc"])
                         problems.append(Problem(name, label, field, error["msg"]))
@@ -123,7 +126,7 @@ def read_bundle(path: str | Path) -> LoadedBundle:
                     origin[key] = name
 
     bundle = Bundle.model_construct(**merged)
-    problems.extend(_check_references(bundle, origin))
+    problems.extend(_check_references(bundle, origin, invalid_ids))
     if problems:
         raise BundleInvalid(problems)
     return LoadedBundle(bundle, origin)
@@ -136,12 +139,15 @@ def _record_label(kind: str, index: int, raw: Any) -> str:
     return f"{singular} #{index + 1}"
 
 
-def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str]) -> list[Problem]:
-    """Cross-record integrity: every id a record points at exists in the bundle."""
+def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invalid_ids: set[str]) -> list[Problem]:
+    """Cross-record integrity: every id a record points at exists in the bundle.
+
+    Ids of records that failed validation count as present, so one bad record
+    yields one problem rather than one per reference to it."""
     problems: list[Problem] = []
-    actors = {a.id for a in bundle.actors}
-    topics = {t.id for t in bundle.topics}
-    events = {e.id for e in bundle.events}
+    actors = {a.id for a in bundle.actors} | invalid_ids
+    topics = {t.id for t in bundle.topics} | invalid_ids
+    events = {e.id for e in bundle.events} | invalid_ids
     sections = {(s.id, sec.key) for s in bundle.sources for sec in s.sections}
     footnotes = {(c.source, c.footnote) for c in bundle.citations if c.footnote is not None}
     sources = {s.id for s in bundle.sources}

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine (Python 3.11+ only):
+#   make serve   install and serve the API on SQLite with the bundled data
+#   make test    install with test extras and run the whole suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: serve test install install-test migrate load check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files re-run the install only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+serve: install
+	$(BIN)/dipevents serve
+
+test: install-test
+	$(BIN)/python -m pytest
+
+migrate: install
+	$(BIN)/dipevents migrate
+
+check: install
+	$(BIN)/dipevents check data
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

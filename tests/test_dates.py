@@ -1,0 +1,62 @@
+import datetime as dt
+
+import pytest
+
+from app.dates import InvalidDate, parse_edtf, parse_query_bound
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "precision", "approximate", "uncertain"),
+    [
+        ("2018-09", dt.date(2018, 9, 1), dt.date(2018, 9, 30), "month", False, False),
+        ("2019-07-21/2019-07-23", dt.date(2019, 7, 21), dt.date(2019, 7, 23), "day", False, False),
+        ("2020-01-16/2020-01-17", dt.date(2020, 1, 16), dt.date(2020, 1, 17), "day", False, False),
+        ("2018", dt.date(2018, 1, 1), dt.date(2018, 12, 31), "year", False, False),
+        ("2020-02", dt.date(2020, 2, 1), dt.date(2020, 2, 29), "month", False, False),
+        ("2019-08~", dt.date(2019, 8, 1), dt.date(2019, 8, 31), "month", True, False),
+        ("2018?/2020?", dt.date(2018, 1, 1), dt.date(2020, 12, 31), "year", False, True),
+        ("2019-07-22/2019-07", dt.date(2019, 7, 22), dt.date(2019, 7, 31), "month", False, False),
+        ("2021-06-10/..", dt.date(2021, 6, 10), None, "day", False, False),
+        ("../2020", None, dt.date(2020, 12, 31), "year", False, False),
+    ],
+)
+def test_edtf_bounds_precision_and_flags(text, start, end, precision, approximate, uncertain):
+    span = parse_edtf(text)
+    assert (span.edtf, span.start, span.end, span.precision) == (text, start, end, precision)
+    assert (span.approximate, span.uncertain) == (approximate, uncertain)
+
+
+@pytest.mark.parametrize(
+    "text", ["2019-13-01", "2019-02-29", "July 2019", "2019-07-23/2019-07-21", "../..", "", "   ", "2019-7"]
+)
+def test_invalid_edtf_is_refused(text):
+    with pytest.raises(InvalidDate):
+        parse_edtf(text)
+
+
+def test_overlap_uses_inclusive_bounds_and_open_ends():
+    month = parse_edtf("2018-09")
+    assert month.overlaps(dt.date(2018, 9, 15), dt.date(2018, 9, 15))
+    assert month.overlaps(dt.date(2018, 9, 30), None)
+    assert not month.overlaps(dt.date(2018, 10, 1), None)
+    assert parse_edtf("2021-06-10/..").overlaps(dt.date(2030, 1, 1), dt.date(2030, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "upper", "expected"),
+    [
+        ("2019", False, dt.date(2019, 1, 1)),
+        ("2019", True, dt.date(2019, 12, 31)),
+        ("2019-07", False, dt.date(2019, 7, 1)),
+        ("2019-07", True, dt.date(2019, 7, 31)),
+        ("2019-07-22", True, dt.date(2019, 7, 22)),
+    ],
+)
+def test_query_bounds_expand_to_first_or_last_day(text, upper, expected):
+    assert parse_query_bound(text, upper=upper) == expected
+
+
+@pytest.mark.parametrize("text", ["2019-07~", "2019/2020", "19", "2019-13", "20190722", "2019-07-22T10:00"])
+def test_query_bounds_accept_only_plain_dates(text):
+    with pytest.raises(InvalidDate):
+        parse_query_bound(text, upper=False)

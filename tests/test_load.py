@@ -1,0 +1,130 @@
+"""`dipevents load` / `check`: all of a bundle or nothing, and every problem reported."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.db import make_engine
+from app.models import Base, Event
+from tests.conftest import TEST_BUNDLE, load_into
+
+runner = CliRunner()
+
+
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table, in a stable order: 'byte-for-byte unchanged in content'."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        result = {
+            table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
+            for table in Base.metadata.sorted_tables
+        }
+    engine.dispose()
+    return result
+
+
+def broken_copy(tmp_path: Path) -> Path:
+    """The test bundle with a bad date, a dangling actor and a duplicate id."""
+    bundle = tmp_path / "broken"
+    shutil.copytree(TEST_BUNDLE, bundle)
+    events = yaml.safe_load((bundle / "events.yaml").read_text())
+    events["events"][0]["date"] = "2019-13-01"
+    events["events"][1]["participants"].append({"actor": "no-such-actor", "role": "participant"})
+    events["events"].append(dict(events["events"][2]))  # duplicate id
+    (bundle / "events.yaml").write_text(yaml.safe_dump(events))
+    return bundle
+
+
+def test_check_accepts_the_test_bundle():
+    result = runner.invoke(cli, ["check", str(TEST_BUNDLE)])
+    assert result.exit_code == 0, result.output
+    assert "valid" in result.output
+
+
+def test_load_of_broken_bundle_reports_every_problem_and_changes_nothing(migrated_db, tmp_path):
+    load_into(migrated_db, TEST_BUNDLE)
+    before = snapshot(migrated_db)
+    result = runner.invoke(cli, ["load", str(broken_copy(tmp_path)), "--replace", "--database-url", migrated_db])
+    assert result.exit_code == 1
+    output = result.output
+    assert "events.yaml: event 'ann-visits-beta': date:" in output and "2019-13-01" in output
+    assert "participants.2.actor: unknown actor 'no-such-actor'" in output
+    assert "event 'september-visit': id: duplicate id" in output
+    assert "3 problem(s); nothing was changed." in output
+    assert snapshot(migrated_db) == before
+
+
+def test_load_refuses_ids_already_present_and_changes_nothing(migrated_db):
+    load_into(migrated_db, TEST_BUNDLE)
+    before = snapshot(migrated_db)
+    result = runner.invoke(cli, ["load", str(TEST_BUNDLE), "--database-url", migrated_db])
+    assert result.exit_code == 1
+    assert "already in the database" in result.output
+    assert snapshot(migrated_db) == before
+
+
+def test_load_replace_reloads_the_dataset(migrated_db, tmp_path):
+    load_into(migrated_db, TEST_BUNDLE)
+    edited = tmp_path / "edited"
+    shutil.copytree(TEST_BUNDLE, edited)
+    events = yaml.safe_load((edited / "events.yaml").read_text())
+    events["events"][2]["title"] = "Retitled visit"
+    (edited / "events.yaml").write_text(yaml.safe_dump(events))
+    result = runner.invoke(cli, ["load", str(edited), "--replace", "--database-url", migrated_db])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(migrated_db)
+    with engine.connect() as conn:
+        titles = set(conn.scalars(select(Event.title)))
+    engine.dispose()
+    assert "Retitled visit" in titles and "Bob Minister visits Alphaland" not in titles
+
+
+def test_database_error_mid_import_rolls_back(migrated_db, monkeypatch):
+    """A failure after rows were flushed (not caught by validation) must leave nothing behind."""
+    before = snapshot(migrated_db)
+    from app.importers import bundle as importer
+
+    original = importer._parents_first
+
+    def explode_on_events(records):
+        if records and hasattr(records[0], "participants"):
+            raise RuntimeError("simulated crash after sources, citations, topics and actors were written")
+        return original(records)
+
+    monkeypatch.setattr(importer, "_parents_first", explode_on_events)
+    with pytest.raises(RuntimeError):
+        load_into(migrated_db, TEST_BUNDLE)
+    assert snapshot(migrated_db) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("events: {not: a list}", "must be a list of records"),
+        ("evnts: []", "unknown resource kind"),
+        ("events: [\n  - id: x\n    type: vist\n", "not valid YAML"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+    ],
+)
+def test_check_reports_malformed_files(tmp_path, content, message):
+    (tmp_path / "bad.yaml").write_text(content)
+    result = runner.invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_check_names_unknown_fields_and_vocabulary(tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        yaml.safe_dump({"topics": [{"id": "t", "label": "T", "colour": "red"}], "actors": [{"id": "a", "name": "A", "kind": "alien"}]})
+    )
+    result = runner.invoke(cli, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "topic 't': colour: Extra inputs are not permitted" in result.output
+    assert "actor 'a': kind:" in result.output and "unknown actor kind 'alien'" in result.output
