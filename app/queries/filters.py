@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
@@ -150,6 +150,9 @@ class DateRange(Filter):
         if start and end and start > end:
             raise bad_parameter("end", f"{ctx.params['end']} is before start {ctx.params['start']}")
         within = self.matching and ctx.params.get("date_match") == "within"
+        if start is not None or end is not None:
+            # NULL on one side is an open end; NULL on both means undated, which no date range matches.
+            yield self.lower.is_not(None) | self.upper.is_not(None)
         if start is not None:
             yield self.lower >= start if within else (self.upper.is_(None) | (self.upper >= start))
         if end is not None:

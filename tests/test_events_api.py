@@ -1,0 +1,210 @@
+"""The events list: filters, pagination and errors, checked against the test bundle itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import pytest
+import yaml
+
+from app.dates import parse_edtf, parse_query_bound
+from tests.conftest import TEST_BUNDLE
+
+
+@lru_cache
+def bundle_events() -> list[dict]:
+    return yaml.safe_load((TEST_BUNDLE / "events.yaml").read_text())["events"]
+
+
+def span(event: dict):
+    return parse_edtf(str(event["date"]))
+
+
+def all_pages(client, url: str, limit: int, **filters: str) -> list[dict]:
+    items, cursor = [], None
+    for _ in range(100):
+        params = filters | {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        body = client.get(url, params=params).json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("pagination did not end")
+
+
+def ids(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+def test_event_item_has_the_contract_shape(client):
+    item = client.get("/v1/events/summit-meeting").json()
+    assert set(item) >= {
+        "id", "type", "title", "summary", "date", "location", "participants", "topics",
+        "citations", "locators", "notes", "quantity", "parent",
+    }
+    assert item["date"] == {
+        "edtf": "2019-07-22", "start": "2019-07-22", "end": "2019-07-22",
+        "precision": "day", "approximate": False, "uncertain": False,
+    }
+    assert item["location"] == {"name": "Beta City", "country": "BB"}
+    assert item["participants"][0] == {"actor": {"id": "ann-leader", "name": "Ann Leader", "kind": "person"}, "role": "participant"}
+    assert item["topics"] == [{"id": "training", "label": "Training"}]
+    assert item["citations"][0] | {} == item["citations"][0]
+    assert {k: item["citations"][0][k] for k in ("id", "url", "footnote", "issued", "publisher")} == {
+        "id": "cite-two", "url": "http://example.org/two", "footnote": 2, "issued": "2019-07-22", "publisher": "Beta Ministry",
+    }
+    assert item["locators"] == [{"source": "test-brief", "section": "chronology", "paragraph": 2, "footnote": 2, "note": None}]
+    assert item["parent"] == "ann-visits-beta"
+    assert item["quotes"][0]["speaker"]["id"] == "bob-minister"
+    assert item["codes"] == {"plover": "CONSULT", "cameo": "040"}
+
+
+def test_list_envelope_and_default_order(client):
+    body = client.get("/v1/events").json()
+    assert set(body) == {"items", "next_cursor", "total"}
+    assert body["total"] == len(bundle_events()) and body["next_cursor"] is None
+    expected = sorted(bundle_events(), key=lambda e: (span(e).start, e["id"]))
+    assert [i["id"] for i in body["items"]] == [e["id"] for e in expected]
+    newest = client.get("/v1/events", params={"sort": "-date"}).json()
+    assert [i["id"] for i in newest["items"]] == [e["id"] for e in reversed(expected)]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2018-09-15", "2018-09-15"),  # inside a month-precision event
+        ("2019-07-22", "2019-07-22"),  # inside a three-day visit
+        ("2019-07", "2019-07"),
+        ("2019", None),
+        (None, "2018"),
+        ("2019-07-24", "2019-12-31"),
+        ("2020-01-15", "2020-01-15"),
+        ("2021", "2022"),
+    ],
+)
+@pytest.mark.parametrize("date_match", ["overlaps", "within"])
+def test_date_filters_match_a_brute_force_filter(client, start, end, date_match):
+    lower = parse_query_bound(start, upper=False) if start else dt.date.min
+    upper = parse_query_bound(end, upper=True) if end else dt.date.max
+
+    def matches(event: dict) -> bool:
+        s = span(event)
+        if date_match == "within":
+            return s.start >= lower and s.end is not None and s.end <= upper
+        return s.start <= upper and (s.end is None or s.end >= lower)
+
+    params = {k: v for k, v in {"start": start, "end": end, "date_match": date_match}.items() if v}
+    got = ids(client.get("/v1/events", params=params))
+    assert sorted(got) == sorted(e["id"] for e in bundle_events() if matches(e))
+
+
+def test_a_month_event_is_found_by_a_day_inside_it_and_not_within(client):
+    assert "september-visit" in ids(client.get("/v1/events", params={"start": "2018-09-15", "end": "2018-09-15"}))
+    assert "september-visit" not in ids(
+        client.get("/v1/events", params={"start": "2018-09-15", "end": "2018-09-15", "date_match": "within"})
+    )
+
+
+def test_repeated_actor_means_all_and_comma_means_any(client):
+    both = ids(client.get("/v1/events", params=[("actor", "ann-leader"), ("actor", "bob-minister")]))
+    either = ids(client.get("/v1/events", params={"actor": "ann-leader,bob-minister"}))
+    assert both == ["summit-meeting"]
+    assert sorted(either) == ["ann-visits-beta", "september-visit", "summit-meeting"]
+
+
+def test_role_applies_to_the_named_actor(client):
+    assert ids(client.get("/v1/events", params={"actor": "ann-leader", "role": "visitor"})) == ["ann-visits-beta"]
+    assert ids(client.get("/v1/events", params={"actor": "bob-minister", "role": "host"})) == []
+    hosts = ids(client.get("/v1/events", params={"role": "host"}))
+    assert sorted(hosts) == ["ann-visits-beta", "september-visit"]
+
+
+def test_topic_includes_subtopics(client):
+    security = ids(client.get("/v1/events", params={"topic": "security"}))
+    assert sorted(security) == ["ann-visits-beta", "repeated-visits", "summit-meeting"]  # training is under security
+    relations = ids(client.get("/v1/events", params={"topic": "relations"}))
+    assert set(security) < set(relations)
+
+
+def test_type_country_source_parent_filters(client):
+    assert sorted(ids(client.get("/v1/events", params={"type": "visit"}))) == ["ann-visits-beta", "repeated-visits", "september-visit"]
+    assert ids(client.get("/v1/events", params={"type": "statement,meeting", "country": "BB"})) == ["summit-meeting"]
+    assert len(ids(client.get("/v1/events", params={"source": "test-brief"}))) == len(bundle_events())
+    assert ids(client.get("/v1/events", params={"parent": "ann-visits-beta"})) == ["summit-meeting"]
+
+
+def test_full_text_is_case_insensitive_needs_every_word_and_treats_wildcards_literally(client):
+    assert ids(client.get("/v1/events", params={"q": "TRAINING cooperation"})) == ["summit-meeting"]
+    assert ids(client.get("/v1/events", params={"q": "training tariffs"})) == []
+    assert ids(client.get("/v1/events", params={"q": "100%"})) == ["trade-statement"]
+    assert ids(client.get("/v1/events", params={"q": "%"})) == ["trade-statement"]
+    assert ids(client.get("/v1/events", params={"q": "s_a"})) == ["trade-statement"]  # literal "tariffs_and"
+    assert ids(client.get("/v1/events", params={"q": "s_o"})) == []  # as a wildcard it would match "talks on"
+    assert ids(client.get("/v1/events", params={"q": "beta city"})) == ["ann-visits-beta", "summit-meeting"]
+
+
+@pytest.mark.parametrize("sort", ["date", "-date"])
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_cursor_pages_return_every_match_once_in_order(client, sort, limit):
+    everything = ids(client.get("/v1/events", params={"sort": sort, "limit": 500}))
+    paged = [item["id"] for item in all_pages(client, "/v1/events", limit, sort=sort)]
+    assert paged == everything
+
+
+def test_cursor_pages_keep_the_filters_and_total(client):
+    first = client.get("/v1/events", params={"topic": "relations", "limit": 1}).json()
+    second = client.get("/v1/events", params={"topic": "relations", "limit": 1, "cursor": first["next_cursor"]}).json()
+    assert first["total"] == second["total"] == 4
+    assert first["items"][0]["id"] != second["items"][0]["id"]
+
+
+def problem(response, status: int, parameter: str | None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
+    assert body.get("parameter") == parameter
+    return body
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "fragment"),
+    [
+        ({"start": "2019-13-01"}, "start", "2019-13-01"),
+        ({"end": "July"}, "end", "YYYY"),
+        ({"start": "2020", "end": "2019"}, "end", "before start"),
+        ({"limit": "0"}, "limit", "greater than or equal to 1"),
+        ({"limit": "501"}, "limit", "less than or equal to 500"),
+        ({"limit": "ten"}, "limit", "integer"),
+        ({"actor": "imran-kahn"}, "actor", "imran-kahn"),
+        ({"topic": "kashmir"}, "topic", "kashmir"),
+        ({"type": "vist"}, "type", "vist"),
+        ({"role": "guest"}, "role", "guest"),
+        ({"source": "nope"}, "source", "nope"),
+        ({"country": "pak"}, "country", "ISO 3166-1"),
+        ({"sort": "title"}, "sort", "date"),
+        ({"date_match": "inside"}, "date_match", "overlaps"),
+        ({"actr": "x"}, "actr", "unknown parameter"),
+        ({"cursor": "forged"}, "cursor", "not a cursor"),
+        ({"actor": ","}, "actor", "empty value"),
+        ({"q": " "}, "q", "at least one word"),
+    ],
+)
+def test_bad_parameters_get_a_problem_naming_them(client, params, parameter, fragment):
+    body = problem(client.get("/v1/events", params=params), 400, parameter)
+    assert fragment in body["detail"]
+
+
+def test_a_cursor_for_another_sort_or_edited_is_refused(client):
+    cursor = client.get("/v1/events", params={"limit": 1}).json()["next_cursor"]
+    problem(client.get("/v1/events", params={"limit": 1, "cursor": cursor, "sort": "-date"}), 400, "cursor")
+    tampered = cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
+    problem(client.get("/v1/events", params={"limit": 1, "cursor": tampered}), 400, "cursor")
+
+
+def test_unknown_event_is_a_404_problem(client):
+    body = problem(client.get("/v1/events/no-such-event"), 404, None)
+    assert "no-such-event" in body["detail"]
+    problem(client.get("/v1/nothing-here"), 404, None)
