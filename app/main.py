@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from app.db import make_engine, session_factory
+from app.http_cache import VERSION_HEADER, install_conditional_get
 from app.problems import install_problem_handlers
 from app.routers import actors, agreements, events, meta, sources, topics
 from app.settings import Settings, get_settings
@@ -46,6 +49,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
+    install_conditional_get(app)
+    # Added last = outermost: compress, then answer CORS before anything else runs.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Last-Modified", "Link", VERSION_HEADER, "Content-Disposition"],
+        max_age=600,
+    )
     for module in (events, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
     return app

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     data_path: str = Field(default="data", description="Bundle loaded by `serve` into an empty database.")
-    base_url: str | None = Field(default=None, description="Public base URL used in links; defaults to the request's.")
+    cors_origins: list[str] = Field(
+        default=["*"], description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].'
+    )
 
 
 @lru_cache

@@ -63,7 +63,7 @@ def test_event_item_has_the_contract_shape(client):
 
 def test_list_envelope_and_default_order(client):
     body = client.get("/v1/events").json()
-    assert set(body) == {"items", "next_cursor", "total"}
+    assert set(body) >= {"items", "next_cursor", "total"}
     assert body["total"] == len(bundle_events()) and body["next_cursor"] is None
     expected = sorted(bundle_events(), key=lambda e: (span(e).start, e["id"]))
     assert [i["id"] for i in body["items"]] == [e["id"] for e in expected]

@@ -36,5 +36,6 @@ def test_list_and_detail_endpoints_document_their_problem_responses():
         if path.startswith("/v1/") and "{" in path:
             assert "404" in operation["responses"], path
             assert "application/problem+json" in operation["responses"]["404"]["content"], path
-        elif path.startswith("/v1/") and path != "/v1/vocabularies":
+        if any(p["in"] == "query" for p in operation.get("parameters", [])):
             assert "400" in operation["responses"], path
+            assert "application/problem+json" in operation["responses"]["400"]["content"], path

@@ -7,6 +7,9 @@ load leaves the database exactly as it was.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -442,8 +445,22 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
             session.add(m.AgreementCitation(agreement_id=agreement.id, citation_id=citation_id))
         for event_id in dict.fromkeys(agreement.events):
             session.add(m.AgreementEvent(agreement_id=agreement.id, event_id=event_id))
+    record_version(session, bundle, replace=replace)
     session.flush()
     return {kind: len(getattr(bundle, kind)) for kind in RECORD_TYPES}
+
+
+def record_version(session: Session, bundle: Bundle, *, replace: bool) -> None:
+    """Derive the dataset version from the content, so identical data has the identical version."""
+    content = json.dumps(bundle.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    state = session.get(m.DatasetState, 1)
+    previous = "" if replace or state is None else state.version
+    version = hashlib.sha256((previous + content).encode()).hexdigest()[:16]
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    if state is None:
+        session.add(m.DatasetState(id=1, version=version, updated_at=now))
+    else:
+        state.version, state.updated_at = version, now
 
 
 def _parent_cycles(records: list[Any]) -> list[str]:

@@ -10,6 +10,7 @@ from app.models.agreements import (
     AgreementTopic,
 )
 from app.models.base import Base
+from app.models.dataset import DatasetState
 from app.models.events import Event, EventCitation, EventParticipant, EventQuote, EventRelation, EventTopic
 from app.models.sources import Citation, Locator, Section, SourceDocument
 from app.models.topics import Topic
@@ -25,6 +26,7 @@ __all__ = [
     "AgreementTopic",
     "Base",
     "Citation",
+    "DatasetState",
     "Event",
     "EventCitation",
     "EventParticipant",

@@ -145,8 +145,8 @@ class DateRange(Filter):
     matching: bool = True  # whether the endpoint offers date_match
 
     def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        start = _bound(ctx.params, "start", upper=False)
-        end = _bound(ctx.params, "end", upper=True)
+        start = parse_bound(ctx.params, "start", upper=False)
+        end = parse_bound(ctx.params, "end", upper=True)
         if start and end and start > end:
             raise bad_parameter("end", f"{ctx.params['end']} is before start {ctx.params['start']}")
         within = self.matching and ctx.params.get("date_match") == "within"
@@ -159,7 +159,7 @@ class DateRange(Filter):
             yield and_(self.upper.is_not(None), self.upper <= end) if within else (self.lower.is_(None) | (self.lower <= end))
 
 
-def _bound(params: Mapping[str, Any], name: str, *, upper: bool) -> dt.date | None:
+def parse_bound(params: Mapping[str, Any], name: str, *, upper: bool) -> dt.date | None:
     text = params.get(name)
     if text is None:
         return None

@@ -28,9 +28,6 @@ class SortKey:
     decode: Callable[[Any], Any]  # JSON value -> Python value for the column
     descending: bool = False
 
-    def value_of(self, row: Any) -> Any:
-        return getattr(row, self.column.key)  # type: ignore[attr-defined]
-
 
 def as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(value)

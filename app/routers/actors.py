@@ -1,13 +1,16 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
 
-from app.deps import SessionDep
+from app.deps import ListerDep, SessionDep
 from app.problems import problem_responses
-from app.queries.listing import ACTORS, get_one, list_page
+from app.queries import aggregations
+from app.queries.listing import ACTORS, get_one
 from app.schemas.actors import ActorOut
-from app.schemas.common import Page, page_of
-from app.schemas.params import ActorParams
+from app.schemas.common import Page
+from app.schemas.common import ActorRef
+from app.schemas.params import ActorParams, NetworkParams
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
 
@@ -20,8 +23,8 @@ router = APIRouter(prefix="/v1/actors", tags=["actors"])
     "people held (dated, sourced) and external identifiers. Search names and aliases with `q`.",
     responses=problem_responses(400),
 )
-def list_actors(session: SessionDep, params: Annotated[ActorParams, Query()]) -> dict:
-    return page_of(list_page(session, ACTORS, params.model_dump()), ActorOut.from_row)
+def list_actors(lister: ListerDep, params: Annotated[ActorParams, Query()]) -> dict:
+    return lister.page(ACTORS, params, ActorOut.from_row)
 
 
 @router.get(
@@ -36,3 +39,35 @@ def get_actor(
     actor_id: Annotated[str, Path(description="Actor id (a stable slug).", examples=["mike-pompeo"])],
 ) -> ActorOut:
     return ActorOut.from_row(get_one(session, ACTORS, actor_id))
+
+
+class NeighbourOut(BaseModel):
+    actor: ActorRef
+    count: int = Field(description="Events both actors take part in, under the filters.", examples=[6])
+    events: list[str] = Field(description="Ids of those events.")
+
+
+class NetworkOut(BaseModel):
+    actor: ActorRef
+    neighbours: list[NeighbourOut] = Field(description="Most connected first.")
+
+
+@router.get(
+    "/{actor_id}/network",
+    response_model=NetworkOut,
+    summary="Actors sharing events with this one",
+    description="The actors that take part in the same events as this one (any role), with counts and the "
+    "shared event ids. Accepts every event filter, e.g. `start`/`end` or `topic`.",
+    responses=problem_responses(400, 404),
+)
+def actor_network(
+    session: SessionDep,
+    actor_id: Annotated[str, Path(description="Actor id (a stable slug).", examples=["imran-khan"])],
+    params: Annotated[NetworkParams, Query()],
+) -> NetworkOut:
+    actor = get_one(session, ACTORS, actor_id)
+    neighbours = aggregations.network(session, actor_id, params.model_dump())[: params.limit]
+    return NetworkOut(
+        actor=ActorRef.model_validate(actor),
+        neighbours=[NeighbourOut(actor=ActorRef.model_validate(n.actor), count=n.count, events=n.events) for n in neighbours],
+    )

@@ -2,11 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.deps import SessionDep
+from app.deps import ListerDep, SessionDep
 from app.problems import problem_responses
-from app.queries.listing import AGREEMENTS, get_one, list_page
+from app.queries.listing import AGREEMENTS, get_one
 from app.schemas.agreements import AgreementOut
-from app.schemas.common import Page, page_of
+from app.schemas.common import Page
 from app.schemas.params import AgreementParams
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
@@ -20,8 +20,8 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
     "dated milestones (approved, suspended, reinstated…). Date filters match the span of the milestones.",
     responses=problem_responses(400),
 )
-def list_agreements(session: SessionDep, params: Annotated[AgreementParams, Query()]) -> dict:
-    return page_of(list_page(session, AGREEMENTS, params.model_dump()), AgreementOut.from_row)
+def list_agreements(lister: ListerDep, params: Annotated[AgreementParams, Query()]) -> dict:
+    return lister.page(AGREEMENTS, params, AgreementOut.from_row)
 
 
 @router.get(

@@ -1,28 +1,109 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
 
-from app.deps import SessionDep
-from app.problems import problem_responses
-from app.queries.listing import EVENTS, get_one, list_page
-from app.schemas.common import Page, page_of
+from app.deps import ListerDep, SessionDep
+from app.exports import export_responses
+from app.exports.events import EXPORTS
+from app.problems import bad_parameter, problem_responses
+from app.queries import aggregations
+from app.queries.filters import parse_bound
+from app.queries.listing import EVENTS, get_one
+from app.schemas.common import Page
 from app.schemas.events import EventOut
-from app.schemas.params import EventParams
+from app.schemas.params import EventParams, FacetParams, TimelineParams
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
+
+FACETS = ("type", "topic", "actor", "country", "year")
 
 
 @router.get(
     "",
     response_model=Page[EventOut],
-    summary="List events",
+    summary="List or export events",
     description="Visits, meetings, statements, offers, decisions… filtered by date range, actor, role, topic, "
     "type, country, source and words, oldest first. Each item embeds its participants, topics, citations and "
-    "locators, so a timeline needs no further calls.",
+    "locators, so a timeline needs no further calls. With `format=csv|ndjson|ics|geojson` (or the matching "
+    "`Accept` type) every match is streamed in the same order.",
+    responses=problem_responses(400) | export_responses(EXPORTS),
+)
+def list_events(lister: ListerDep, params: Annotated[EventParams, Query()]) -> Any:
+    return lister.respond(EVENTS, params, EventOut.from_row, EXPORTS)
+
+
+class FacetValueOut(BaseModel):
+    id: str | None = Field(description="Value to pass back as a filter.", examples=["imran-khan"])
+    label: str = Field(examples=["Imran Khan"])
+    count: int = Field(description="Events matching the filters *and* this value.", examples=[9])
+
+
+class FacetsOut(BaseModel):
+    total: int = Field(description="Events matching the filters.", examples=[33])
+    facets: dict[str, list[FacetValueOut]] = Field(
+        description="Per facet, the most frequent values. `topic` counts include sub-topics; `year` counts an "
+        "event in every year its date range overlaps (so a value's count equals the list total for that year)."
+    )
+
+
+@router.get(
+    "/facets",
+    response_model=FacetsOut,
+    summary="Count events per type, topic, actor, country and year",
+    description="Counts under the same filters as the list. Each value's count equals the `total` of "
+    "`/v1/events` with that value added as a filter.",
     responses=problem_responses(400),
 )
-def list_events(session: SessionDep, params: Annotated[EventParams, Query()]) -> dict:
-    return page_of(list_page(session, EVENTS, params.model_dump()), EventOut.from_row)
+def event_facets(session: SessionDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
+    names = [n.strip() for n in params.facet.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(FACETS))
+    if unknown or not names:
+        raise bad_parameter("facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(FACETS)}")
+    filters = params.model_dump()
+    counts = aggregations.facet_counts(session, filters, names, params.facet_size)  # type: ignore[arg-type]
+    total = session.scalar(aggregations.count_matching(session, filters)) or 0
+    return FacetsOut(total=total, facets={k: [FacetValueOut(**vars(v)) for v in vs] for k, vs in counts.items()})
+
+
+class BucketOut(BaseModel):
+    start: str = Field(description="First day of the period.", examples=["2019-07-01"])
+    end: str = Field(description="Last day of the period.", examples=["2019-07-31"])
+    count: int = Field(description="Events whose whole date range falls in this period.", examples=[7])
+    imprecise: int = Field(
+        description="Events whose date range overlaps this period but also extends beyond it (coarser than the "
+        "interval, or spanning periods). `count + imprecise` equals the list total for this period.",
+        examples=[2],
+    )
+
+
+class TimelineOut(BaseModel):
+    interval: str = Field(examples=["month"])
+    buckets: list[BucketOut] = Field(description="Every period in the range, empty ones included.")
+
+
+@router.get(
+    "/timeline",
+    response_model=TimelineOut,
+    summary="Count events per year, month or day",
+    description="Counts per period, with empty periods included so a chart needs no gap filling. The range is "
+    "`start`–`end` when given, else the span of the matching events. Imprecise dates are never spread or "
+    "guessed: an event only counts as `count` in a period that contains its whole date range; elsewhere it "
+    "counts as `imprecise` in every period it may fall in.",
+    responses=problem_responses(400),
+)
+def event_timeline(session: SessionDep, params: Annotated[TimelineParams, Query()]) -> TimelineOut:
+    filters = params.model_dump()
+    lower = parse_bound(filters, "start", upper=False)
+    upper = parse_bound(filters, "end", upper=True)
+    try:
+        buckets = aggregations.timeline(session, filters, params.interval, lower, upper)
+    except ValueError as exc:
+        raise bad_parameter("interval", str(exc)) from None
+    return TimelineOut(
+        interval=params.interval,
+        buckets=[BucketOut(start=b.start.isoformat(), end=b.end.isoformat(), count=b.count, imprecise=b.imprecise) for b in buckets],
+    )
 
 
 @router.get(
@@ -34,6 +115,6 @@ def list_events(session: SessionDep, params: Annotated[EventParams, Query()]) ->
 )
 def get_event(
     session: SessionDep,
-    event_id: Annotated[str, Path(description="Event id (a stable slug).", examples=["khan-trump-davos-meeting-2020-01-21"])],
+    event_id: Annotated[str, Path(description="Event id (a stable slug).", examples=["khan-trump-meeting-davos-2020-01-21"])],
 ) -> EventOut:
     return EventOut.from_row(get_one(session, EVENTS, event_id))

@@ -1,15 +1,21 @@
 """Service endpoints: health, controlled vocabularies, problem types."""
 
+import datetime as dt
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import models as m
 from app import vocab
-from app.deps import SessionDep
+from app.deps import SessionDep, query_url
+from app.http_cache import EMPTY_VERSION, read_version
+from app.queries import aggregations
+from app.schemas.params import EventFilters
 from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 
 router = APIRouter()
@@ -70,3 +76,84 @@ def problem_type(slug: Annotated[str, Path(description="Problem type slug.", exa
         raise ProblemError(404, "not-found", f"no problem type {slug!r}")
     title, explanation = PROBLEM_TYPES[slug]
     return {"type": f"/problems/{slug}", "title": title, "description": explanation}
+
+
+class MetaOut(BaseModel):
+    dataset_version: str = Field(description="Changes whenever the data changes.", examples=["3f9a1c0d2b7e4a51"])
+    last_modified: str | None = Field(description="When the data last changed (UTC).", examples=["2026-11-28T03:40:00+00:00"])
+    counts: dict[str, int] = Field(description="Records per resource.", examples=[{"events": 33, "actors": 33}])
+    date_range: dict[str, str | None] = Field(
+        description="Earliest and latest day any event may denote.", examples=[{"start": "2018-01-01", "end": "2021-01-07"}]
+    )
+
+
+@router.get(
+    "/v1/meta",
+    response_model=MetaOut,
+    tags=["service"],
+    summary="Dataset version, counts and date range",
+    description="What the API currently serves: the dataset version (also in the `X-Dataset-Version` header of "
+    "every response), record counts and the period the events cover.",
+)
+def meta(request: Request, session: SessionDep) -> MetaOut:
+    version, updated = read_version(request.app)
+    counts = {
+        name: session.scalar(select(func.count()).select_from(model)) or 0
+        for name, model in (
+            ("events", m.Event),
+            ("actors", m.Actor),
+            ("offices", m.Office),
+            ("agreements", m.Agreement),
+            ("citations", m.Citation),
+            ("topics", m.Topic),
+            ("sources", m.SourceDocument),
+        )
+    }
+    first, last = session.execute(select(func.min(m.Event.date_start), func.max(m.Event.date_end))).one()
+    return MetaOut(
+        dataset_version=version,
+        last_modified=None if version == EMPTY_VERSION else updated.isoformat(),
+        counts=counts,
+        date_range={"start": first.isoformat() if first else None, "end": last.isoformat() if last else None},
+    )
+
+
+class CiteOut(BaseModel):
+    csl: dict[str, Any] = Field(description="CSL-JSON item (type `dataset`) citing this query of this dataset version.")
+    text: str = Field(description="A plain-text citation.")
+    query_url: str
+
+
+@router.get(
+    "/v1/cite",
+    response_model=CiteOut,
+    tags=["service"],
+    summary="Cite an event query",
+    description="A citation of the dataset query itself: pass the same filters as `/v1/events`. The citation "
+    "names the dataset version, so a reader can tell whether the data changed since.",
+    responses=problem_responses(400),
+)
+def cite(request: Request, session: SessionDep, params: Annotated[EventFilters, Query()]) -> CiteOut:
+    total = session.scalar(aggregations.count_matching(session, params.model_dump())) or 0
+    version, updated = read_version(request.app)
+    url = query_url(request, params).replace("/v1/cite", "/v1/events")
+    sources = session.scalars(select(m.SourceDocument).order_by(m.SourceDocument.id)).all()
+    based_on = "; ".join(f"{s.publisher or ''}, {s.title}".strip(", ") for s in sources)
+    today = dt.date.today()
+    title = f"dipevents events query ({total} events)"
+    csl = {
+        "id": f"dipevents-{version}-{hashlib.sha256(url.encode()).hexdigest()[:8]}",
+        "type": "dataset",
+        "title": title,
+        "publisher": "dipevents",
+        "version": version,
+        "URL": url,
+        "accessed": {"date-parts": [[today.year, today.month, today.day]]},
+        "note": f"Derived from: {based_on}" if based_on else "",
+    }
+    if version != EMPTY_VERSION:
+        csl["issued"] = {"date-parts": [[updated.year, updated.month, updated.day]]}
+    text = f"dipevents. {title}. Dataset version {version}. {url} (accessed {today.isoformat()})."
+    if based_on:
+        text += f" Derived from: {based_on}."
+    return CiteOut(csl=csl, text=text, query_url=url)

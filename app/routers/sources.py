@@ -1,13 +1,15 @@
 """Source documents and the citations (footnotes) they carry."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from app.deps import SessionDep
+from app.deps import ListerDep, SessionDep
+from app.exports import export_responses
+from app.exports.citations import CITATION_EXPORTS
 from app.problems import problem_responses
-from app.queries.listing import CITATIONS, SOURCES, get_one, list_page
-from app.schemas.common import Page, page_of
+from app.queries.listing import CITATIONS, SOURCES, get_one
+from app.schemas.common import Page
 from app.schemas.params import CitationParams, SourceParams
 from app.schemas.sources import CitationOut, SourceOut
 
@@ -23,8 +25,8 @@ router = APIRouter()
     "they cover, and the judgements they make in their own voice (`assessments`).",
     responses=problem_responses(400),
 )
-def list_sources(session: SessionDep, params: Annotated[SourceParams, Query()]) -> dict:
-    return page_of(list_page(session, SOURCES, params.model_dump()), SourceOut.from_row)
+def list_sources(lister: ListerDep, params: Annotated[SourceParams, Query()]) -> dict:
+    return lister.page(SOURCES, params, SourceOut.from_row)
 
 
 @router.get(
@@ -47,11 +49,12 @@ def get_source(
     response_model=Page[CitationOut],
     tags=["citations"],
     summary="List citations",
-    description="The sources behind the facts, in CSL-JSON terms, each tied to its footnote in a source document.",
-    responses=problem_responses(400),
+    description="The sources behind the facts, in CSL-JSON terms, each tied to its footnote in a source document. "
+    "`format=csl-json|ris|bibtex` (or the matching `Accept` type) streams every match for a reference manager.",
+    responses=problem_responses(400) | export_responses(CITATION_EXPORTS),
 )
-def list_citations(session: SessionDep, params: Annotated[CitationParams, Query()]) -> dict:
-    return page_of(list_page(session, CITATIONS, params.model_dump()), CitationOut.from_row)
+def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]) -> Any:
+    return lister.respond(CITATIONS, params, CitationOut.from_row, CITATION_EXPORTS)
 
 
 @router.get(

@@ -2,10 +2,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.deps import SessionDep
+from app.deps import ListerDep, SessionDep
 from app.problems import problem_responses
-from app.queries.listing import TOPICS, get_one, list_page
-from app.schemas.common import Page, page_of
+from app.queries.listing import TOPICS, get_one
+from app.schemas.common import Page
 from app.schemas.params import TopicParams
 from app.schemas.topics import TopicOut
 
@@ -19,8 +19,8 @@ router = APIRouter(prefix="/v1/topics", tags=["topics"])
     description="The curated topic vocabulary. Topics form a tree; filtering events by a topic includes its sub-topics.",
     responses=problem_responses(400),
 )
-def list_topics(session: SessionDep, params: Annotated[TopicParams, Query()]) -> dict:
-    return page_of(list_page(session, TOPICS, params.model_dump()), TopicOut.from_row)
+def list_topics(lister: ListerDep, params: Annotated[TopicParams, Query()]) -> dict:
+    return lister.page(TOPICS, params, TopicOut.from_row)
 
 
 @router.get(

@@ -20,6 +20,14 @@ class Page(Schema, Generic[T]):
     items: list[T] = Field(description="This page of results.")
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
     total: int = Field(description="Number of records matching the filters (exact).", examples=[17])
+    dataset_version: str | None = Field(
+        default=None, description="Version of the data that answered; changes with every import.", examples=["3f9a1c0d2b7e4a51"]
+    )
+    query_url: str | None = Field(
+        default=None,
+        description="Stable URL of this query (filters only, canonical order): cite it with `dataset_version`.",
+        examples=["http://127.0.0.1:8000/v1/events?actor=imran-khan&type=visit"],
+    )
 
 
 class DateOut(Schema):
@@ -92,7 +100,3 @@ class CitationRef(Schema):
     footnote: int | None = Field(description="Footnote number in the source document.", examples=[5])
     source: str = Field(validation_alias="source_id", description="Source document the footnote belongs to.")
 
-
-def page_of(page, serialize) -> dict:  # noqa: ANN001
-    """Serialise a :class:`app.queries.listing.Page` with ``serialize`` per item."""
-    return {"items": [serialize(item) for item in page.items], "next_cursor": page.next_cursor, "total": page.total}

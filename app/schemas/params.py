@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 ALL_ANY = " Repeat the parameter to require all values; separate values with commas to accept any."
 
 
-class ListParams(BaseModel):
+class QueryModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class ListParams(QueryModel):
     limit: int = Field(50, ge=1, le=500, description="Items per page (1–500).", examples=[50])
     cursor: str | None = Field(
         None,
@@ -27,7 +29,7 @@ class ListParams(BaseModel):
     )
 
 
-class DateRangeParams(BaseModel):
+class DateRangeParams(QueryModel):
     start: str | None = Field(
         None,
         description="Earliest day of interest: `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a year or month means its first day).",
@@ -46,7 +48,7 @@ class DateRangeParams(BaseModel):
     )
 
 
-class EventParams(ListParams, DateRangeParams):
+class EventFilters(DateRangeParams):
     actor: list[str] = Field(default=[], description="Actor id taking part." + ALL_ANY, examples=[["imran-khan"]])
     role: list[str] = Field(
         default=[],
@@ -68,7 +70,36 @@ class EventParams(ListParams, DateRangeParams):
     q: str | None = Field(
         None, min_length=1, max_length=200, description="Words that must all appear in the title, summary or place (case-insensitive).", examples=["mediation kashmir"]
     )
+
+
+class EventParams(ListParams, EventFilters):
     sort: Literal["date", "-date"] = Field("date", description="`date` (oldest first) or `-date` (newest first).", examples=["-date"])
+    format: Literal["json", "csv", "ndjson", "ics", "geojson"] | None = Field(
+        None,
+        description="Response format. `json` (default) is one page; `csv`, `ndjson`, `ics` (iCalendar) and `geojson` "
+        "stream *every* match in list order (`limit` and `cursor` do not apply). The `Accept` header works too.",
+        examples=["csv"],
+    )
+
+
+FacetName = Literal["type", "topic", "actor", "country", "year"]
+
+
+class FacetParams(EventFilters):
+    facet: str = Field(
+        "type,topic,actor,country,year",
+        description="Comma-separated facets to count: type, topic, actor, country, year.",
+        examples=["type,actor"],
+    )
+    facet_size: int = Field(10, ge=1, le=500, description="Values per facet, most frequent first.", examples=[10])
+
+
+class TimelineParams(EventFilters):
+    interval: Literal["year", "month", "day"] = Field("year", description="Bucket size.", examples=["month"])
+
+
+class NetworkParams(EventFilters):
+    limit: int = Field(50, ge=1, le=500, description="Most-connected actors to return.", examples=[20])
 
 
 class AgreementParams(ListParams, DateRangeParams):
@@ -88,6 +119,12 @@ class ActorParams(ListParams):
 
 
 class CitationParams(ListParams):
+    format: Literal["json", "csl-json", "ris", "bibtex"] | None = Field(
+        None,
+        description="`json` (default) is one page; `csl-json`, `ris` and `bibtex` (BibLaTeX) stream every match for "
+        "reference managers such as Zotero. The `Accept` header works too.",
+        examples=["ris"],
+    )
     publisher: list[str] = Field(default=[], description="Exact publisher name." + ALL_ANY, examples=[["Reuters"]])
     source: list[str] = Field(default=[], description="Source document whose footnotes these are." + ALL_ANY, examples=[["ips-pakistan-us-relations-2018-2020"]])
     start: str | None = Field(None, description="Issued on or after: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.", examples=["2019"])

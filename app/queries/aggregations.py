@@ -1,0 +1,184 @@
+"""Facets, timelines and actor networks over any event filter combination.
+
+Every count here is defined so that it equals the `total` of `/v1/events` for
+the same filters plus one more (facet value `X` ↔ adding `type=X`, a timeline
+bucket ↔ adding `start`/`end` of the bucket, a network neighbour ↔ adding
+`actor=B`). The tests check exactly that.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from app import models as m
+from app import vocab
+from app.queries.filters import EVENT_FILTERS, where_clauses
+
+FacetName = Literal["type", "topic", "actor", "country", "year"]
+Interval = Literal["year", "month", "day"]
+
+
+def matching_event_ids(session: Session, params: Mapping[str, Any]) -> Select:
+    return select(m.Event.id).where(*where_clauses(session, EVENT_FILTERS, params))
+
+
+def count_matching(session: Session, params: Mapping[str, Any]) -> Select:
+    return select(func.count()).select_from(m.Event).where(*where_clauses(session, EVENT_FILTERS, params))
+
+
+@dataclass
+class FacetValue:
+    id: str | None
+    label: str
+    count: int
+
+
+def _top(rows: list[tuple[Any, str, int]], size: int) -> list[FacetValue]:
+    ordered = sorted(rows, key=lambda r: (-r[2], str(r[0])))
+    return [FacetValue(str(key) if key is not None else None, label, count) for key, label, count in ordered[:size]]
+
+
+def facet_counts(session: Session, params: Mapping[str, Any], names: list[FacetName], size: int) -> dict[str, list[FacetValue]]:
+    ids = matching_event_ids(session, params).scalar_subquery()
+    result: dict[str, list[FacetValue]] = {}
+    for name in names:
+        if name == "type":
+            rows = session.execute(
+                select(m.Event.type, func.count()).where(m.Event.id.in_(ids)).group_by(m.Event.type)
+            ).all()
+            result[name] = _top([(t, vocab.EVENT_TYPES[t].label, n) for t, n in rows], size)
+        elif name == "country":
+            rows = session.execute(
+                select(m.Event.location_country, func.count())
+                .where(m.Event.id.in_(ids), m.Event.location_country.is_not(None))
+                .group_by(m.Event.location_country)
+            ).all()
+            result[name] = _top([(c, c, n) for c, n in rows], size)
+        elif name == "actor":
+            rows = session.execute(
+                select(m.Actor.id, m.Actor.name, func.count(func.distinct(m.EventParticipant.event_id)))
+                .join(m.EventParticipant, m.EventParticipant.actor_id == m.Actor.id)
+                .where(m.EventParticipant.event_id.in_(ids))
+                .group_by(m.Actor.id, m.Actor.name)
+            ).all()
+            result[name] = _top([tuple(r) for r in rows], size)
+        elif name == "topic":
+            closure = topic_closure_rows(session)
+            pairs = union_all(*(select(literal(a).label("ancestor"), literal(d).label("descendant")) for a, d in closure)).subquery()
+            rows = session.execute(
+                select(pairs.c.ancestor, m.Topic.label, func.count(func.distinct(m.EventTopic.event_id)))
+                .join(m.EventTopic, m.EventTopic.topic_id == pairs.c.descendant)
+                .join(m.Topic, m.Topic.id == pairs.c.ancestor)
+                .where(m.EventTopic.event_id.in_(ids))
+                .group_by(pairs.c.ancestor, m.Topic.label)
+            ).all() if closure else []
+            result[name] = _top([tuple(r) for r in rows], size)
+        elif name == "year":
+            counts: Counter[int] = Counter()
+            for start, end in session.execute(select(m.Event.date_start, m.Event.date_end).where(m.Event.id.in_(ids))):
+                last = end.year if end else dt.date.today().year
+                counts.update(range(start.year, last + 1))
+            rows = [(year, str(year), n) for year, n in counts.items()]
+            result[name] = sorted(_top(rows, size), key=lambda v: v.id or "")
+    return result
+
+
+def topic_closure_rows(session: Session) -> list[tuple[str, str]]:
+    """(ancestor, descendant) pairs, so a topic's count includes its sub-topics, like the `topic` filter."""
+    parent = dict(session.execute(select(m.Topic.id, m.Topic.parent_id)).all())
+    pairs = []
+    for topic in parent:
+        node: str | None = topic
+        while node is not None:
+            pairs.append((node, topic))
+            node = parent.get(node)
+    return pairs
+
+
+@dataclass
+class Bucket:
+    start: dt.date
+    end: dt.date
+    count: int = 0  # events that certainly fall inside this period
+    imprecise: int = 0  # events that may fall here but span beyond it (coarser dates, multi-period intervals)
+
+
+def _period_start(day: dt.date, interval: Interval) -> dt.date:
+    return {"year": day.replace(month=1, day=1), "month": day.replace(day=1), "day": day}[interval]
+
+
+def _next_period(day: dt.date, interval: Interval) -> dt.date:
+    if interval == "day":
+        return day + dt.timedelta(days=1)
+    if interval == "month":
+        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return day.replace(year=day.year + 1, month=1, day=1)
+
+
+MAX_BUCKETS = 5000
+
+
+def timeline(
+    session: Session, params: Mapping[str, Any], interval: Interval, lower: dt.date | None, upper: dt.date | None
+) -> list[Bucket]:
+    ids = matching_event_ids(session, params).scalar_subquery()
+    spans = session.execute(select(m.Event.date_start, m.Event.date_end).where(m.Event.id.in_(ids))).all()
+    if not spans and (lower is None or upper is None):
+        return []
+    first = lower or min(s for s, _ in spans)
+    last = upper or max((e or s) for s, e in spans)
+    buckets: list[Bucket] = []
+    cursor = _period_start(first, interval)
+    while cursor <= last:
+        following = _next_period(cursor, interval)
+        buckets.append(Bucket(cursor, following - dt.timedelta(days=1)))
+        cursor = following
+        if len(buckets) > MAX_BUCKETS:
+            raise ValueError(f"more than {MAX_BUCKETS} {interval} periods; use a coarser interval or a narrower range")
+    starts = [b.start for b in buckets]
+    for start, end in spans:
+        first_index = max(bisect.bisect_right(starts, start) - 1, 0)
+        last_index = bisect.bisect_right(starts, end if end is not None else buckets[-1].end) - 1
+        home = buckets[first_index]
+        if first_index == last_index and end is not None and home.start <= start and end <= home.end:
+            home.count += 1
+            continue
+        for bucket in buckets[first_index : last_index + 1]:
+            bucket.imprecise += 1
+    return buckets
+
+
+@dataclass
+class Neighbour:
+    actor: m.Actor
+    count: int
+    events: list[str]
+
+
+def network(session: Session, actor_id: str, params: Mapping[str, Any]) -> list[Neighbour]:
+    ids = matching_event_ids(session, params).where(
+        select(m.EventParticipant.event_id)
+        .where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id)
+        .exists()
+    ).scalar_subquery()
+    rows = session.execute(
+        select(m.EventParticipant.actor_id, m.EventParticipant.event_id)
+        .where(m.EventParticipant.event_id.in_(ids), m.EventParticipant.actor_id != actor_id)
+        .distinct()
+        .order_by(m.EventParticipant.actor_id, m.EventParticipant.event_id)
+    ).all()
+    shared: dict[str, list[str]] = defaultdict(list)
+    for other, event_id in rows:
+        shared[other].append(event_id)
+    actors = {a.id: a for a in session.scalars(select(m.Actor).where(m.Actor.id.in_(list(shared))))}
+    return sorted(
+        (Neighbour(actors[a], len(events), events) for a, events in shared.items()),
+        key=lambda n: (-n.count, n.actor.id),
+    )
