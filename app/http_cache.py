@@ -26,7 +26,9 @@ def read_version(app: FastAPI) -> tuple[str, dt.datetime]:
         state = session.get(DatasetState, 1)
     if state is None:
         return EMPTY_VERSION, _EPOCH
-    updated = state.updated_at if state.updated_at.tzinfo else state.updated_at.replace(tzinfo=dt.timezone.utc)
+    updated = state.updated_at
+    # SQLite hands back naive datetimes (stored as UTC); PostgreSQL hands back the session's time zone.
+    updated = updated.replace(tzinfo=dt.timezone.utc) if updated.tzinfo is None else updated.astimezone(dt.timezone.utc)
     return state.version, updated
 
 

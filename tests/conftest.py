@@ -22,6 +22,12 @@ from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_BUNDLE = ROOT / "tests" / "bundle"
+DATA = ROOT / "data"
+# The team's read-only files (the source briefs) sit beside the repository; a clone elsewhere can point
+# DIPEVENTS_SHARED at them. Tests that need them skip, saying so, when they are absent.
+SHARED = Path(os.environ.get("DIPEVENTS_SHARED", ROOT.parent / "shared"))
+if not SHARED.exists() and Path("/work/shared").exists():
+    SHARED = Path("/work/shared")
 POSTGRES_URL = os.environ.get("DIPEVENTS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
@@ -98,6 +104,23 @@ def test_db(databases: DatabaseFactory) -> str:
 @pytest.fixture(scope="session")
 def client(test_db: str) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=test_db))
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def data_client(databases: DatabaseFactory) -> Iterator[TestClient]:
+    """The app over the bundled data, loaded with the real CLI."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    url = databases.new()
+    for command in (["migrate"], ["load", str(DATA)]):
+        result = CliRunner().invoke(cli, [*command, "--database-url", url])
+        assert result.exit_code == 0, result.output
+    app = create_app(Settings(database_url=url))
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()

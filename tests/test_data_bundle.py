@@ -5,40 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.dates import parse_edtf
 from app.importers.bundle import read_bundle
-from app.main import create_app
-from app.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import DATA, SHARED
 
-DATA = ROOT / "data"
-SEED = ROOT.parent / "shared" / "seeds" / "000_f2abaf40c4b61f5c.txt"
+SEED = SHARED / "seeds" / "000_f2abaf40c4b61f5c.txt"
 needs_seed = pytest.mark.skipif(not SEED.exists(), reason="the source brief (../shared/seeds) is not on this machine")
 
 
 @lru_cache
 def bundle():
     return read_bundle(DATA).bundle
-
-
-@pytest.fixture(scope="module")
-def data_client(databases):
-    url = databases.new()
-    result = CliRunner().invoke(cli, ["migrate", "--database-url", url])
-    assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(cli, ["load", str(DATA), "--database-url", url])
-    assert result.exit_code == 0, result.output
-    app = create_app(Settings(database_url=url))
-    with TestClient(app) as client:
-        yield client
-    app.state.engine.dispose()
 
 
 def test_every_record_is_located_and_sourced():
