@@ -59,6 +59,7 @@ def load(
     except BundleInvalid as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
+    typer.echo(f"{path}: valid; importing in one transaction…", err=True)
     engine = make_engine(_database_url(database_url))
     try:
         with session_factory(engine).begin() as session:

@@ -22,15 +22,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, query_timeout_ms: int = 0) -> Engine:
+    """An engine for `url`. The API passes a query time cap; the CLI (imports, migrations) does not."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        connect_args = {"connect_timeout": 5}
+        if query_timeout_ms > 0:
+            connect_args["options"] = f"-c statement_timeout={query_timeout_ms}"
+        # REPEATABLE READ: every request reads one snapshot, so a concurrent import is seen whole or not at all.
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, isolation_level="REPEATABLE READ")
+    if query_timeout_ms > 0:
+        from app.guards import install_query_timeout
+
+        install_query_timeout(engine, query_timeout_ms)
+    return engine
 
 
 @lru_cache

@@ -7,6 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from app.db import make_engine, session_factory
+from app.guards import install_guards
 from app.http_cache import VERSION_HEADER, install_conditional_get
 from app.problems import install_problem_handlers
 from app.routers import actors, agreements, events, meta, sources, topics
@@ -45,11 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
     install_conditional_get(app)
+    install_guards(app, settings)
     # Added last = outermost: compress, then answer CORS before anything else runs.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(

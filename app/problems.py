@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -24,6 +25,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "not-found": ("Not found", "No resource has this id, or no route has this path."),
     "method-not-allowed": ("Method not allowed", "The resource exists but does not support this HTTP method."),
     "http-error": ("HTTP error", "The request could not be served as sent."),
+    "request-too-large": ("Request too large", "The query string (or body) exceeds the documented limit."),
+    "rate-limited": ("Rate limited", "Too many expensive requests (exports, aggregations); wait `Retry-After` seconds."),
+    "database-unavailable": ("Database unavailable", "The database cannot be reached; retry after `Retry-After` seconds."),
+    "query-timeout": ("Query took too long", "The query exceeded the time cap; narrow the filters or retry later."),
     "internal-error": ("Internal error", "The server failed; the failure was logged. Please report it."),
 }
 
@@ -109,10 +114,27 @@ def install_problem_handlers(app: FastAPI) -> None:
             response.headers.update(exc.headers)
         return response
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if _is_timeout(exc):
+            response = problem_response(request, 503, "query-timeout", PROBLEM_TYPES["query-timeout"][1])
+        elif exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            response = problem_response(request, 503, "database-unavailable", PROBLEM_TYPES["database-unavailable"][1])
+        else:
+            response = problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
+        if response.status_code == 503:
+            response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
         # Never leak stack traces or SQL; the server log has them.
         return problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
+
+
+def _is_timeout(exc: DBAPIError) -> bool:
+    name = type(exc.orig).__name__
+    return name == "QueryCanceled" or (isinstance(exc, OperationalError) and "interrupted" in str(exc.orig))
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -17,6 +17,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     data_path: str = Field(default="data", description="Bundle loaded by `serve` into an empty database.")
+    query_timeout_ms: int = Field(
+        default=5000, description="Longest a single API query may run before the request gets 503 (0: no cap)."
+    )
+    rate_limit_per_minute: int = Field(
+        default=120, description="Exports and aggregations allowed per client per minute (0: no limit)."
+    )
+    rate_limit_burst: int = Field(default=30, description="Requests a client may make at once before the rate applies.")
     cors_origins: list[str] = Field(
         default=["*"], description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].'
     )

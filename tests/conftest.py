@@ -103,7 +103,7 @@ def test_db(databases: DatabaseFactory) -> str:
 
 @pytest.fixture(scope="session")
 def client(test_db: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=test_db))
+    app = create_app(Settings(database_url=test_db, rate_limit_per_minute=0))
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()
@@ -120,7 +120,7 @@ def data_client(databases: DatabaseFactory) -> Iterator[TestClient]:
     for command in (["migrate"], ["load", str(DATA)]):
         result = CliRunner().invoke(cli, [*command, "--database-url", url])
         assert result.exit_code == 0, result.output
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()

@@ -338,9 +338,9 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
             )
         )
     # Parents before children so the self-referencing FK is satisfied on flush.
+    # Parents are added before children; the unit of work keeps insertion order within a table.
     for topic in _parents_first(bundle.topics):
         session.add(m.Topic(id=topic.id, label=topic.label, description=topic.description, parent_id=topic.parent))
-        session.flush()
     for actor in bundle.actors:
         session.add(
             m.Actor(
@@ -399,7 +399,7 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
         )
         row.date = event.span
         session.add(row)
-        session.flush()
+    session.flush()
     for event in bundle.events:
         for citation_id in cited(event.locators):
             session.add(m.EventCitation(event_id=event.id, citation_id=citation_id))

@@ -43,6 +43,17 @@ def health(session: SessionDep) -> Any:
 
 
 @router.get(
+    "/health/live",
+    response_model=Health,
+    tags=["service"],
+    summary="Liveness check",
+    description="`200` whenever the process serves requests, whatever the database's state (use it as a liveness probe).",
+)
+def live() -> dict[str, str]:
+    return {"status": "ok", "database": "not checked"}
+
+
+@router.get(
     "/v1/vocabularies",
     tags=["service"],
     summary="Controlled vocabularies",
