@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test install install-test migrate load check clean
+.PHONY: serve test install install-test migrate load check clean fuzz load-test bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,12 @@ check: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Longer contract fuzzing than CI runs (schemathesis + hypothesis); FUZZ_EXAMPLES per operation.
+FUZZ_EXAMPLES ?= 500
+fuzz: install-test
+	DIPEVENTS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py -q
+
+# Bounded load test against a local uvicorn (loopback only); see bench/load.py.
+load-test: install-test
+	$(BIN)/python bench/load.py --levels 1,8,32,64 --seconds 10
