@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.utils import get_openapi
 
 from app.db import make_engine, session_factory
 from app.guards import install_guards
 from app.http_cache import VERSION_HEADER, install_conditional_get
-from app.problems import install_problem_handlers
+from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.routers import actors, agreements, events, meta, sources, topics
 from app.settings import Settings, get_settings
 
@@ -64,7 +65,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (events, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
+    app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]
     return app
+
+
+def document_guards(app: FastAPI) -> dict:
+    """Add the responses every operation can give because of the guards, and drop FastAPI's
+    default 422 (this API answers invalid input with 400 problem documents)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, description=app.description,
+        routes=app.routes, tags=app.openapi_tags,
+    )
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            responses = operation["responses"]
+            responses.pop("422", None)
+            if path not in ("/health", "/health/live"):
+                responses["503"] = {"description": "Database unavailable or query time cap exceeded (see `Retry-After`).", "content": problem}
+            if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                responses["414"] = {"description": "Query string too long.", "content": problem}
+            if path.endswith(("/facets", "/timeline", "/network", "/cite")) or path in ("/v1/events", "/v1/citations"):
+                responses["429"] = {"description": "Rate limit for exports and aggregations exceeded (see `Retry-After`).", "content": problem}
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    app.openapi_schema = schema
+    return schema
 
 
 app = create_app()

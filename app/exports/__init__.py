@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-EXAMPLES = {
+EXAMPLES: dict[str, Any] = {
     "text/csv": "id,type,title,date_edtf,date_start,date_end,...\nkhan-trump-summit-2019-07-22,meeting,...",
     "application/x-ndjson": '{"id":"khan-trump-summit-2019-07-22","type":"meeting",...}\n',
     "text/calendar": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:...\r\nDTSTART;VALUE=DATE:20190722\r\n...",
-    "application/geo+json": '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[9.8372,46.8043]},...}]}',
-    "application/vnd.citationstyles.csl+json": '[{"id":"dawn-2019-07-23-india-denies-mediation-request","type":"article-newspaper",...}]',
+    "application/geo+json": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [9.8372, 46.8043]}, "properties": {"id": "khan-trump-meeting-davos-2020-01-21"}}]},
+    "application/vnd.citationstyles.csl+json": [{"id": "dawn-2019-07-23-india-denies-modi-asked-trump-to-mediate", "type": "article-newspaper", "title": "India denies Modi asked Trump to mediate Kashmir dispute"}],
     "application/x-research-info-systems": "TY  - NEWS\nTI  - India denies Modi asked Trump to mediate Kashmir dispute\n...\nER  - \n",
     "application/x-bibtex": "@article{dawn-2019-07-23-...,\n title = {India denies ...},\n ...\n}\n",
+}
+
+
+JSON_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/vnd.citationstyles.csl+json": {"type": "array", "items": {"type": "object"}},
+    "application/geo+json": {"type": "object", "required": ["type", "features"]},
 }
 
 
@@ -20,5 +26,6 @@ def export_responses(formats: dict[str, tuple[str, Any]]) -> dict[int | str, dic
     content = {}
     for name, (media_type, _) in formats.items():
         bare = media_type.split(";")[0]
-        content[bare] = {"schema": {"type": "string"}, "example": EXAMPLES.get(bare, f"({name})")}
+        schema = JSON_SCHEMAS.get(bare, {"type": "string"})
+        content[bare] = {"schema": schema, "example": EXAMPLES.get(bare, f"({name})")}
     return {200: {"content": content, "description": "A JSON page, or a streamed export of every match."}}
