@@ -114,3 +114,7 @@ def _format_counts(counts: dict[str, int]) -> str:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -22,20 +22,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
+# Sync endpoints run on AnyIO's thread pool (40 threads). Each in-flight request can hold one
+# connection, so the pool must offer more than 40, or requests wait on each other until the
+# pool times out (seen at 64 concurrent clients with the default 5 + 10).
+POOL = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
+
+
 def make_engine(url: str, *, query_timeout_ms: int = 0) -> Engine:
     """An engine for `url`. The API passes a query time cap; the CLI (imports, migrations) does not."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        in_memory = not parsed.database or parsed.database == ":memory:"
+        if not in_memory:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if in_memory else POOL))
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         connect_args = {"connect_timeout": 5}
         if query_timeout_ms > 0:
             connect_args["options"] = f"-c statement_timeout={query_timeout_ms}"
         # REPEATABLE READ: every request reads one snapshot, so a concurrent import is seen whole or not at all.
-        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, isolation_level="REPEATABLE READ")
+        engine = create_engine(
+            url, pool_pre_ping=True, connect_args=connect_args, isolation_level="REPEATABLE READ", **POOL
+        )
     if query_timeout_ms > 0:
         from app.guards import install_query_timeout
 

@@ -91,8 +91,10 @@ def read_bundle(path: str | Path) -> LoadedBundle:
     for file in files:
         name = str(file)
         try:
-            document = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            text = file.read_text(encoding="utf-8")
+            # JSON is YAML, but the JSON parser is much faster on machine-written bundles.
+            document = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             problems.append(Problem(name, "-", "", f"not valid YAML/JSON: {exc}"))
             continue
         if document is None:
