@@ -73,6 +73,23 @@ def load(
 
 
 @cli.command()
+def draft(
+    path: Annotated[Path, typer.Argument(help="A brief in markdown (headings, <sup>N</sup> footnotes).")],
+    source_id: Annotated[str, typer.Option("--id", help="Slug for the source document.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
+) -> None:
+    """Draft a bundle from a markdown brief: source, sections and footnotes as citations, to review by hand."""
+    from app.importers.draft import draft_bundle, dump_draft
+
+    text = dump_draft(draft_bundle(path.read_text(encoding="utf-8"), source_id))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}; review it, then `dipevents check` it", err=True)
+
+
+@cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,

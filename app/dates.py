@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import edtf
@@ -66,7 +67,13 @@ def parse_edtf(text: str) -> DateSpan:
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidDate("empty date")
-    text = text.strip()
+    return _parse_edtf(text.strip())
+
+
+# The edtf package's parser costs milliseconds per call and bundles repeat the same few
+# thousand date strings, so results are memoised (DateSpan is immutable; failures are not cached).
+@lru_cache(maxsize=65536)
+def _parse_edtf(text: str) -> DateSpan:
     try:
         parsed = edtf.parse_edtf(text)
     except (EDTFParseException, ValueError, TypeError) as exc:

@@ -82,6 +82,8 @@ def install_guards(app: FastAPI, settings: Settings) -> None:
             return problem_response(
                 request, 414, "request-too-large", f"query string longer than {MAX_QUERY_STRING} characters", "query"
             )
+        if "\x00" in request.url.path:  # no id contains NUL; PostgreSQL text cannot even hold one
+            return problem_response(request, 404, "not-found", "no resource has this path")
         for name, value in request.query_params.multi_items():
             if "\x00" in name or "\x00" in value:
                 return problem_response(request, 400, "invalid-parameter", "contains a NUL character", name.replace("\x00", ""))
