@@ -94,6 +94,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default HOST or 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,
     load_data: Annotated[bool, typer.Option(help="Load the bundled data when the database is empty.")] = True,
+    workers: Annotated[int, typer.Option(envvar="WEB_CONCURRENCY", help="Worker processes (default 1).")] = 1,
 ) -> None:
     """Migrate, load the bundled data into an empty database, and serve the API."""
     import uvicorn
@@ -115,7 +116,9 @@ def serve(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    uvicorn.run("app.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True)
+    uvicorn.run(
+        "app.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True, workers=workers
+    )
 
 
 def _print_problems(exc: Exception) -> None:
