@@ -3,7 +3,6 @@ and HTTP caching answers 304 exactly when nothing changed."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 
@@ -11,7 +10,6 @@ import bibtexparser
 import bibtexparser.bparser
 import icalendar
 import pandas as pd
-import pytest
 import rispy
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
 from citeproc.source.json import CiteProcJSON

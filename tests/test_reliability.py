@@ -12,7 +12,6 @@ import time
 from functools import lru_cache
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -304,4 +303,3 @@ def test_short_load_run_has_no_errors():
         assert level.errors == 0 and level.server_errors == 0, level.row()
 
 
-del sa

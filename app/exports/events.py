@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import yaml
-from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
 from app.models import Event
