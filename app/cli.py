@@ -100,7 +100,12 @@ def serve(
     import uvicorn
 
     from app.db import make_engine, session_factory
-    from app.importers.bundle import BundleInvalid, dataset_is_empty, import_bundle, read_bundle
+    from app.importers.bundle import (
+        BundleInvalid,
+        dataset_is_empty,
+        import_bundle,
+        read_bundle,
+    )
     from app.migrate import upgrade
 
     settings = get_settings()

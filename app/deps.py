@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.problems import bad_parameter
 from app.queries.listing import Listing, iterate_all, list_page
+from app.schemas.common import json_page
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -52,24 +53,26 @@ class Lister:
     request: Request
     response: Response
 
-    def page(self, listing: Listing[Any], params: BaseModel, serialize: Callable[[Any], Any]) -> dict[str, Any]:
+    def page(self, listing: Listing[Any], params: BaseModel, serialize: Callable[[Any], BaseModel]) -> Response:
         page = list_page(self.session, listing, params.model_dump())
         if page.next_cursor:
             next_url = self.request.url.include_query_params(cursor=page.next_cursor)
             self.response.headers["Link"] = f'<{next_url}>; rel="next"'
-        return {
-            "items": [serialize(item) for item in page.items],
-            "next_cursor": page.next_cursor,
-            "total": page.total,
-            "dataset_version": getattr(self.request.state, "dataset_version", None),
-            "query_url": query_url(self.request, params),
-        }
+        response = json_page(
+            [serialize(item) for item in page.items],
+            next_cursor=page.next_cursor,
+            total=page.total,
+            dataset_version=getattr(self.request.state, "dataset_version", None),
+            query_url=query_url(self.request, params),
+        )
+        response.headers.update(self.response.headers)
+        return response
 
     def respond(
         self,
         listing: Listing[Any],
         params: BaseModel,
-        serialize: Callable[[Any], Any],
+        serialize: Callable[[Any], BaseModel],
         formats: dict[str, tuple[str, Callable[[Iterable[Any]], Iterator[str]]]],
     ) -> Any:
         """A JSON page, or a streamed export when `format=` or `Accept` asks for one."""

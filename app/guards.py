@@ -9,11 +9,10 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request, Response
 from sqlalchemy import Engine, event
 
 from app.problems import problem_response
-from app.settings import Settings
 
 MAX_QUERY_STRING = 4096
 
@@ -72,35 +71,33 @@ def client_key(request: Request) -> str:
     return "ip:" + (request.client.host if request.client else "unknown")
 
 
-def install_guards(app: FastAPI, settings: Settings) -> None:
-    buckets = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst) if settings.rate_limit_per_minute > 0 else None
+def refuse(request: Request, buckets: TokenBuckets | None) -> Response | None:
+    """The problem response for a request that breaks a limit, or None to let it through."""
+    if len(request.url.query) > MAX_QUERY_STRING:
+        return problem_response(
+            request, 414, "request-too-large", f"query string longer than {MAX_QUERY_STRING} characters", "query"
+        )
+    if "\x00" in request.url.path:  # no id contains NUL; PostgreSQL text cannot even hold one
+        return problem_response(request, 404, "not-found", "no resource has this path")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            return problem_response(request, 400, "invalid-parameter", "contains a NUL character", name.replace("\x00", ""))
+    if buckets is not None and request.method == "GET" and is_expensive(request):
+        wait = buckets.take(client_key(request))
+        if wait > 0:
+            response = problem_response(request, 429, "rate-limited", "too many export/aggregation requests; slow down")
+            response.headers["Retry-After"] = str(math.ceil(wait))
+            return response
+    return None
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):  # noqa: ANN001, ANN202
-        query = request.url.query
-        if len(query) > MAX_QUERY_STRING:
-            return problem_response(
-                request, 414, "request-too-large", f"query string longer than {MAX_QUERY_STRING} characters", "query"
-            )
-        if "\x00" in request.url.path:  # no id contains NUL; PostgreSQL text cannot even hold one
-            return problem_response(request, 404, "not-found", "no resource has this path")
-        for name, value in request.query_params.multi_items():
-            if "\x00" in name or "\x00" in value:
-                return problem_response(request, 400, "invalid-parameter", "contains a NUL character", name.replace("\x00", ""))
-        if buckets is not None and request.method == "GET" and is_expensive(request):
-            wait = buckets.take(client_key(request))
-            if wait > 0:
-                response = problem_response(
-                    request, 429, "rate-limited", "too many export/aggregation requests; slow down", None
-                )
-                response.headers["Retry-After"] = str(math.ceil(wait))
-                return response
-        response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = DOCS_CSP if request.url.path in DOCS_PATHS else API_CSP
-        return response
+
+def security_headers(path: str) -> dict[str, str]:
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": DOCS_CSP if path in DOCS_PATHS else API_CSP,
+    }
 
 
 def install_query_timeout(engine: Engine, timeout_ms: int) -> None:

@@ -55,28 +55,23 @@ def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> boo
     return False
 
 
-def install_conditional_get(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def conditional_get(request: Request, call_next):  # noqa: ANN001, ANN202
-        if request.method not in ("GET", "HEAD") or request.url.path in ("/health",):
-            return await call_next(request)
-        try:
-            version, updated = await run_in_threadpool(read_version, request.app)
-        except SQLAlchemyError:
-            return await call_next(request)  # the endpoint reports the database problem itself
-        request.state.dataset_version = version
-        etag = etag_for(version, request)
-        headers = {
-            "ETag": etag,
-            "Last-Modified": format_datetime(updated, usegmt=True),
-            VERSION_HEADER: version,
-            "Cache-Control": "public, max-age=0, must-revalidate",
-        }
-        if not_modified(request, etag, updated):
-            return Response(status_code=304, headers=headers)
-        response = await call_next(request)
-        if response.status_code < 300:
-            response.headers.update(headers)
-        else:
-            response.headers[VERSION_HEADER] = version
-        return response
+async def validators(request: Request) -> dict[str, str] | Response | None:
+    """Cache headers for this GET (and the version on `request.state`), a 304 when the client's
+    copy is current, or None when there is nothing to validate against."""
+    if request.method not in ("GET", "HEAD") or request.url.path in ("/health", "/health/live"):
+        return None
+    try:
+        version, updated = await run_in_threadpool(read_version, request.app)
+    except SQLAlchemyError:
+        return None  # the endpoint reports the database problem itself
+    request.state.dataset_version = version
+    etag = etag_for(version, request)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(updated, usegmt=True),
+        VERSION_HEADER: version,
+        "Cache-Control": "public, max-age=0, must-revalidate",
+    }
+    if not_modified(request, etag, updated):
+        return Response(status_code=304, headers=headers)
+    return headers

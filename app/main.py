@@ -8,8 +8,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app.db import make_engine, session_factory
-from app.guards import install_guards
-from app.http_cache import VERSION_HEADER, install_conditional_get
+from app.http_cache import VERSION_HEADER
+from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.routers import actors, agreements, events, meta, sources, topics
 from app.settings import Settings, get_settings
@@ -51,8 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
-    install_conditional_get(app)
-    install_guards(app, settings)
+    app.add_middleware(EdgeMiddleware, settings=settings)
     # Added last = outermost: compress, then answer CORS before anything else runs.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(

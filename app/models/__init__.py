@@ -11,7 +11,14 @@ from app.models.agreements import (
 )
 from app.models.base import Base
 from app.models.dataset import DatasetState
-from app.models.events import Event, EventCitation, EventParticipant, EventQuote, EventRelation, EventTopic
+from app.models.events import (
+    Event,
+    EventCitation,
+    EventParticipant,
+    EventQuote,
+    EventRelation,
+    EventTopic,
+)
 from app.models.sources import Citation, Locator, Section, SourceDocument
 from app.models.topics import Topic
 

@@ -16,7 +16,15 @@ from sqlalchemy.sql.base import ExecutableOption
 from app import models as m
 from app.problems import ProblemError
 from app.queries import filters as f
-from app.queries.pagination import SortKey, after, as_date, as_str, decode_cursor, encode_cursor, order_by
+from app.queries.pagination import (
+    SortKey,
+    after,
+    as_date,
+    as_str,
+    decode_cursor,
+    encode_cursor,
+    order_by,
+)
 
 T = TypeVar("T")
 

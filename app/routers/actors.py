@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from app.deps import ListerDep, SessionDep
@@ -8,8 +8,7 @@ from app.problems import problem_responses
 from app.queries import aggregations
 from app.queries.listing import ACTORS, get_one
 from app.schemas.actors import ActorOut
-from app.schemas.common import Page
-from app.schemas.common import ActorRef
+from app.schemas.common import ActorRef, Page, json_response
 from app.schemas.params import ActorParams, NetworkParams
 
 router = APIRouter(prefix="/v1/actors", tags=["actors"])
@@ -23,7 +22,7 @@ router = APIRouter(prefix="/v1/actors", tags=["actors"])
     "people held (dated, sourced) and external identifiers. Search names and aliases with `q`.",
     responses=problem_responses(400),
 )
-def list_actors(lister: ListerDep, params: Annotated[ActorParams, Query()]) -> dict:
+def list_actors(lister: ListerDep, params: Annotated[ActorParams, Query()]) -> Response:
     return lister.page(ACTORS, params, ActorOut.from_row)
 
 
@@ -37,8 +36,8 @@ def list_actors(lister: ListerDep, params: Annotated[ActorParams, Query()]) -> d
 def get_actor(
     session: SessionDep,
     actor_id: Annotated[str, Path(description="Actor id (a stable slug).", examples=["mike-pompeo"])],
-) -> ActorOut:
-    return ActorOut.from_row(get_one(session, ACTORS, actor_id))
+) -> Response:
+    return json_response(ActorOut.from_row(get_one(session, ACTORS, actor_id)))
 
 
 class NeighbourOut(BaseModel):

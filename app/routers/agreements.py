@@ -1,12 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.deps import ListerDep, SessionDep
 from app.problems import problem_responses
 from app.queries.listing import AGREEMENTS, get_one
 from app.schemas.agreements import AgreementOut
-from app.schemas.common import Page
+from app.schemas.common import Page, json_response
 from app.schemas.params import AgreementParams
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
     "dated milestones (approved, suspended, reinstated…). Date filters match the span of the milestones.",
     responses=problem_responses(400),
 )
-def list_agreements(lister: ListerDep, params: Annotated[AgreementParams, Query()]) -> dict:
+def list_agreements(lister: ListerDep, params: Annotated[AgreementParams, Query()]) -> Response:
     return lister.page(AGREEMENTS, params, AgreementOut.from_row)
 
 
@@ -34,5 +34,5 @@ def list_agreements(lister: ListerDep, params: Annotated[AgreementParams, Query(
 def get_agreement(
     session: SessionDep,
     agreement_id: Annotated[str, Path(description="Agreement id (a stable slug).", examples=["imet-programme-pakistan"])],
-) -> AgreementOut:
-    return AgreementOut.from_row(get_one(session, AGREEMENTS, agreement_id))
+) -> Response:
+    return json_response(AgreementOut.from_row(get_one(session, AGREEMENTS, agreement_id)))

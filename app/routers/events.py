@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from app.deps import ListerDep, SessionDep
@@ -10,7 +10,7 @@ from app.problems import bad_parameter, problem_responses
 from app.queries import aggregations
 from app.queries.filters import parse_bound
 from app.queries.listing import EVENTS, get_one
-from app.schemas.common import Page
+from app.schemas.common import Page, json_response
 from app.schemas.events import EventOut
 from app.schemas.params import EventParams, FacetParams, TimelineParams
 
@@ -116,5 +116,5 @@ def event_timeline(session: SessionDep, params: Annotated[TimelineParams, Query(
 def get_event(
     session: SessionDep,
     event_id: Annotated[str, Path(description="Event id (a stable slug).", examples=["khan-trump-meeting-davos-2020-01-21"])],
-) -> EventOut:
-    return EventOut.from_row(get_one(session, EVENTS, event_id))
+) -> Response:
+    return json_response(EventOut.from_row(get_one(session, EVENTS, event_id)))

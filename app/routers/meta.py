@@ -14,9 +14,9 @@ from app import models as m
 from app import vocab
 from app.deps import SessionDep, query_url
 from app.http_cache import EMPTY_VERSION, read_version
+from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 from app.queries import aggregations
 from app.schemas.params import EventFilters
-from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 
 router = APIRouter()
 

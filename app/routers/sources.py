@@ -2,14 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.deps import ListerDep, SessionDep
 from app.exports import export_responses
 from app.exports.citations import CITATION_EXPORTS
 from app.problems import problem_responses
 from app.queries.listing import CITATIONS, SOURCES, get_one
-from app.schemas.common import Page
+from app.schemas.common import Page, json_response
 from app.schemas.params import CitationParams, SourceParams
 from app.schemas.sources import CitationOut, SourceOut
 
@@ -25,7 +25,7 @@ router = APIRouter()
     "they cover, and the judgements they make in their own voice (`assessments`).",
     responses=problem_responses(400),
 )
-def list_sources(lister: ListerDep, params: Annotated[SourceParams, Query()]) -> dict:
+def list_sources(lister: ListerDep, params: Annotated[SourceParams, Query()]) -> Response:
     return lister.page(SOURCES, params, SourceOut.from_row)
 
 
@@ -40,8 +40,8 @@ def list_sources(lister: ListerDep, params: Annotated[SourceParams, Query()]) ->
 def get_source(
     session: SessionDep,
     source_id: Annotated[str, Path(description="Source document id.", examples=["ips-pakistan-us-relations-2018-2020"])],
-) -> SourceOut:
-    return SourceOut.from_row(get_one(session, SOURCES, source_id))
+) -> Response:
+    return json_response(SourceOut.from_row(get_one(session, SOURCES, source_id)))
 
 
 @router.get(
@@ -68,5 +68,5 @@ def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]
 def get_citation(
     session: SessionDep,
     citation_id: Annotated[str, Path(description="Citation id.", examples=["reuters-2018-01-05-us-suspends-security-aid"])],
-) -> CitationOut:
-    return CitationOut.from_row(get_one(session, CITATIONS, citation_id))
+) -> Response:
+    return json_response(CitationOut.from_row(get_one(session, CITATIONS, citation_id)))

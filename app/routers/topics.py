@@ -1,11 +1,11 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.deps import ListerDep, SessionDep
 from app.problems import problem_responses
 from app.queries.listing import TOPICS, get_one
-from app.schemas.common import Page
+from app.schemas.common import Page, json_response
 from app.schemas.params import TopicParams
 from app.schemas.topics import TopicOut
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/topics", tags=["topics"])
     description="The curated topic vocabulary. Topics form a tree; filtering events by a topic includes its sub-topics.",
     responses=problem_responses(400),
 )
-def list_topics(lister: ListerDep, params: Annotated[TopicParams, Query()]) -> dict:
+def list_topics(lister: ListerDep, params: Annotated[TopicParams, Query()]) -> Response:
     return lister.page(TOPICS, params, TopicOut.from_row)
 
 
@@ -33,5 +33,5 @@ def list_topics(lister: ListerDep, params: Annotated[TopicParams, Query()]) -> d
 def get_topic(
     session: SessionDep,
     topic_id: Annotated[str, Path(description="Topic id (a stable slug).", examples=["kashmir"])],
-) -> TopicOut:
-    return TopicOut.from_row(get_one(session, TOPICS, topic_id))
+) -> Response:
+    return json_response(TopicOut.from_row(get_one(session, TOPICS, topic_id)))

@@ -5,7 +5,15 @@ from decimal import Decimal
 from pydantic import Field
 
 from app.models import Agreement
-from app.schemas.common import ActorRef, CitationRef, DateOut, DiscrepancyOut, LocatorOut, Schema, TopicRef
+from app.schemas.common import (
+    ActorRef,
+    CitationRef,
+    DateOut,
+    DiscrepancyOut,
+    LocatorOut,
+    Schema,
+    TopicRef,
+)
 
 
 class PartyOut(Schema):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Generic, Literal, TypeVar
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.dates import DateSpan, parse_edtf
@@ -100,3 +102,16 @@ class CitationRef(Schema):
     footnote: int | None = Field(description="Footnote number in the source document.", examples=[5])
     source: str = Field(validation_alias="source_id", description="Source document the footnote belongs to.")
 
+
+
+def json_response(model: BaseModel) -> Response:
+    """Serialise once. Returning a Response skips FastAPI's second validation of the returned
+    value against `response_model` (the model documents the shape; it was validated on construction)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+def json_page(items: list[BaseModel], **envelope: object) -> Response:
+    """The list envelope with items serialised by their own models, without a second validation pass."""
+    head = json.dumps(envelope, separators=(",", ":"), default=str)[1:-1]
+    body = '{"items":[' + ",".join(item.model_dump_json() for item in items) + "]" + ("," + head if head else "") + "}"
+    return Response(body, media_type="application/json")

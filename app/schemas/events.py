@@ -6,7 +6,15 @@ from pydantic import Field
 
 from app import vocab
 from app.models import Event
-from app.schemas.common import ActorRef, CitationRef, DateOut, DiscrepancyOut, LocatorOut, Schema, TopicRef
+from app.schemas.common import (
+    ActorRef,
+    CitationRef,
+    DateOut,
+    DiscrepancyOut,
+    LocatorOut,
+    Schema,
+    TopicRef,
+)
 
 
 class ParticipantOut(Schema):
