@@ -4,7 +4,7 @@ that every list endpoint shares."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Iterable, Iterator
+from typing import Annotated, Any, Callable, Iterator
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from app.exports import Export
 from app.problems import bad_parameter
 from app.queries.listing import Listing, iterate_all, list_page
 from app.schemas.common import json_page
@@ -36,13 +37,13 @@ def query_url(request: Request, params: BaseModel) -> str:
     return base + ("?" + urlencode(pairs) if pairs else "")
 
 
-def negotiate(request: Request, requested: str | None, formats: dict[str, tuple[str, Any]]) -> str:
+def negotiate(request: Request, requested: str | None, formats: dict[str, Export]) -> str:
     """`format=` wins; otherwise the first export media type the Accept header names; otherwise JSON."""
     if requested:
         return requested
     accept = request.headers.get("accept", "")
-    for name, (media_type, _) in formats.items():
-        if media_type.split(";")[0] in accept:
+    for name, export in formats.items():
+        if export.media_type.split(";")[0] in accept:
             return name
     return "json"
 
@@ -73,7 +74,7 @@ class Lister:
         listing: Listing[Any],
         params: BaseModel,
         serialize: Callable[[Any], BaseModel],
-        formats: dict[str, tuple[str, Callable[[Iterable[Any]], Iterator[str]]]],
+        formats: dict[str, Export],
     ) -> Any:
         """A JSON page, or a streamed export when `format=` or `Accept` asks for one."""
         name = negotiate(self.request, getattr(params, "format", None), formats)
@@ -86,29 +87,29 @@ class Lister:
         listing: Listing[Any],
         params: BaseModel,
         name: str,
-        formats: dict[str, tuple[str, Callable[[Iterable[Any]], Iterator[str]]]],
+        formats: dict[str, Export],
     ) -> StreamingResponse:
         if name not in formats:
             raise bad_parameter("format", f"{name!r} is not available here; choose one of json, {', '.join(formats)}")
-        media_type, writer = formats[name]
+        export = formats[name]
         # A session of its own: the stream outlives the request-scoped one.
         session = self.request.app.state.sessions()
         try:
-            rows = iterate_all(session, listing, params.model_dump())
+            rows = iterate_all(session, listing, params.model_dump(), columns=export.columns)
         except Exception:
             session.close()
             raise
 
         def body() -> Iterator[str]:
             try:
-                yield from writer(rows)
+                yield from export.write(rows)
             finally:
                 session.close()
 
         extension = {"csl-json": "json", "bibtex": "bib"}.get(name, name)
         filename = f"{listing.name}s.{extension}"
         return StreamingResponse(
-            body(), media_type=media_type, headers={"Content-Disposition": f'inline; filename="{filename}"'}
+            body(), media_type=export.media_type, headers={"Content-Disposition": f'inline; filename="{filename}"'}
         )
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+
+class Export(NamedTuple):
+    media_type: str
+    write: Callable[[Iterable[Any]], Iterator[str]]
+    # Flat columns to select instead of loading whole records (fast path for tabular formats).
+    columns: tuple[Any, ...] | None = None
 
 EXAMPLES: dict[str, Any] = {
     "text/csv": "id,type,title,date_edtf,date_start,date_end,...\nkhan-trump-summit-2019-07-22,meeting,...",
@@ -21,11 +28,11 @@ JSON_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def export_responses(formats: dict[str, tuple[str, Any]]) -> dict[int | str, dict[str, Any]]:
+def export_responses(formats: dict[str, Export]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI: list the export media types (with an example each) beside the JSON page."""
     content = {}
-    for name, (media_type, _) in formats.items():
-        bare = media_type.split(";")[0]
+    for name, export in formats.items():
+        bare = export.media_type.split(";")[0]
         schema = JSON_SCHEMAS.get(bare, {"type": "string"})
         content[bare] = {"schema": schema, "example": EXAMPLES.get(bare, f"({name})")}
     return {200: {"content": content, "description": "A JSON page, or a streamed export of every match."}}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
 from app.dates import parse_edtf
+from app.exports import Export
 from app.models import Citation
 from app.schemas.sources import csl_item
 
@@ -107,8 +108,8 @@ def write_bibtex(citations: Iterable[Citation]) -> Iterator[str]:
         yield writer.write(database)
 
 
-CITATION_EXPORTS: dict[str, tuple[str, Callable[[Iterable[Citation]], Iterator[str]]]] = {
-    "csl-json": ("application/vnd.citationstyles.csl+json", write_csl_json),
-    "ris": ("application/x-research-info-systems", write_ris),
-    "bibtex": ("application/x-bibtex; charset=utf-8", write_bibtex),
+CITATION_EXPORTS: dict[str, Export] = {
+    "csl-json": Export("application/vnd.citationstyles.csl+json", write_csl_json),
+    "ris": Export("application/x-research-info-systems", write_ris),
+    "bibtex": Export("application/x-bibtex; charset=utf-8", write_bibtex),
 }
