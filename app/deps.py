@@ -63,6 +63,7 @@ class Lister:
             [serialize(item) for item in page.items],
             next_cursor=page.next_cursor,
             total=page.total,
+            total_exact=page.total_exact,
             dataset_version=getattr(self.request.state, "dataset_version", None),
             query_url=query_url(self.request, params),
         )

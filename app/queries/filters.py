@@ -185,18 +185,35 @@ def topic_with_descendants(session: Session, ids: list[str]) -> list[str]:
 COUNTRY = r"[A-Z]{2}"
 
 
+# Above this many linked rows a filter is "broad". Measured on 1M events (SQLite): a page for an actor
+# in 10% of events takes 1.7 ms as a correlated EXISTS (walk the date index, test each event) but 175 ms
+# as IN (collect 100k ids, then sort); for an actor in 0.05% it is the other way round, 259 ms vs 2.4 ms.
+# The two costs cross near sqrt(50 x events) matches, a few thousand at that size.
+BROAD = 5000
+
+
+def linked_events(ctx: FilterContext, event_column: Any, condition: Condition) -> Condition:
+    """Events with a linked row matching ``condition``, phrased so the database takes the fast plan:
+    a bounded probe counts the links and picks IN (selective) or EXISTS (broad)."""
+    links = select(event_column).where(condition)
+    probe = ctx.session.scalar(select(func.count()).select_from(links.limit(BROAD).subquery()))
+    if probe is not None and probe < BROAD:
+        return m.Event.id.in_(links)
+    return exists().where(event_column == m.Event.id, condition)
+
+
 def _event_actor(ids: list[str], ctx: FilterContext) -> Condition:
     condition = m.EventParticipant.actor_id.in_(ids)
     roles = [r for g in value_groups("role", ctx.params.get("role")) for r in g]
     if roles:
         condition = and_(condition, m.EventParticipant.role.in_(roles))
-    return exists().where(m.EventParticipant.event_id == m.Event.id, condition)
+    return linked_events(ctx, m.EventParticipant.event_id, condition)
 
 
 def _event_role(roles: list[str], ctx: FilterContext) -> Condition | None:
     if ctx.params.get("actor"):
         return None  # applied together with the actor, see _event_actor
-    return exists().where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.role.in_(roles))
+    return linked_events(ctx, m.EventParticipant.event_id, m.EventParticipant.role.in_(roles))
 
 
 EVENT_FILTERS: list[Filter] = [
@@ -206,7 +223,7 @@ EVENT_FILTERS: list[Filter] = [
     Ref(
         "topic",
         m.Topic,
-        lambda ids, _: exists().where(m.EventTopic.event_id == m.Event.id, m.EventTopic.topic_id.in_(ids)),
+        lambda ids, ctx: linked_events(ctx, m.EventTopic.event_id, m.EventTopic.topic_id.in_(ids)),
         expand=topic_with_descendants,
     ),
     Choice("type", vocab.EVENT_TYPES, lambda types, _: m.Event.type.in_(types)),

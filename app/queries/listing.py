@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Generic, Iterator, Mapping, Sequence, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -40,11 +40,18 @@ class Listing(Generic[T]):
     options: list[ExecutableOption] = field(default_factory=list)
 
 
+# Counting every match costs time in proportion to the matches (800 ms for 100k of 1M events on
+# SQLite), on every page. Totals are exact up to this cap; beyond it `total` is the cap and
+# `total_exact` is false. /v1/events/facets always counts exactly.
+TOTAL_CAP = 10_000
+
+
 @dataclass
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
     total: int
+    total_exact: bool = True
 
 
 def _keys(*pairs: tuple[Any, Any], descending: bool = False) -> list[SortKey]:
@@ -142,12 +149,18 @@ def list_page(session: Session, listing: Listing[T], params: Mapping[str, Any]) 
     if params.get("cursor"):
         query = query.where(after(keys, decode_cursor(params["cursor"], sort, keys)))
     rows = session.execute(query.limit(limit + 1)).all()
-    total = session.scalar(select(func.count()).select_from(listing.model).where(*conditions)) or 0
+    capped = select(literal(1)).select_from(listing.model).where(*conditions).limit(TOTAL_CAP + 1).subquery()
+    counted = session.scalar(select(func.count()).select_from(capped)) or 0
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(sort, list(rows[-1][1:]))
-    return Page(items=[row[0] for row in rows], next_cursor=next_cursor, total=total)
+    return Page(
+        items=[row[0] for row in rows],
+        next_cursor=next_cursor,
+        total=min(counted, TOTAL_CAP),
+        total_exact=counted <= TOTAL_CAP,
+    )
 
 
 def iterate_all(

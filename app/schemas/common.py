@@ -21,7 +21,13 @@ class Schema(BaseModel):
 class Page(Schema, Generic[T]):
     items: list[T] = Field(description="This page of results.")
     next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
-    total: int = Field(description="Number of records matching the filters (exact).", examples=[17])
+    total: int = Field(
+        description="Number of records matching the filters: exact up to 10,000; beyond that it is 10,000 and "
+        "`total_exact` is false (counting every match on every page is what makes deep result sets slow). "
+        "`/v1/events/facets` always returns the exact total.",
+        examples=[17],
+    )
+    total_exact: bool = Field(default=True, description="False when `total` is the 10,000 cap.", examples=[True])
     dataset_version: str | None = Field(
         default=None, description="Version of the data that answered; changes with every import.", examples=["3f9a1c0d2b7e4a51"]
     )
