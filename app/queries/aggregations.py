@@ -25,11 +25,11 @@ Interval = Literal["year", "month", "day"]
 
 
 def matching_event_ids(session: Session, params: Mapping[str, Any]) -> Select:
-    return select(m.Event.id).where(*where_clauses(session, EVENT_FILTERS, params))
+    return select(m.Event.id).where(*where_clauses(session, EVENT_FILTERS, params, whole_set=True))
 
 
 def count_matching(session: Session, params: Mapping[str, Any]) -> Select:
-    return select(func.count()).select_from(m.Event).where(*where_clauses(session, EVENT_FILTERS, params))
+    return select(func.count()).select_from(m.Event).where(*where_clauses(session, EVENT_FILTERS, params, whole_set=True))
 
 
 @dataclass

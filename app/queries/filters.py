@@ -45,6 +45,8 @@ def value_groups(param: str, raw: str | list[str] | None) -> list[list[str]]:
 class FilterContext:
     session: Session
     params: Mapping[str, Any]
+    # True when every match is needed (counts, facets, timelines) rather than the first page in date order.
+    whole_set: bool = False
 
 
 class Filter:
@@ -194,8 +196,11 @@ BROAD = 5000
 
 def linked_events(ctx: FilterContext, event_column: Any, condition: Condition) -> Condition:
     """Events with a linked row matching ``condition``, phrased so the database takes the fast plan:
-    a bounded probe counts the links and picks IN (selective) or EXISTS (broad)."""
+    a bounded probe counts the links and picks IN (selective) or EXISTS (broad, when only the first
+    page in date order is needed)."""
     links = select(event_column).where(condition)
+    if ctx.whole_set:  # aggregations visit every match: start from the links whatever their number
+        return m.Event.id.in_(links)
     probe = ctx.session.scalar(select(func.count()).select_from(links.limit(BROAD).subquery()))
     if probe is not None and probe < BROAD:
         return m.Event.id.in_(links)
@@ -277,6 +282,8 @@ SOURCE_FILTERS: list[Filter] = [
 ]
 
 
-def where_clauses(session: Session, filters: list[Filter], params: Mapping[str, Any]) -> list[Condition]:
-    ctx = FilterContext(session, params)
+def where_clauses(
+    session: Session, filters: list[Filter], params: Mapping[str, Any], *, whole_set: bool = False
+) -> list[Condition]:
+    ctx = FilterContext(session, params, whole_set)
     return [condition for f in filters for condition in f.conditions(ctx)]
