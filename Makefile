@@ -46,3 +46,13 @@ fuzz: install-test
 # Bounded load test against a local uvicorn (loopback only); see bench/load.py.
 load-test: install-test
 	$(BIN)/python bench/load.py --levels 1,8,32,64 --seconds 10
+
+# Benchmark against Datasette on the same SQLite file and against the raw SQL floor; writes bench/RESULTS.md
+# (see bench/README.md). bench needs PostgreSQL at BENCH_PG_URL and takes about an hour; bench-quick minutes.
+bench: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.run --sqlite 10000,100000,1000000 --postgresql 10000,100000,1000000
+
+bench-quick: install
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.run --sqlite 10000,100000 --postgresql 10000 --budget 8 --seconds 3

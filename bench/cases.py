@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+from app.queries.listing import TOTAL_CAP
 from bench.generate import POPULAR, RARE, SEARCH_WORD, TOPIC_WITH_CHILDREN
 
 Kind = Literal["page", "event", "timeline", "facets", "csv"]
@@ -148,7 +149,9 @@ def page_sql(d: Dialect, f: Filters, limit: int = 50) -> str:
         op = "<" if desc else ">"
         keyset = f" AND (e.date_start {op} :k_date OR (e.date_start = :k_date AND e.id {op} :k_id))"
     page = f"page AS (SELECT e.* FROM events e WHERE {where(f)}{keyset} ORDER BY {order} LIMIT {limit})"
-    return (f"{ctes(f, page)}SELECT (SELECT count(*) FROM events e WHERE {where(f)}) AS total, "
+    # `total` as the API computes it: exact up to TOTAL_CAP matches, then the cap (see app/queries/listing.py).
+    return (f"{ctes(f, page)}SELECT (SELECT count(*) FROM (SELECT 1 FROM events e WHERE {where(f)} "
+            f"LIMIT {TOTAL_CAP}) AS capped) AS total, "
             f"{d.array(event_json(d), 'page e', order)} AS items")
 
 
@@ -245,8 +248,8 @@ def _api(path: str, params: dict[str, Any]) -> str:
 Q1 = Filters(actor=POPULAR, start="2015", end="2020", sort="-date")
 
 
-def build(d: Dialect, event_ids: list[str], deep_page: tuple[int, str, tuple[str, str]] | None) -> list[Case]:
-    """All cases; `deep_page` is (page number, its API cursor, its keyset) found by walking Q1's cursors."""
+def build(d: Dialect, event_ids: list[str], deep_page: tuple[str, str, tuple[str, str]] | None) -> list[Case]:
+    """All cases; `deep_page` is (page label, its API cursor, its keyset) found by walking Q1's cursors."""
     def page_case(name: str, description: str, f: Filters, note: str = "", cursor: str | None = None) -> Case:
         api = f.api(limit=50, **({"cursor": cursor} if cursor else {}))
         return Case(name, description, "page", page_sql(d, f), [Request(_api("/v1/events", api), f.sql_params())],

@@ -30,7 +30,6 @@ from sqlalchemy import JSON, Connection, Table, create_engine, event, func, sele
 from sqlalchemy.engine import make_url
 
 from app import models as m
-from app import vocab
 from app.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent

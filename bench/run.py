@@ -186,8 +186,8 @@ def datasette_server(path: Path, metadata_file: Path) -> Any:
 
 # -- one database and size -------------------------------------------------------------------------
 
-def walk_cursors(client: httpx.Client, pages: int) -> tuple[int, str, tuple[str, str]] | None:
-    """Follow Q1's next_cursor to page `pages` (or the last page): (page number, its cursor, its keyset)."""
+def walk_cursors(client: httpx.Client, pages: int) -> tuple[str, str, tuple[str, str]] | None:
+    """Follow Q1's next_cursor to page `pages` (or the last page): (page label, its cursor, its keyset)."""
     params = c.Q1.api(limit=50)
     cursor, page = None, 1
     body = client.get("/v1/events", params=params).json()
@@ -198,7 +198,7 @@ def walk_cursors(client: httpx.Client, pages: int) -> tuple[int, str, tuple[str,
         return None
     payload = cursor.split(".")[0]
     keyset = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["k"]
-    return page, cursor, (keyset[0], keyset[1])
+    return f"{page}{' (the last)' if body['next_cursor'] is None else ''}", cursor, (keyset[0], keyset[1])
 
 
 def prepare(database: str, size: int, admin_url: str, regenerate: bool) -> tuple[str, float]:
@@ -241,6 +241,11 @@ def floor_connection(url: str) -> Any:
     return psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
 
 
+def rows_of(kind: str, sig: Any) -> int:
+    """What the `rows` column shows: the total for lists and facets, buckets for timelines, export rows."""
+    return {"csv": lambda: sig, "page": lambda: sig[0], "facets": lambda: sig[0], "timeline": lambda: len(sig)}.get(kind, lambda: 1)()
+
+
 def measure_case(case: c.Case, api: httpx.Client, ds: httpx.Client | None, ds_db: str, floor: Any,
                  dialect: c.Dialect, rss: RssSampler, args: argparse.Namespace) -> dict[str, Any]:
     requests = case.requests
@@ -266,20 +271,26 @@ def measure_case(case: c.Case, api: httpx.Client, ds: httpx.Client | None, ds_db
     if case.kind == "csv" and checks.get("datasette") == 1000 and api_sig > 1000:
         mismatched.remove("datasette")  # Datasette caps SQL results at max_returned_rows
     out: dict[str, Any] = {"description": case.description, "note": case.note, "kind": case.kind,
-                           "rows": api_sig if case.kind == "csv" else (api_sig[0] if case.kind == "page" else None),
+                           "rows": rows_of(case.kind, api_sig),
                            "check": "ok" if not mismatched else "MISMATCH: " + ", ".join(mismatched)}
     if case.kind == "csv" and ds is not None:
         out["datasette_rows"] = checks["datasette"]
 
     out["rss_base_mb"] = rss.reset() / 2**20
     out["api"] = sequential(lambda i: get(api, requests[i % len(requests)].api), count, args.budget, warmup)
-    if case.concurrent:
+    out["rss_seq_mb"] = rss.peak / 2**20  # one request at a time: the flat-memory check for exports
+    # Requests in flight at the deadline still finish: skip what would take too long to drain.
+    drains = lambda p50_ms: p50_ms / 1000 * args.concurrency <= args.drain_cap  # noqa: E731
+    conc = case.concurrent and drains(out["api"]["p50"])
+    if conc:
         out["api_conc"] = concurrent(str(api.base_url), [r.api for r in requests], args.concurrency, args.seconds)
+    elif case.concurrent:
+        out["note"] = (out["note"] + "; " if out["note"] else "") + f"@{args.concurrency} skipped: p50 × {args.concurrency} > {args.drain_cap:.0f} s"
     out["rss_mb"] = rss.peak / 2**20
     out["floor"] = sequential(lambda i: c.run_sql(floor, dialect, case, requests[i % len(requests)]), count, args.budget, warmup)
     if ds is not None:
         out["datasette"] = sequential(lambda i: get(ds, case.datasette_path(ds_db, i)), count, args.budget, warmup)
-        if case.concurrent:
+        if case.concurrent and drains(out["datasette"]["p50"]):
             paths = [case.datasette_path(ds_db, i) for i in range(len(requests))]
             out["datasette_conc"] = concurrent(str(ds.base_url), paths, args.concurrency, args.seconds)
     if case.kind == "csv":
@@ -365,6 +376,26 @@ def save(results: dict[str, Any]) -> None:
     RESULTS_MD.write_text(render(results))
 
 
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """One benchmark at a time: two would share the cores (skewing both) and drop each other's databases."""
+    import fcntl
+
+    lock = ROOT / "var" / "bench" / "run.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            sys.exit(f"another benchmark run is in progress ({handle.read().strip() or 'unknown pid'}); wait for it to finish")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sizes = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
@@ -377,15 +408,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5, help="duration of each concurrent run")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--drain-cap", type=float, default=90,
+                        help="skip a concurrent run when p50 × concurrency exceeds this many seconds")
     parser.add_argument("--regenerate", action="store_true", help="regenerate SQLite files even if they match")
     parser.add_argument("--keep-pg", action="store_true", help="keep the PostgreSQL databases afterwards")
     parser.add_argument("--fresh", action="store_true", help="discard earlier entries of results.json")
     args = parser.parse_args(argv)
     args.command = "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv)
-    results = load_results(args.fresh)
+    with exclusive():
+        run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> None:
+    results, fresh = load_results(args.fresh), args.fresh
     for database, size in [("sqlite", n) for n in args.sqlite] + [("postgresql", n) for n in args.postgresql]:
         print(f"== {database} {size:,} events", flush=True)
         entry = run_one(database, size, args)
+        results, fresh = load_results(fresh), False  # merge into what is on disk now
         results[f"{database}:{size}"] = entry
         save(results)
         print(f"   done in {entry['elapsed_s']:.0f}s", flush=True)
