@@ -54,13 +54,14 @@ class Lister:
     request: Request
     response: Response
 
-    def page(self, listing: Listing[Any], params: BaseModel, serialize: Callable[[Any], BaseModel]) -> Response:
+    def page(self, listing: Listing[Any], params: BaseModel, serialize: Callable[[Any], BaseModel] | None = None) -> Response:
+        """``serialize`` turns ORM records into models; listings with `documents` need none."""
         page = list_page(self.session, listing, params.model_dump())
         if page.next_cursor:
             next_url = self.request.url.include_query_params(cursor=page.next_cursor)
             self.response.headers["Link"] = f'<{next_url}>; rel="next"'
         response = json_page(
-            [serialize(item) for item in page.items],
+            [serialize(item) for item in page.items] if serialize else page.items,
             next_cursor=page.next_cursor,
             total=page.total,
             total_exact=page.total_exact,
@@ -74,7 +75,8 @@ class Lister:
         self,
         listing: Listing[Any],
         params: BaseModel,
-        serialize: Callable[[Any], BaseModel],
+        serialize: Callable[[Any], BaseModel] | None = None,
+        *,
         formats: dict[str, Export],
     ) -> Any:
         """A JSON page, or a streamed export when `format=` or `Accept` asks for one."""

@@ -44,7 +44,7 @@ SEARCH_WORD = "ceasefire"  # in ≈ 9% of summaries; no other vocabulary word co
 TOPIC_WITH_CHILDREN = "topic-00"  # a root with two sub-topics (Q2)
 FIRST_YEAR, LAST_YEAR = 1990, 2025
 UPDATED_AT = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-SHAPE = 1  # bump when the generated data changes, so stale benchmark databases are regenerated
+SHAPE = 2  # bump when the generated data changes, so stale benchmark databases are regenerated
 
 WORDS = """
 accord agenda aid alliance ambassador arms assistance bilateral border briefing cabinet capital ceasefire
@@ -208,8 +208,11 @@ class Generator:
             wanted = rng.randint(1, 4)
             while len(actors) < wanted:
                 actors[self.actor_ids[_pick(rng, self.actor_weights)]] = None
-            for ordinal, actor_id in enumerate(actors):
-                out["participants"].append({"event_id": event_id, "actor_id": actor_id, "role": rng.choice(ROLES), "ordinal": ordinal})
+            participants = [
+                {"event_id": event_id, "actor_id": actor_id, "role": rng.choice(ROLES), "ordinal": ordinal}
+                for ordinal, actor_id in enumerate(actors)
+            ]
+            out["participants"] += participants
             for topic in sorted({self.topic_ids[_pick(rng, self.topic_weights)] for _ in range(rng.randint(1, 3))}):
                 out["topics"].append({"event_id": event_id, "topic_id": topic})
             for footnote in sorted(rng.sample(range(1, citations + 1), rng.randint(1, 3))):
@@ -226,6 +229,8 @@ class Generator:
             title = f"{lead} {rng.choice(VERBS)} {rng.choice(WORDS)} and {rng.choice(WORDS)}"
             summary = " ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 18))).capitalize() + "."
             edtf, date_start, date_end, precision, approximate, uncertain = self.date()
+            for participant in participants:  # the importer's denormalised copy of the event's bounds
+                participant.update(date_start=date_start, date_end=date_end)
             out["events"].append({
                 "id": event_id, "type": type_, "title": title, "summary": summary, "location_name": place,
                 "location_country": country, "quantity": None, "notes": None, "discrepancies": [], "parent_id": None,

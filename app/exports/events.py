@@ -9,18 +9,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import orjson
 import yaml
 from icalendar import Event as CalendarEvent
 from sqlalchemy import func, select
 
 from app.exports import Export
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
-from app.schemas.events import EventOut
 
 CSV_COLUMNS = [
     "id", "type", "title", "date_edtf", "date_start", "date_end", "date_precision", "date_approximate",
@@ -71,33 +70,45 @@ def write_csv(events: Iterable[Any]) -> Iterator[str]:
     yield flush()
 
 
-def write_ndjson(events: Iterable[Event]) -> Iterator[str]:
+# NDJSON, iCalendar and GeoJSON receive event documents (app.queries.event_documents), the same dicts
+# the JSON pages carry.
+Document = dict[str, Any]
+
+
+def write_ndjson(events: Iterable[Document]) -> Iterator[str]:
     for event in events:
-        yield EventOut.from_row(event).model_dump_json() + "\n"
+        yield orjson.dumps(event).decode() + "\n"
 
 
-def write_ical(events: Iterable[Event]) -> Iterator[str]:
+def _day(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def write_ical(events: Iterable[Document]) -> Iterator[str]:
     """All-day VEVENTs spanning the date bounds; imprecise dates are flagged, never narrowed."""
     yield "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//dipevents//events//EN\r\nCALSCALE:GREGORIAN\r\n"
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     for event in events:
+        date = event["date"]
+        start, end = _day(date["start"]), _day(date["end"])
         entry = CalendarEvent()
-        entry.add("uid", f"{event.id}@dipevents")
+        entry.add("uid", f"{event['id']}@dipevents")
         entry.add("dtstamp", stamp)
-        entry.add("summary", event.title)
-        entry.add("dtstart", event.date_start)
-        if event.date_end is not None:
-            entry.add("dtend", event.date_end + dt.timedelta(days=1))  # DTEND is exclusive for all-day events
-        description = event.summary
-        if event.date_precision != "day" or event.date_approximate or event.date_uncertain or event.date_end is None:
+        entry.add("summary", event["title"])
+        entry.add("dtstart", start)
+        if end is not None:
+            entry.add("dtend", end + dt.timedelta(days=1))  # DTEND is exclusive for all-day events
+        description = event["summary"]
+        if date["precision"] != "day" or date["approximate"] or date["uncertain"] or end is None:
             entry.add("status", "TENTATIVE")
-            description = f"Date as stated: {event.date_edtf} ({event.date_precision} precision). {description}"
+            description = f"Date as stated: {date['edtf']} ({date['precision']} precision). {description}"
         entry.add("description", description)
-        entry.add("x-dipevents-edtf", event.date_edtf)
-        entry.add("x-dipevents-precision", event.date_precision)
-        if event.location_name:
-            entry.add("location", event.location_name)
-        entry.add("categories", [event.type, *(t.id for t in event.topics)])
+        entry.add("x-dipevents-edtf", date["edtf"])
+        entry.add("x-dipevents-precision", date["precision"])
+        place = (event["location"] or {}).get("name")
+        if place:
+            entry.add("location", place)
+        entry.add("categories", [event["type"], *(t["id"] for t in event["topics"])])
         yield entry.to_ical().decode()
     yield "END:VCALENDAR\r\n"
 
@@ -113,22 +124,22 @@ def gazetteer() -> dict[str, dict]:
     return {place["name"]: place for place in yaml.safe_load(GAZETTEER.read_text())["places"]}
 
 
-def write_geojson(events: Iterable[Event]) -> Iterator[str]:
+def write_geojson(events: Iterable[Document]) -> Iterator[str]:
     """A FeatureCollection of events whose place is in the gazetteer; others are left out, not guessed."""
     yield '{"type":"FeatureCollection","features":['
     first = True
     places = gazetteer()
     for event in events:
-        place = places.get(event.location_name or "")
+        place = places.get((event["location"] or {}).get("name") or "")
         if place is None:
             continue
         feature = {
             "type": "Feature",
-            "id": event.id,
+            "id": event["id"],
             "geometry": {"type": "Point", "coordinates": [place["lon"], place["lat"]]},
-            "properties": json.loads(EventOut.from_row(event).model_dump_json()),
+            "properties": event,
         }
-        yield ("" if first else ",") + json.dumps(feature, separators=(",", ":"))
+        yield ("" if first else ",") + orjson.dumps(feature).decode()
         first = False
     yield "]}\n"
 

@@ -391,7 +391,10 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 filter(None, [event.title, event.summary, event.location.name if event.location else None])
             ).lower(),
             participants=[
-                m.EventParticipant(actor_id=p.actor, role=p.role, ordinal=i) for i, p in enumerate(event.participants)
+                m.EventParticipant(
+                    actor_id=p.actor, role=p.role, ordinal=i, date_start=event.span.start, date_end=event.span.end
+                )
+                for i, p in enumerate(event.participants)
             ],
             locators=locators(event.locators),
             quotes=[

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.actors import Actor
@@ -50,11 +51,21 @@ class Event(DatedMixin, Base):
 
 class EventParticipant(Base):
     __tablename__ = "event_participants"
+    __table_args__ = (
+        # "An actor's events in a date range, newest first" walks this index alone, whatever the actor's
+        # share of events: no event lookups to test dates, no sort, and LIMIT stops the walk (see
+        # app.queries.listing.page_query). date_end is included so the overlap test needs no table row.
+        Index("ix_event_participants_actor_date", "actor_id", "date_start", "event_id", "date_end"),
+    )
 
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    actor_id: Mapped[str] = mapped_column(ForeignKey("actors.id"), primary_key=True, index=True)
+    actor_id: Mapped[str] = mapped_column(ForeignKey("actors.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    # Copies of the event's date bounds (written with the event by every import; events are never
+    # edited in place), so the index above can answer date filters.
+    date_start: Mapped[dt.date | None] = mapped_column(Date)
+    date_end: Mapped[dt.date | None] = mapped_column(Date)
 
     actor: Mapped[Actor] = relationship(lazy="joined", innerjoin=True)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnClause, ColumnElement, and_, exists, func, select
+from sqlalchemy.sql import visitors
+from sqlalchemy.orm import Session, aliased
 
 from app import models as m
 from app import vocab
@@ -22,6 +23,10 @@ from app.dates import InvalidDate, parse_query_bound
 from app.problems import bad_parameter
 
 Condition = ColumnElement[bool]
+
+# The walk over one actor's event links (see listing.Walk). An alias, so that probes of
+# event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
+ACTOR_WALK = aliased(m.EventParticipant, name="walk")
 MAX_VALUES = 50  # per parameter, counting comma-separated values
 
 
@@ -47,6 +52,11 @@ class FilterContext:
     params: Mapping[str, Any]
     # True when every match is needed (counts, facets, timelines) rather than the first page in date order.
     whole_set: bool = False
+    # Set when the query walks an actor's links instead of the events table (see listing.Walk): the first
+    # actor group and the date range then become conditions on the walked rows, and linked filters
+    # correlate to the walked event id, so most queries never touch the events table.
+    walk: Any = None
+    walked: list[Condition] = field(default_factory=list)  # conditions that only read the walked rows
 
 
 class Filter:
@@ -145,8 +155,16 @@ class DateRange(Filter):
     upper: Any
     param: str = "start"
     matching: bool = True  # whether the endpoint offers date_match
+    walkable: bool = False  # the walked link rows carry copies of these bounds
 
     def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+        if self.walkable and ctx.walk is not None:
+            walked = list(self._conditions(ctx, ctx.walk.date_start, ctx.walk.date_end))
+            ctx.walked += walked
+            return walked
+        return self._conditions(ctx, self.lower, self.upper)
+
+    def _conditions(self, ctx: FilterContext, lower: Any, upper: Any) -> Iterable[Condition]:
         start = parse_bound(ctx.params, "start", upper=False)
         end = parse_bound(ctx.params, "end", upper=True)
         if start and end and start > end:
@@ -154,11 +172,11 @@ class DateRange(Filter):
         within = self.matching and ctx.params.get("date_match") == "within"
         if start is not None or end is not None:
             # NULL on one side is an open end; NULL on both means undated, which no date range matches.
-            yield self.lower.is_not(None) | self.upper.is_not(None)
+            yield lower.is_not(None) | upper.is_not(None)
         if start is not None:
-            yield self.lower >= start if within else (self.upper.is_(None) | (self.upper >= start))
+            yield lower >= start if within else (upper.is_(None) | (upper >= start))
         if end is not None:
-            yield and_(self.upper.is_not(None), self.upper <= end) if within else (self.lower.is_(None) | (self.lower <= end))
+            yield and_(upper.is_not(None), upper <= end) if within else (lower.is_(None) | (lower <= end))
 
 
 def parse_bound(params: Mapping[str, Any], name: str, *, upper: bool) -> dt.date | None:
@@ -198,18 +216,26 @@ def linked_events(ctx: FilterContext, event_column: Any, condition: Condition) -
     """Events with a linked row matching ``condition``, phrased so the database takes the fast plan:
     a bounded probe counts the links and picks IN (selective) or EXISTS (broad, when only the first
     page in date order is needed)."""
+    if ctx.walk is not None:  # the walk is the driver: probe each walked event's links by primary key
+        return exists().where(event_column == ctx.walk.event_id, condition)
     links = select(event_column).where(condition)
+    event_id = m.Event.id
     if ctx.whole_set:  # aggregations visit every match: start from the links whatever their number
-        return m.Event.id.in_(links)
+        return event_id.in_(links)
     probe = ctx.session.scalar(select(func.count()).select_from(links.limit(BROAD).subquery()))
     if probe is not None and probe < BROAD:
-        return m.Event.id.in_(links)
-    return exists().where(event_column == m.Event.id, condition)
+        return event_id.in_(links)
+    return exists().where(event_column == event_id, condition)
 
 
 def _event_actor(ids: list[str], ctx: FilterContext) -> Condition:
-    condition = m.EventParticipant.actor_id.in_(ids)
     roles = [r for g in value_groups("role", ctx.params.get("role")) for r in g]
+    if ctx.walk is not None and not ctx.walked:
+        # The first actor group is the walk itself (DateRange comes later in EVENT_FILTERS).
+        walked = ctx.walk.actor_id.in_(ids) if not roles else and_(ctx.walk.actor_id.in_(ids), ctx.walk.role.in_(roles))
+        ctx.walked.append(walked)
+        return walked
+    condition = m.EventParticipant.actor_id.in_(ids)
     if roles:
         condition = and_(condition, m.EventParticipant.role.in_(roles))
     return linked_events(ctx, m.EventParticipant.event_id, condition)
@@ -222,8 +248,8 @@ def _event_role(roles: list[str], ctx: FilterContext) -> Condition | None:
 
 
 EVENT_FILTERS: list[Filter] = [
-    DateRange(m.Event.date_start, m.Event.date_end),
-    Ref("actor", m.Actor, _event_actor),
+    Ref("actor", m.Actor, _event_actor),  # first: with a walk, its first group is the walked condition
+    DateRange(m.Event.date_start, m.Event.date_end, walkable=True),
     Choice("role", vocab.ROLES, _event_role),
     Ref(
         "topic",
@@ -287,3 +313,15 @@ def where_clauses(
 ) -> list[Condition]:
     ctx = FilterContext(session, params, whole_set)
     return [condition for f in filters for condition in f.conditions(ctx)]
+
+
+def walk_clauses(session: Session, filters: list[Filter], params: Mapping[str, Any], walk: Any) -> tuple[list[Condition], bool]:
+    """Conditions for a query that walks ``walk`` (an aliased link entity), and whether any of them
+    reads the events table (then the walk joins it)."""
+    ctx = FilterContext(session, params, walk=walk)
+    conditions = [condition for f in filters for condition in f.conditions(ctx)]
+    events = m.Event.__table__
+    reads_events = any(
+        isinstance(element, ColumnClause) and element.table is events for c in conditions for element in visitors.iterate(c)
+    )
+    return conditions, reads_events

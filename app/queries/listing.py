@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from app import models as m
 from app.problems import ProblemError
+from app.queries.event_documents import load_event_documents
 from app.queries import filters as f
 from app.queries.pagination import (
     SortKey,
@@ -32,18 +33,36 @@ _FAR_FUTURE = dt.date(9999, 12, 31)
 
 
 @dataclass(frozen=True)
+class Walk:
+    """A link table whose index yields a filter's matches already in list order.
+
+    With the walked filter given, a page walks that index from the cursor and stops after LIMIT rows,
+    however many rows match: events of an actor in 10% of 1M events cost what those of a rare actor cost
+    (bench/RESULTS.md). Sort keys are the link's copies of the record's keys, so cursors carry over."""
+
+    param: str
+    entity: Any  # aliased link entity with event_id, date_start, date_end
+    sorts: dict[str, list[SortKey]]
+
+
+@dataclass(frozen=True)
 class Listing(Generic[T]):
     name: str  # singular, for messages
     model: type[T]
     filters: list[f.Filter]
     sorts: dict[str, list[SortKey]]
     options: list[ExecutableOption] = field(default_factory=list)
+    # Builds JSON-ready documents from ids without ORM objects; when set, pages, details and exports
+    # select only ids and sort keys, then call it (events: the big table, where hydration dominated).
+    documents: Callable[[Session, Sequence[str]], list[dict[str, Any]]] | None = None
+    walk: Walk | None = None
 
 
-# Counting every match costs time in proportion to the matches (800 ms for 100k of 1M events on
-# SQLite), on every page. Totals are exact up to this cap; beyond it `total` is the cap and
-# `total_exact` is false. /v1/events/facets always counts exactly.
-TOTAL_CAP = 10_000
+# Counting every match costs time in proportion to the matches, on every page: at 1M events counting a
+# word found in 12% of them to 10,000 took ~40 ms, to 1,000 ~4 ms. Totals are exact up to this cap (like
+# GitHub's search); beyond it `total` is the cap and `total_exact` is false. /v1/events/facets always
+# counts exactly.
+TOTAL_CAP = 1_000
 
 
 @dataclass
@@ -58,15 +77,6 @@ def _keys(*pairs: tuple[Any, Any], descending: bool = False) -> list[SortKey]:
     return [SortKey(column, decode, descending) for column, decode in pairs]
 
 
-EVENT_OPTIONS: list[ExecutableOption] = [
-    selectinload(m.Event.participants),
-    selectinload(m.Event.topics),
-    selectinload(m.Event.citations),
-    selectinload(m.Event.locators),
-    selectinload(m.Event.quotes),
-    selectinload(m.Event.relations),
-]
-
 EVENTS = Listing(
     "event",
     m.Event,
@@ -75,7 +85,15 @@ EVENTS = Listing(
         "date": _keys((m.Event.date_start, as_date), (m.Event.id, as_str)),
         "-date": _keys((m.Event.date_start, as_date), (m.Event.id, as_str), descending=True),
     },
-    EVENT_OPTIONS,
+    documents=load_event_documents,
+    walk=Walk(
+        "actor",
+        f.ACTOR_WALK,
+        {
+            "date": _keys((f.ACTOR_WALK.date_start, as_date), (f.ACTOR_WALK.event_id, as_str)),
+            "-date": _keys((f.ACTOR_WALK.date_start, as_date), (f.ACTOR_WALK.event_id, as_str), descending=True),
+        },
+    ),
 )
 
 _agreement_date = func.coalesce(m.Agreement.date_start, _FAR_FUTURE).label("sort_date")
@@ -129,36 +147,57 @@ SOURCES = Listing(
 )
 
 
-def _page_query(
-    session: Session, listing: Listing[T], params: Mapping[str, Any], conditions: list[Any], columns: Sequence[Any] | None = None
-):
+def _plan(session: Session, listing: Listing[T], params: Mapping[str, Any], *, whole_set: bool):
+    """(sort, keys, walked, query): the matching rows' identity (or, for ORM listings, the record)
+    followed by the sort keys, in list order."""
     sort = params.get("sort") or next(iter(listing.sorts))
+    walk = listing.walk if listing.walk is not None and params.get(listing.walk.param) else None
+    if walk is not None:
+        conditions, reads_records = f.walk_clauses(session, listing.filters, params, walk.entity)
+        keys = walk.sorts[sort]
+        query = select(walk.entity.event_id, *[k.column for k in keys])
+        if reads_records:
+            query = query.join(listing.model, listing.model.id == walk.entity.event_id)  # type: ignore[attr-defined]
+        # A record linked twice (an actor in two roles) is one match; grouping on the index's own
+        # order keeps the walk streaming.
+        query = query.where(*conditions).group_by(*[k.column for k in keys]).order_by(*order_by(keys))
+        return sort, keys, True, query
+    conditions = f.where_clauses(session, listing.filters, params, whole_set=whole_set)
     keys = listing.sorts[sort]
-    selected = [listing.model] if columns is None else list(columns)
-    query = select(*selected, *[k.column for k in keys]).where(*conditions).order_by(*order_by(keys))
-    if listing.options and columns is None:
+    selected = listing.model.id if listing.documents else listing.model  # type: ignore[attr-defined]
+    query = select(selected, *[k.column for k in keys]).where(*conditions).order_by(*order_by(keys))
+    if listing.options and not listing.documents:
         query = query.options(*listing.options)
-    return sort, keys, query
+    return sort, keys, False, query
+
+
+def _records(session: Session, listing: Listing[T], rows: Sequence[Any]) -> list[Any]:
+    firsts = [row[0] for row in rows]
+    return listing.documents(session, firsts) if listing.documents else firsts
 
 
 def list_page(session: Session, listing: Listing[T], params: Mapping[str, Any]) -> Page[T]:
     """Filter, order and cut one page; ``params`` is the endpoint's validated query model as a dict."""
-    conditions = f.where_clauses(session, listing.filters, params)
-    sort, keys, query = _page_query(session, listing, params, conditions)
+    sort, keys, walked, query = _plan(session, listing, params, whole_set=False)
     limit: int = params.get("limit", 50)
+    cursor_condition = None
     if params.get("cursor"):
-        query = query.where(after(keys, decode_cursor(params["cursor"], sort, keys)))
-    rows = session.execute(query.limit(limit + 1)).all()
-    # Counting visits every match, so it takes the whole-set phrasing of the filters (see filters.linked_events).
-    counting = f.where_clauses(session, listing.filters, params, whole_set=True)
-    capped = select(literal(1)).select_from(listing.model).where(*counting).limit(TOTAL_CAP + 1).subquery()
+        cursor_condition = after(keys, decode_cursor(params["cursor"], sort, keys))
+    rows = session.execute((query if cursor_condition is None else query.where(cursor_condition)).limit(limit + 1)).all()
+    # Counting visits every match: the events table takes the whole-set phrasing of the filters (see
+    # filters.linked_events); a walk counts along the same index, stopping at the cap.
+    if walked:
+        counting = query
+    else:
+        counting = _plan(session, listing, params, whole_set=True)[3].order_by(None)
+    capped = counting.limit(TOTAL_CAP + 1).subquery()
     counted = session.scalar(select(func.count()).select_from(capped)) or 0
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(sort, list(rows[-1][1:]))
     return Page(
-        items=[row[0] for row in rows],
+        items=_records(session, listing, rows),
         next_cursor=next_cursor,
         total=min(counted, TOTAL_CAP),
         total_exact=counted <= TOTAL_CAP,
@@ -168,31 +207,40 @@ def list_page(session: Session, listing: Listing[T], params: Mapping[str, Any]) 
 def iterate_all(
     session: Session, listing: Listing[T], params: Mapping[str, Any], batch: int = 2000, columns: Sequence[Any] | None = None
 ) -> Iterator[Any]:
-    """Every match in list order, fetched in keyset batches (constant memory), for exports:
-    whole records, or with ``columns`` flat rows (no relationship loading).
+    """Every match in list order, fetched in keyset batches (constant memory), for exports: records
+    (documents or ORM objects), or with ``columns`` (the first being the record id) flat rows selected
+    by id for each batch.
 
     Filters are validated before the first row is yielded, so bad input still gets a 400
     rather than a broken stream."""
-    conditions = f.where_clauses(session, listing.filters, params, whole_set=True)  # exports visit every match
-    sort, keys, query = _page_query(session, listing, params, conditions, columns)
-    width = 1 if columns is None else len(columns)
+    _sort, keys, _walked, query = _plan(session, listing, params, whole_set=True)  # exports visit every match
     rows = session.execute(query.limit(batch)).all()
+    identity = listing.model.id  # type: ignore[attr-defined]
+
+    def flat(ids: list[Any]) -> list[Any]:
+        by_id = {row[0]: row for row in session.execute(select(*columns).where(identity.in_(ids)))}  # type: ignore[misc]
+        return [by_id[i] for i in ids]
 
     def generate() -> Iterator[Any]:
         nonlocal rows
         while rows:
-            for row in rows:
-                yield row[0] if columns is None else row
+            yield from flat([row[0] for row in rows]) if columns is not None else _records(session, listing, rows)
             if len(rows) < batch:
                 return
-            position = list(rows[-1][width:])
+            position = list(rows[-1][1:])
             session.expunge_all()  # keep the identity map from growing with the export
             rows = session.execute(query.where(after(keys, position)).limit(batch)).all()
 
     return generate()
 
 
-def get_one(session: Session, listing: Listing[T], item_id: str) -> T:
+def get_one(session: Session, listing: Listing[T], item_id: str) -> Any:
+    """The record (or, for listings with `documents`, its document), or a 404 problem."""
+    if listing.documents:
+        found = listing.documents(session, [item_id])
+        if not found:
+            raise ProblemError(404, "not-found", f"no {listing.name} with id {item_id!r}")
+        return found[0]
     query = select(listing.model).where(listing.model.id == item_id)  # type: ignore[attr-defined]
     if listing.options:
         query = query.options(*listing.options)

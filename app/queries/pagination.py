@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
 
 from app.problems import bad_parameter
 
@@ -69,6 +69,11 @@ def decode_cursor(cursor: str, sort: str, keys: list[SortKey]) -> list[Any]:
 
 def after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the order given by ``keys`` (works with mixed directions)."""
+    if len({k.descending for k in keys}) == 1:
+        # One direction: a row-value comparison, which both databases turn into an index range, so a
+        # deep page starts where the cursor points instead of re-reading the rows before it.
+        row, position = tuple_(*[k.column for k in keys]), tuple_(*[literal(v) for v in values])
+        return row < position if keys[0].descending else row > position
     clauses = []
     for i, key in enumerate(keys):
         equal_before = [k.column == v for k, v in zip(keys[:i], values[:i])]

@@ -30,7 +30,7 @@ FACETS = ("type", "topic", "actor", "country", "year")
     responses=problem_responses(400) | export_responses(EXPORTS),
 )
 def list_events(lister: ListerDep, params: Annotated[EventParams, Query()]) -> Any:
-    return lister.respond(EVENTS, params, EventOut.from_row, EXPORTS)
+    return lister.respond(EVENTS, params, formats=EXPORTS)
 
 
 class FacetValueOut(BaseModel):
@@ -117,4 +117,4 @@ def get_event(
     session: SessionDep,
     event_id: Annotated[str, Path(description="Event id (a stable slug).", examples=["khan-trump-meeting-davos-2020-01-21"])],
 ) -> Response:
-    return json_response(EventOut.from_row(get_one(session, EVENTS, event_id)))
+    return json_response(get_one(session, EVENTS, event_id))

@@ -54,7 +54,7 @@ def get_source(
     responses=problem_responses(400) | export_responses(CITATION_EXPORTS),
 )
 def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]) -> Any:
-    return lister.respond(CITATIONS, params, CitationOut.from_row, CITATION_EXPORTS)
+    return lister.respond(CITATIONS, params, CitationOut.from_row, formats=CITATION_EXPORTS)
 
 
 @router.get(

@@ -1,11 +1,12 @@
-"""How events are serialised. Field names are the public contract: add, never rename."""
+"""The event document's contract. Field names are public: add, never rename.
+
+Documents are built from rows by `app.queries.event_documents` (no ORM objects on the hot path);
+tests/test_event_documents.py holds every built document to these models."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from app import vocab
-from app.models import Event
 from app.schemas.common import (
     ActorRef,
     CitationRef,
@@ -63,31 +64,3 @@ class EventOut(Schema):
     quantity: int | None = Field(description="How many occurrences one record stands for ('eight visits').", examples=[8])
     parent: str | None = Field(description="The event this one is part of.", examples=[None])
     related: list[RelationOut]
-
-    @classmethod
-    def from_row(cls, event: Event) -> EventOut:
-        codes = vocab.EVENT_TYPES[event.type]
-        location = None
-        if event.location_name or event.location_country:
-            location = LocationOut(name=event.location_name, country=event.location_country)
-        return cls.model_validate(
-            {
-                "id": event.id,
-                "type": event.type,
-                "codes": {"plover": codes.plover, "cameo": codes.cameo},
-                "title": event.title,
-                "summary": event.summary,
-                "date": DateOut.from_span(event.date),
-                "location": location,
-                "participants": event.participants,
-                "topics": event.topics,
-                "citations": event.citations,
-                "locators": event.locators,
-                "quotes": event.quotes,
-                "notes": event.notes,
-                "discrepancies": event.discrepancies,
-                "quantity": event.quantity,
-                "parent": event.parent_id,
-                "related": event.relations,
-            }
-        )
