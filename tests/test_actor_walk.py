@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
@@ -44,7 +45,7 @@ def test_the_walk_and_the_events_table_give_the_same_pages(data_client: TestClie
         assert pages(data_client, q, sort, 2) == walked[json.dumps(q)], q
 
 
-def test_an_actor_in_two_roles_is_one_match(databases, tmp_path):
+def test_an_actor_in_two_roles_is_one_match_and_open_ends_match_alike(databases, tmp_path, monkeypatch):
     url = databases.new()
     from app.migrate import upgrade
 
@@ -64,6 +65,8 @@ def test_an_actor_in_two_roles_is_one_match(databases, tmp_path):
             {**event, "id": "two-roles", "title": "Host and chair", "date": "2019-01-02",
              "participants": [{"actor": "a", "role": "host"}, {"actor": "a", "role": "participant"}, {"actor": "b", "role": "visitor"}]},
             {**event, "id": "one-role", "title": "Guest", "date": "2019-01-01", "participants": [{"actor": "a", "role": "visitor"}]},
+            {**event, "id": "year", "title": "Some day", "date": "2017", "participants": [{"actor": "b", "role": "host"}]},
+            {**event, "id": "open-end", "title": "Since", "date": "2019-06/..", "participants": [{"actor": "b", "role": "host"}]},
         ],
     }))
     load_into(url, bundle)
@@ -76,17 +79,35 @@ def test_an_actor_in_two_roles_is_one_match(databases, tmp_path):
         assert [i["id"] for i in roles["items"]] == ["two-roles"] and roles["total"] == 1
         csv_lines = client.get("/v1/events", params={"actor": "a", "format": "csv"}).text.strip().splitlines()
         assert [line.split(",")[0] for line in csv_lines[1:]] == ["one-role", "two-roles"]
+
+        # An open end is stored as the latest day on the walk: the same events must match as on the events table.
+        ranges = [{}, {"start": "2018"}, {"end": "2018"}, {"start": "2019-03"}, {"start": "2030"}, {"end": "1950"}]
+        queries = [{"actor": "b", **r, **m} for r in ranges for m in ({}, {"date_match": "within"})]
+
+        def answers() -> list[tuple[list[str], int]]:
+            bodies = [client.get("/v1/events", params=q).json() for q in queries]
+            return [(sorted(i["id"] for i in b["items"]), b["total"]) for b in bodies]
+
+        walked = answers()
+        assert walked[queries.index({"actor": "b", "end": "2018"})] == (["year"], 1)
+        assert walked[queries.index({"actor": "b", "start": "2030"})] == (["open-end"], 1)
+        monkeypatch.setattr(events_router, "EVENTS", dataclasses.replace(listing.EVENTS, walk=None))
+        assert answers() == walked
     app.state.engine.dispose()
 
 
-def test_participant_dates_copy_their_event(data_client: TestClient):
+def test_participant_dates_are_their_events_bounds(data_client: TestClient):
     from sqlalchemy import select
 
     from app import models as m
+
+    assert m.walk_bounds(None, None) == (None, None)
+    assert m.walk_bounds(None, dt.date(2019, 5, 31)) == (dt.date.min, dt.date(2019, 5, 31))
+    assert m.walk_bounds(dt.date(2019, 5, 1), None) == (dt.date(2019, 5, 1), dt.date.max)
 
     with data_client.app.state.sessions() as session:  # type: ignore[attr-defined]
         rows = session.execute(
             select(m.EventParticipant.date_start, m.EventParticipant.date_end, m.Event.date_start, m.Event.date_end)
             .join(m.Event, m.Event.id == m.EventParticipant.event_id)
         ).all()
-    assert rows and all((ps, pe) == (es, ee) for ps, pe, es, ee in rows)
+    assert rows and all((ps, pe) == m.walk_bounds(es, ee) for ps, pe, es, ee in rows)

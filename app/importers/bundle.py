@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import models as m
-from app.dates import parse_edtf
+from app.dates import DateSpan, parse_edtf
 from app.schemas.bundle import (
     ActorIn,
     AgreementIn,
@@ -375,6 +375,10 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                     locators=locators(office.locators),
                 )
             )
+    def walk_dates(span: DateSpan) -> dict[str, dt.date | None]:
+        start, end = m.walk_bounds(span.start, span.end)
+        return {"date_start": start, "date_end": end}
+
     for event in _parents_first(bundle.events):
         row = m.Event(
             id=event.id,
@@ -391,9 +395,7 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 filter(None, [event.title, event.summary, event.location.name if event.location else None])
             ).lower(),
             participants=[
-                m.EventParticipant(
-                    actor_id=p.actor, role=p.role, ordinal=i, date_start=event.span.start, date_end=event.span.end
-                )
+                m.EventParticipant(actor_id=p.actor, role=p.role, ordinal=i, **walk_dates(event.span))
                 for i, p in enumerate(event.participants)
             ],
             locators=locators(event.locators),

@@ -62,10 +62,19 @@ class EventParticipant(Base):
     actor_id: Mapped[str] = mapped_column(ForeignKey("actors.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
     ordinal: Mapped[int] = mapped_column(Integer, default=0)
-    # Copies of the event's date bounds (written with the event by every import; events are never
-    # edited in place), so the index above can answer date filters.
+    # The event's date bounds (written with the event by every import; events are never edited in
+    # place), so the index above answers date filters. An open end is stored as the earliest/latest
+    # representable day rather than NULL, so "overlaps [start, end]" is two plain comparisons the index
+    # can range over; an undated event keeps NULL and matches no date range. See `walk_bounds`.
     date_start: Mapped[dt.date | None] = mapped_column(Date)
     date_end: Mapped[dt.date | None] = mapped_column(Date)
+
+
+def walk_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """An event's bounds as event_participants stores them."""
+    if start is None and end is None:
+        return None, None
+    return start or dt.date.min, end or dt.date.max
 
     actor: Mapped[Actor] = relationship(lazy="joined", innerjoin=True)
 

@@ -158,18 +158,26 @@ class DateRange(Filter):
     walkable: bool = False  # the walked link rows carry copies of these bounds
 
     def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        if self.walkable and ctx.walk is not None:
-            walked = list(self._conditions(ctx, ctx.walk.date_start, ctx.walk.date_end))
-            ctx.walked += walked
-            return walked
-        return self._conditions(ctx, self.lower, self.upper)
-
-    def _conditions(self, ctx: FilterContext, lower: Any, upper: Any) -> Iterable[Condition]:
         start = parse_bound(ctx.params, "start", upper=False)
         end = parse_bound(ctx.params, "end", upper=True)
         if start and end and start > end:
             raise bad_parameter("end", f"{ctx.params['end']} is before start {ctx.params['start']}")
         within = self.matching and ctx.params.get("date_match") == "within"
+        if self.walkable and ctx.walk is not None:
+            # Walked rows store open ends as extreme days and undated as NULL (models.walk_bounds), so
+            # plain comparisons give the same answer and stay index ranges.
+            lower, upper = ctx.walk.date_start, ctx.walk.date_end
+            walked = []
+            if start is not None:
+                walked.append(lower >= start if within else upper >= start)
+            if end is not None:
+                walked.append(upper <= end if within else lower <= end)
+            ctx.walked += walked
+            return walked
+        return self._conditions(start, end, within, self.lower, self.upper)
+
+    @staticmethod
+    def _conditions(start: dt.date | None, end: dt.date | None, within: bool, lower: Any, upper: Any) -> Iterable[Condition]:
         if start is not None or end is not None:
             # NULL on one side is an open end; NULL on both means undated, which no date range matches.
             yield lower.is_not(None) | upper.is_not(None)

@@ -21,11 +21,16 @@ def upgrade() -> None:
     with op.batch_alter_table('event_participants', schema=None) as batch_op:
         batch_op.add_column(sa.Column('date_start', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('date_end', sa.Date(), nullable=True))
-    # Existing rows take their event's bounds (the importer writes them from now on).
+    # Existing rows take their event's bounds as app.models.walk_bounds stores them (open ends as the
+    # extreme days, undated as NULL); the importer writes them from now on.
+    day = "'{}'" if op.get_bind().dialect.name == "sqlite" else "DATE '{}'"
+    first, last = day.format("0001-01-01"), day.format("9999-12-31")
+    event = "(SELECT e.{} FROM events e WHERE e.id = event_participants.event_id)"
+    undated = f"{event.format('date_start')} IS NULL AND {event.format('date_end')} IS NULL"
     op.execute(
-        "UPDATE event_participants SET "
-        "date_start = (SELECT e.date_start FROM events e WHERE e.id = event_participants.event_id), "
-        "date_end = (SELECT e.date_end FROM events e WHERE e.id = event_participants.event_id)"
+        f"UPDATE event_participants SET "
+        f"date_start = CASE WHEN {undated} THEN NULL ELSE coalesce({event.format('date_start')}, {first}) END, "
+        f"date_end = CASE WHEN {undated} THEN NULL ELSE coalesce({event.format('date_end')}, {last}) END"
     )
     with op.batch_alter_table('event_participants', schema=None) as batch_op:
         # The new index starts with actor_id, so the single-column one is redundant.
