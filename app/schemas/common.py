@@ -111,21 +111,19 @@ class CitationRef(Schema):
 
 
 
-def _json(value: BaseModel | dict[str, Any]) -> bytes:
-    # Documents (plain dicts, see app.queries.event_documents) go through orjson: 5-10x faster than the
-    # standard library on a 50-event page (bench/RESULTS.md). Models serialise themselves.
-    return value.model_dump_json().encode() if isinstance(value, BaseModel) else orjson.dumps(value)
+def _json(value: BaseModel | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.model_dump_json().encode()
 
 
-def json_response(value: BaseModel | dict[str, Any]) -> Response:
-    """Serialise once. Returning a Response skips FastAPI's second validation of the returned
-    value against `response_model` (the model documents the shape; it was validated on construction,
-    or, for documents, a test holds their builder to it)."""
+def json_response(value: BaseModel | bytes) -> Response:
+    """Serialise once. Returning a Response skips FastAPI's second validation of the returned value
+    against `response_model` (the model documents the shape; it was validated on construction, or, for
+    JSON the database built (app.queries.event_documents), a test holds the builder to the model)."""
     return Response(_json(value), media_type="application/json")
 
 
-def json_page(items: list[BaseModel] | list[dict[str, Any]], **envelope: object) -> Response:
-    """The list envelope, without a second validation pass."""
+def json_page(items: list[BaseModel] | bytes, **envelope: object) -> Response:
+    """The list envelope around items serialised by their models, or around a JSON array the database built."""
     head = orjson.dumps(envelope, default=str)[1:-1]
-    body = b'{"items":[' + b",".join(_json(item) for item in items) + b"]" + (b"," + head if head else b"") + b"}"
-    return Response(body, media_type="application/json")
+    array = items if isinstance(items, bytes) else b"[" + b",".join(_json(item) for item in items) + b"]"
+    return Response(b'{"items":' + array + (b"," + head if head else b"") + b"}", media_type="application/json")
