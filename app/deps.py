@@ -4,7 +4,7 @@ that every list endpoint shares."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable, Iterator
+from typing import Annotated, Any, AsyncIterator, Callable, Iterator
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
@@ -18,9 +18,15 @@ from app.queries.listing import Listing, iterate_all, list_page
 from app.schemas.common import json_page
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # async although the session is synchronous: creating one does no I/O (the connection is checked out
+    # by the endpoint's first query, in the endpoint's worker thread), and FastAPI runs a sync generator
+    # dependency's setup and teardown as two extra thread-pool hops per request (~1 ms together, measured).
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        session.close()  # returns the connection to the pool: no round trip for SQLite, one rollback for PostgreSQL
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

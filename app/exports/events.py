@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 import yaml
 from icalendar import Event as CalendarEvent
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from app.exports import Export
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
@@ -32,9 +32,14 @@ def _joined(expression: Any, where: Any, separator: str) -> Any:
     return select(func.aggregate_strings(expression, separator)).where(where).scalar_subquery()
 
 
+def _text(column: Any) -> Any:
+    # The database writes the ISO day: no date objects made and turned back into text for every row.
+    return cast(column, String).label(column.key)
+
+
 # One flat row per event, related ids joined in SQL: no relationship loading, so CSV streams fast.
 CSV_SELECT = (
-    Event.id, Event.type, Event.title, Event.date_edtf, Event.date_start, Event.date_end, Event.date_precision,
+    Event.id, Event.type, Event.title, Event.date_edtf, _text(Event.date_start), _text(Event.date_end), Event.date_precision,
     Event.date_approximate, Event.date_uncertain, Event.location_name, Event.location_country,
     _joined(EventParticipant.actor_id + ":" + EventParticipant.role, EventParticipant.event_id == Event.id, ";"),
     _joined(EventTopic.topic_id, EventTopic.event_id == Event.id, ";"),
