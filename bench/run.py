@@ -169,10 +169,10 @@ def server(command: list[str], ready_path: str, port: int, env: dict[str, str] |
         log.close()
 
 
-def api_server(url: str) -> Any:
+def api_server(url: str, workers: int = 1) -> Any:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+               "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
     env = {"DATABASE_URL": url, "RATE_LIMIT_PER_MINUTE": "0", "QUERY_TIMEOUT_MS": "0"}
     return server(command, "/health", port, env)
 
@@ -329,6 +329,14 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
             floor = floor_connection(url)
             stack.callback(floor.close)
             entry["cases"] = {case.name: measure_case(case, api, ds, ds_db, floor, dialect, rss, args) for case in cases}
+        if args.compare_workers > 1:  # the same server with N processes, for the throughput cases only
+            entry["compare_workers"] = args.compare_workers
+            with api_server(url, args.compare_workers) as (base, _pid):
+                for case in cases:
+                    if case.name in c.THROUGHPUT_CASES:
+                        print(f"  {case.name:4} @{args.concurrency} with {args.compare_workers} workers", flush=True)
+                        entry["cases"][case.name]["api_conc_workers"] = concurrent(
+                            base, [r.api for r in case.requests], args.concurrency, args.seconds)
     finally:
         if database == "postgresql" and not args.keep_pg:
             drop_pg(args.pg_url, url)
@@ -410,6 +418,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--drain-cap", type=float, default=90,
                         help="skip a concurrent run when p50 × concurrency exceeds this many seconds")
+    parser.add_argument("--compare-workers", type=int, default=2,
+                        help="also measure Q1/Q1r/Q2/Q7 @concurrency with this many uvicorn workers (1 = skip)")
     parser.add_argument("--regenerate", action="store_true", help="regenerate SQLite files even if they match")
     parser.add_argument("--keep-pg", action="store_true", help="keep the PostgreSQL databases afterwards")
     parser.add_argument("--fresh", action="store_true", help="discard earlier entries of results.json")
