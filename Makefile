@@ -48,10 +48,10 @@ load-test: install-test
 	$(BIN)/python bench/load.py --levels 1,8,32,64 --seconds 10
 
 # Benchmark against Datasette on the same SQLite file and against the raw SQL floor; writes bench/RESULTS.md
-# (see bench/README.md). bench needs PostgreSQL at BENCH_PG_URL and takes about an hour; bench-quick minutes.
+# (see bench/README.md). bench needs PostgreSQL at BENCH_PG_URL and takes about 40 minutes; bench-quick minutes.
 bench: install
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
-	$(BIN)/python -m bench.run --sqlite 10000,100000,1000000 --postgresql 10000,100000,1000000
+	$(BIN)/python -m bench.run --sqlite 10000,100000,1000000 --postgresql 10000,100000,1000000 --budget 10 --seconds 4
 
 bench-quick: install
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
