@@ -13,12 +13,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
-from sqlalchemy import Integer, Select, cast, extract, func, literal, select, union_all
+from sqlalchemy import Integer, Select, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
-from app.queries.filters import EVENT_FILTERS, where_clauses
+from app.queries.filters import ACTOR_WALK, EVENT_FILTERS, walk_clauses, where_clauses
 
 FacetName = Literal["type", "topic", "actor", "country", "year"]
 Interval = Literal["year", "month", "day"]
@@ -138,15 +138,31 @@ def _key_of(day: dt.date, interval: Interval) -> Any:
     return {"year": day.year, "month": day.year * 12 + day.month - 1, "day": day}[interval]
 
 
+def matching_spans(session: Session, params: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """(first day, last day or NULL if open, FROM clause) of every matching event. With `actor`, read off
+    the actor's (actor, date) index like the list (listing.Walk): an actor in 10% of 1M events is 100k
+    index entries instead of 100k event lookups."""
+    if not params.get("actor"):
+        spans = select(m.Event.date_start.label("first"), m.Event.date_end.label("last")).where(
+            *where_clauses(session, EVENT_FILTERS, params, whole_set=True)
+        ).subquery()
+        return spans.c.first, spans.c.last, spans
+    walk = ACTOR_WALK
+    conditions, reads_events = walk_clauses(session, EVENT_FILTERS, params, walk)
+    query = select(walk.date_start.label("first"), func.min(walk.date_end).label("last"))
+    if reads_events:
+        query = query.join(m.Event, m.Event.id == walk.event_id)
+    # Grouped in the index's own order: one row per event even if the actor holds two roles in it.
+    spans = query.where(*conditions).group_by(walk.date_start, walk.event_id).subquery()
+    open_end = case((spans.c.last == dt.date.max, None), else_=spans.c.last)  # see models.walk_bounds
+    return spans.c.first, open_end, spans
+
+
 def timeline(
     session: Session, params: Mapping[str, Any], interval: Interval, lower: dt.date | None, upper: dt.date | None
 ) -> list[Bucket]:
-    ids = matching_event_ids(session, params).scalar_subquery()
-    bounds = session.execute(
-        select(func.min(m.Event.date_start), func.max(func.coalesce(m.Event.date_end, m.Event.date_start))).where(
-            m.Event.id.in_(ids)
-        )
-    ).one()
+    first_day, last_day, spans = matching_spans(session, params)
+    bounds = session.execute(select(func.min(first_day), func.max(func.coalesce(last_day, first_day))).select_from(spans)).one()
     first, last = lower or bounds[0], upper or bounds[1]
     if first is None or last is None:
         return []
@@ -159,10 +175,8 @@ def timeline(
         if len(buckets) > MAX_BUCKETS:
             raise ValueError(f"more than {MAX_BUCKETS} {interval} periods; use a coarser interval or a narrower range")
     # Events grouped by (first period, last period) in SQL: a few hundred rows even for 100k events.
-    start_key, end_key = _period_key(m.Event.date_start, interval), _period_key(m.Event.date_end, interval)
-    groups = session.execute(
-        select(start_key, end_key, func.count()).where(m.Event.id.in_(ids)).group_by(start_key, end_key)
-    ).all()
+    start_key, end_key = _period_key(first_day, interval), _period_key(last_day, interval)
+    groups = session.execute(select(start_key, end_key, func.count()).select_from(spans).group_by(start_key, end_key)).all()
     index = {_key_of(b.start, interval): i for i, b in enumerate(buckets)}
     first_key, last_key = _key_of(buckets[0].start, interval), _key_of(buckets[-1].start, interval)
     for start, end, count in groups:
