@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 from app.queries.event_documents import JsonDialect, document_sql
 from app.queries.listing import TOTAL_CAP
 from bench.generate import POPULAR, RARE, SEARCH_WORD, TOPIC_WITH_CHILDREN
-from bench.report import THROUGHPUT_CASES
 
 Kind = Literal["page", "event", "timeline", "facets", "csv"]
 

@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 
 from bench import cases as c
 from bench.generate import dataset_version, generate, sqlite_path, stored_version
+from bench.report import THROUGHPUT_CASES
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -337,7 +338,7 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
             entry["compare_workers"] = args.compare_workers
             with api_server(url, args.compare_workers) as (base, _pid):
                 for case in cases:
-                    if case.name in c.THROUGHPUT_CASES:
+                    if case.name in THROUGHPUT_CASES:
                         print(f"  {case.name:4} @{args.concurrency} with {args.compare_workers} workers", flush=True)
                         entry["cases"][case.name]["api_conc_workers"] = concurrent(
                             base, [r.api for r in case.requests], args.concurrency, args.seconds)

@@ -54,7 +54,7 @@ class EventParticipant(Base):
     __table_args__ = (
         # "An actor's events in a date range, newest first" walks this index alone, whatever the actor's
         # share of events: no event lookups to test dates, no sort, and LIMIT stops the walk (see
-        # app.queries.listing.page_query). date_end is included so the overlap test needs no table row.
+        # app.queries.listing.Walk). date_end is included so the overlap test needs no table row.
         Index("ix_event_participants_actor_date", "actor_id", "date_start", "event_id", "date_end"),
     )
 
@@ -69,14 +69,14 @@ class EventParticipant(Base):
     date_start: Mapped[dt.date | None] = mapped_column(Date)
     date_end: Mapped[dt.date | None] = mapped_column(Date)
 
+    actor: Mapped[Actor] = relationship(lazy="joined", innerjoin=True)
+
 
 def walk_bounds(start: dt.date | None, end: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
     """An event's bounds as event_participants stores them."""
     if start is None and end is None:
         return None, None
     return start or dt.date.min, end or dt.date.max
-
-    actor: Mapped[Actor] = relationship(lazy="joined", innerjoin=True)
 
 
 class EventTopic(Base):
