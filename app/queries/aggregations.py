@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
-from app.queries.filters import ACTOR_WALK, EVENT_FILTERS, walk_clauses, where_clauses
+from app.queries.filters import ACTOR_WALK, EVENT_FILTERS, walked_events, where_clauses
 
 FacetName = Literal["type", "topic", "actor", "country", "year"]
 Interval = Literal["year", "month", "day"]
@@ -148,12 +148,9 @@ def matching_spans(session: Session, params: Mapping[str, Any]) -> tuple[Any, An
         ).subquery()
         return spans.c.first, spans.c.last, spans
     walk = ACTOR_WALK
-    conditions, reads_events = walk_clauses(session, EVENT_FILTERS, params, walk)
-    query = select(walk.date_start.label("first"), func.min(walk.date_end).label("last"))
-    if reads_events:
-        query = query.join(m.Event, m.Event.id == walk.event_id)
-    # Grouped in the index's own order: one row per event even if the actor holds two roles in it.
-    spans = query.where(*conditions).group_by(walk.date_start, walk.event_id).subquery()
+    spans = walked_events(
+        session, EVENT_FILTERS, params, walk, walk.date_start.label("first"), func.min(walk.date_end).label("last")
+    ).subquery()
     open_end = case((spans.c.last == dt.date.max, None), else_=spans.c.last)  # see models.walk_bounds
     return spans.c.first, open_end, spans
 

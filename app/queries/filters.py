@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from sqlalchemy import ColumnClause, ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnClause, ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.sql import visitors
 from sqlalchemy.orm import Session, aliased
 
@@ -56,7 +56,7 @@ class FilterContext:
     # actor group and the date range then become conditions on the walked rows, and linked filters
     # correlate to the walked event id, so most queries never touch the events table.
     walk: Any = None
-    walked: list[Condition] = field(default_factory=list)  # conditions that only read the walked rows
+    actor_walked: bool = False  # the first actor group has become the walk's own condition
 
 
 class Filter:
@@ -172,7 +172,6 @@ class DateRange(Filter):
                 walked.append(lower >= start if within else upper >= start)
             if end is not None:
                 walked.append(upper <= end if within else lower <= end)
-            ctx.walked += walked
             return walked
         return self._conditions(start, end, within, self.lower, self.upper)
 
@@ -238,11 +237,9 @@ def linked_events(ctx: FilterContext, event_column: Any, condition: Condition) -
 
 def _event_actor(ids: list[str], ctx: FilterContext) -> Condition:
     roles = [r for g in value_groups("role", ctx.params.get("role")) for r in g]
-    if ctx.walk is not None and not ctx.walked:
-        # The first actor group is the walk itself (DateRange comes later in EVENT_FILTERS).
-        walked = ctx.walk.actor_id.in_(ids) if not roles else and_(ctx.walk.actor_id.in_(ids), ctx.walk.role.in_(roles))
-        ctx.walked.append(walked)
-        return walked
+    if ctx.walk is not None and not ctx.actor_walked:
+        ctx.actor_walked = True  # the first actor group is the walk itself
+        return ctx.walk.actor_id.in_(ids) if not roles else and_(ctx.walk.actor_id.in_(ids), ctx.walk.role.in_(roles))
     condition = m.EventParticipant.actor_id.in_(ids)
     if roles:
         condition = and_(condition, m.EventParticipant.role.in_(roles))
@@ -323,13 +320,14 @@ def where_clauses(
     return [condition for f in filters for condition in f.conditions(ctx)]
 
 
-def walk_clauses(session: Session, filters: list[Filter], params: Mapping[str, Any], walk: Any) -> tuple[list[Condition], bool]:
-    """Conditions for a query that walks ``walk`` (an aliased link entity), and whether any of them
-    reads the events table (then the walk joins it)."""
+def walked_events(session: Session, filters: list[Filter], params: Mapping[str, Any], walk: Any, *columns: Any) -> Select:
+    """``columns`` over the rows of ``walk`` (an aliased event-link entity) that match the filters, one row
+    per event: grouped in the index's own (date_start, event_id) order, so an actor holding two roles in one
+    event is one match and the walk still streams. The events table is joined only if a filter reads it."""
     ctx = FilterContext(session, params, walk=walk)
     conditions = [condition for f in filters for condition in f.conditions(ctx)]
     events = m.Event.__table__
-    reads_events = any(
-        isinstance(element, ColumnClause) and element.table is events for c in conditions for element in visitors.iterate(c)
-    )
-    return conditions, reads_events
+    query = select(*columns)
+    if any(isinstance(element, ColumnClause) and element.table is events for c in conditions for element in visitors.iterate(c)):
+        query = query.join(m.Event, m.Event.id == walk.event_id)
+    return query.where(*conditions).group_by(walk.date_start, walk.event_id)

@@ -155,15 +155,9 @@ def _plan(session: Session, listing: Listing[T], params: Mapping[str, Any], *, w
     sort = params.get("sort") or next(iter(listing.sorts))
     walk = listing.walk if listing.walk is not None and params.get(listing.walk.param) else None
     if walk is not None:
-        conditions, reads_records = f.walk_clauses(session, listing.filters, params, walk.entity)
         keys = walk.sorts[sort]
-        query = select(walk.entity.event_id, *[k.column for k in keys])
-        if reads_records:
-            query = query.join(listing.model, listing.model.id == walk.entity.event_id)  # type: ignore[attr-defined]
-        # A record linked twice (an actor in two roles) is one match; grouping on the index's own
-        # order keeps the walk streaming.
-        query = query.where(*conditions).group_by(*[k.column for k in keys]).order_by(*order_by(keys))
-        return sort, keys, True, query
+        query = f.walked_events(session, listing.filters, params, walk.entity, walk.entity.event_id, *[k.column for k in keys])
+        return sort, keys, True, query.order_by(*order_by(keys))
     conditions = f.where_clauses(session, listing.filters, params, whole_set=whole_set)
     keys = listing.sorts[sort]
     selected = listing.model.id if listing.documents else listing.model  # type: ignore[attr-defined]
