@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -13,7 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.settings import get_settings
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling begins a transaction only before a write, so a request's
+    # SELECTs each ran in autocommit and could straddle an import. Turned off here; `_sqlite_begin`
+    # emits BEGIN when SQLAlchemy begins, so every session reads one snapshot (the pysqlite recipe
+    # in SQLAlchemy's SQLite dialect docs).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     # WAL lets readers proceed while an import transaction is open.
@@ -23,6 +29,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     # cache: a 50-event page at 100k events went 17 -> 10 ms. SQLite caps the size at its compiled limit.
     cursor.execute("PRAGMA mmap_size=4294967296")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # Deferred: the read snapshot starts at the first SELECT and lasts until the session ends (WAL
+    # keeps it while an import commits); a write upgrades it.
+    connection.exec_driver_sql("BEGIN")
 
 
 # Sync endpoints run on AnyIO's thread pool (40 threads). Each in-flight request can hold one
@@ -40,6 +52,7 @@ def make_engine(url: str, *, query_timeout_ms: int = 0) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if in_memory else POOL))
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         connect_args = {"connect_timeout": 5}
         if query_timeout_ms > 0:

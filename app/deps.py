@@ -1,8 +1,9 @@
-"""FastAPI dependencies: a database session per request, and the list/export responder
+"""Typed dependencies of the routes: the request's database snapshot, and the list/export responder
 that every list endpoint shares."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, AsyncIterator, Callable, Iterator
 from urllib.parse import urlencode
@@ -13,31 +14,56 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.exports import Export
+from app.http_cache import read_version, validators
 from app.problems import bad_parameter
-from app.queries.listing import Listing, iterate_all, list_page
+from app.queries.execute import iterate_all, list_page
+from app.queries.resources import NOT_PART_OF_QUERY, Resource
 from app.schemas.common import json_page
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request, closed after the response has been sent (``scope="request"``
+    below), so a streamed export reads through the same session and transaction as the rest."""
     # async although the session is synchronous: creating one does no I/O (the connection is checked out
-    # by the endpoint's first query, in the endpoint's worker thread), and FastAPI runs a sync generator
+    # by the first query, in the endpoint's worker thread), and FastAPI runs a sync generator
     # dependency's setup and teardown as two extra thread-pool hops per request (~1 ms together, measured).
     session = request.app.state.sessions()
     try:
         yield session
     finally:
-        session.close()  # returns the connection to the pool: no round trip for SQLite, one rollback for PostgreSQL
+        session.close()  # ends the read transaction and returns the connection to the pool
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="request")]
 
-# Parameters that select a page or a representation rather than the set of records.
-NOT_PART_OF_QUERY = {"cursor", "limit", "format"}
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The request's consistent view of the data: ``session`` in a transaction that began by reading
+    the dataset ``version`` (so every statement after sees that version's data, on SQLite and
+    PostgreSQL alike), and when that version was written."""
+
+    session: Session
+    version: str
+    updated: dt.datetime
+
+
+def snapshot(request: Request, session: SessionDep) -> Snapshot:
+    """Begin the request's read transaction with the dataset version, and decide the conditional GET:
+    the route's cache headers go to `request.state` (the edge middleware sends them with a successful
+    response); a current client copy raises http_cache.NotModified (a 304)."""
+    version, updated = read_version(session)
+    request.state.dataset_version = version
+    request.state.cache_headers = validators(request, version, updated)
+    return Snapshot(session, version, updated)
+
+
+SnapshotDep = Annotated[Snapshot, Depends(snapshot)]
 
 
 def query_url(request: Request, params: BaseModel) -> str:
     """A stable URL for the query: only the filters that were set, in a canonical order."""
-    values = params.model_dump(exclude_defaults=True, exclude=NOT_PART_OF_QUERY)
+    values = params.model_dump(exclude_defaults=True, exclude=set(NOT_PART_OF_QUERY))
     pairs = sorted((k, v) for k, value in values.items() for v in (value if isinstance(value, list) else [value]))
     base = str(request.base_url).rstrip("/") + request.url.path
     return base + ("?" + urlencode(pairs) if pairs else "")
@@ -56,13 +82,15 @@ def negotiate(request: Request, requested: str | None, formats: dict[str, Export
 
 @dataclass
 class Lister:
-    session: Session
+    """Answers a list request from the request's snapshot: a JSON page, or a streamed export."""
+
+    snapshot: Snapshot
     request: Request
     response: Response
 
-    def page(self, listing: Listing[Any], params: BaseModel, serialize: Callable[[Any], BaseModel] | None = None) -> Response:
-        """``serialize`` turns ORM records into models; listings with `documents` need none."""
-        page = list_page(self.session, listing, params.model_dump())
+    def page(self, resource: Resource, params: BaseModel, serialize: Callable[[Any], BaseModel] | None = None) -> Response:
+        """One JSON page; ``serialize`` turns ORM records into models (resources with `documents` need none)."""
+        page = list_page(self.snapshot.session, resource, params.model_dump())
         if page.next_cursor:
             next_url = self.request.url.include_query_params(cursor=page.next_cursor)
             self.response.headers["Link"] = f'<{next_url}>; rel="next"'
@@ -71,7 +99,7 @@ class Lister:
             next_cursor=page.next_cursor,
             total=page.total,
             total_exact=page.total_exact,
-            dataset_version=getattr(self.request.state, "dataset_version", None),
+            dataset_version=self.snapshot.version,
             query_url=query_url(self.request, params),
         )
         response.headers.update(self.response.headers)
@@ -79,7 +107,7 @@ class Lister:
 
     def respond(
         self,
-        listing: Listing[Any],
+        resource: Resource,
         params: BaseModel,
         serialize: Callable[[Any], BaseModel] | None = None,
         *,
@@ -88,42 +116,30 @@ class Lister:
         """A JSON page, or a streamed export when `format=` or `Accept` asks for one."""
         name = negotiate(self.request, getattr(params, "format", None), formats)
         if name == "json":
-            return self.page(listing, params, serialize)
-        return self.export(listing, params, name, formats)
+            return self.page(resource, params, serialize)
+        return self.export(resource, params, name, formats)
 
-    def export(
-        self,
-        listing: Listing[Any],
-        params: BaseModel,
-        name: str,
-        formats: dict[str, Export],
-    ) -> StreamingResponse:
+    def export(self, resource: Resource, params: BaseModel, name: str, formats: dict[str, Export]) -> StreamingResponse:
+        """Every match, streamed in the export ``name``, read in the request's snapshot (the session
+        stays open until the response has been sent)."""
         if name not in formats:
             raise bad_parameter("format", f"{name!r} is not available here; choose one of json, {', '.join(formats)}")
         export = formats[name]
-        # A session of its own: the stream outlives the request-scoped one.
-        session = self.request.app.state.sessions()
-        try:
-            rows = iterate_all(session, listing, params.model_dump(), columns=export.columns)
-        except Exception:
-            session.close()
-            raise
+        rows = iterate_all(self.snapshot.session, resource, params.model_dump(), columns=export.columns)
 
         def body() -> Iterator[str]:
-            try:
-                yield from export.write(rows)
-            finally:
-                session.close()
+            yield from export.write(rows)
 
         extension = {"csl-json": "json", "bibtex": "bib"}.get(name, name)
-        filename = f"{listing.name}s.{extension}"
+        filename = f"{resource.name}s.{extension}"
         return StreamingResponse(
             body(), media_type=export.media_type, headers={"Content-Disposition": f'inline; filename="{filename}"'}
         )
 
 
-def get_lister(request: Request, response: Response, session: SessionDep) -> Lister:
-    return Lister(session, request, response)
+async def get_lister(request: Request, response: Response, snapshot: SnapshotDep) -> Lister:
+    # async: no I/O here, so no thread-pool hop.
+    return Lister(snapshot, request, response)
 
 
 ListerDep = Annotated[Lister, Depends(get_lister)]

@@ -1,5 +1,8 @@
 """Conditional GETs: the dataset version drives ETag, Last-Modified and 304s.
 
+The version is read inside the request's own transaction (app.deps.snapshot), so the headers and the
+body always describe the same data.
+
 The version lives in the database (written by every import), so any number of
 API processes behind a load balancer agree on it without coordination.
 """
@@ -12,8 +15,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from app.models import DatasetState
 
@@ -22,14 +24,15 @@ EMPTY_VERSION = "empty"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-# Core on a pooled connection, not an ORM session: this runs before every GET, and the session and
-# identity-map machinery cost more than the query (~40% of a one-event request).
 _VERSION = select(DatasetState.version, DatasetState.updated_at).where(DatasetState.id == 1)
 
 
-def read_version(app: FastAPI) -> tuple[str, dt.datetime]:
-    with app.state.engine.connect() as connection:
-        state = connection.execute(_VERSION).first()
+def read_version(session: Session) -> tuple[str, dt.datetime]:
+    """(dataset version, when it last changed, UTC) as seen by ``session``'s transaction: read first
+    in a request, it opens the snapshot every later statement of the request sees, so the version
+    labels exactly the data served. ("empty", epoch) before any import."""
+    # Core on the session's connection: the ORM's identity-map machinery costs more than this query.
+    state = session.connection().execute(_VERSION).first()
     if state is None:
         return EMPTY_VERSION, _EPOCH
     updated = state.updated_at
@@ -61,16 +64,17 @@ def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> boo
     return False
 
 
-async def validators(request: Request) -> dict[str, str] | Response | None:
-    """Cache headers for this GET (and the version on `request.state`), a 304 when the client's
-    copy is current, or None when there is nothing to validate against."""
-    if request.method not in ("GET", "HEAD") or request.url.path in ("/health", "/health/live"):
-        return None
-    try:
-        version, updated = await run_in_threadpool(read_version, request.app)
-    except SQLAlchemyError:
-        return None  # the endpoint reports the database problem itself
-    request.state.dataset_version = version
+class NotModified(Exception):
+    """Raised by the snapshot dependency when the client's copy is current: answered with a 304."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("not modified")
+        self.headers = headers
+
+
+def validators(request: Request, version: str, updated: dt.datetime) -> dict[str, str]:
+    """The cache headers of a GET served from dataset ``version``; raises :class:`NotModified` when the
+    request's conditional headers show the client's copy is current."""
     etag = etag_for(version, request)
     headers = {
         "ETag": etag,
@@ -78,6 +82,12 @@ async def validators(request: Request) -> dict[str, str] | Response | None:
         VERSION_HEADER: version,
         "Cache-Control": "public, max-age=0, must-revalidate",
     }
-    if not_modified(request, etag, updated):
-        return Response(status_code=304, headers=headers)
+    if request.method in ("GET", "HEAD") and not_modified(request, etag, updated):
+        raise NotModified(headers)
     return headers
+
+
+def install_not_modified(app: FastAPI) -> None:
+    @app.exception_handler(NotModified)
+    async def _not_modified(request: Request, exc: NotModified) -> Response:
+        return Response(status_code=304, headers=exc.headers)

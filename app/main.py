@@ -10,7 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app.db import make_engine, session_factory
-from app.http_cache import VERSION_HEADER
+from app.http_cache import VERSION_HEADER, install_not_modified
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.routers import actors, agreements, events, meta, sources, topics
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
+    install_not_modified(app)
     app.add_middleware(EdgeMiddleware, settings=settings)
     # Added last = outermost: compress, then answer CORS before anything else runs.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)

@@ -1,5 +1,6 @@
 """The edge of the app, as one plain ASGI middleware (cheaper than a stack of `@app.middleware`):
-limits first (app.guards), then conditional GETs (app.http_cache), then headers on the way out."""
+limits first (app.guards), then headers on the way out: security headers on every response, and the
+cache headers the route's snapshot set (app.deps.snapshot) on successful ones."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.guards import TokenBuckets, refuse, security_headers
-from app.http_cache import VERSION_HEADER, validators
+from app.http_cache import VERSION_HEADER
 from app.settings import Settings
 
 
@@ -25,19 +26,18 @@ class EdgeMiddleware:
             return
         request = Request(scope, receive)
         extra = security_headers(request.url.path)
-        answer: Response | dict[str, str] | None = refuse(request, self.buckets)
-        if answer is None:
-            answer = await validators(request)
-        if isinstance(answer, Response):
+        answer: Response | None = refuse(request, self.buckets)
+        if answer is not None:
             answer.headers.update(extra)
             await answer(scope, receive, send)
             return
-        cache_headers = answer or {}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.update(extra)
+                # Set by the route's snapshot dependency, after the request was routed and validated.
+                cache_headers: dict[str, str] = scope.get("state", {}).get("cache_headers") or {}
                 if message["status"] < 300:
                     headers.update(cache_headers)
                 elif VERSION_HEADER in cache_headers:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from app.queries.event_documents import JsonDialect, document_sql
-from app.queries.listing import TOTAL_CAP
+from app.queries.execute import TOTAL_CAP
 from bench.generate import POPULAR, RARE, SEARCH_WORD, TOPIC_WITH_CHILDREN
 
 Kind = Literal["page", "event", "timeline", "facets", "csv"]
@@ -138,7 +138,7 @@ def event_json(d: Dialect) -> str:
 def page_sql(d: Dialect, f: Filters, limit: int = 50) -> str:
     desc = f.sort == "-date"
     order = "e.date_start DESC, e.id DESC" if desc else "e.date_start, e.id"
-    # `total` as the API computes it: exact up to TOTAL_CAP matches, then the cap (see app/queries/listing.py).
+    # `total` as the API computes it: exact up to TOTAL_CAP matches, then the cap (see app/queries/execute.py).
     if f.actor:
         page = f"page AS (SELECT e.* FROM ({walk(f)} LIMIT {limit}) m JOIN events e ON e.id = m.event_id)"
         total = f"(SELECT count(*) FROM ({walk(f, keyset=False)} LIMIT {TOTAL_CAP}) AS capped)"

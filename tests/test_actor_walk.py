@@ -1,9 +1,8 @@
 """Queries with `actor` walk the (actor, date) link index instead of the events table
-(app.queries.listing.Walk). Both plans must give the same pages, totals and cursors."""
+(app.queries.plan.Shape.WALK). Both plans must give the same pages, totals and cursors."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 
@@ -11,8 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.queries import listing
-from app.routers import events as events_router
+from app.queries import plan
 from app.settings import Settings
 from tests.conftest import load_into
 from tests.test_events_api import all_pages
@@ -30,6 +28,19 @@ QUERIES = [
 ]
 
 
+def never_walk(monkeypatch) -> None:
+    """Make every query take the events table instead of the walk."""
+    choose = plan.choose_shape
+
+    def table_only(resource, values, purpose):
+        shape = choose(resource, values, purpose)
+        if shape is not plan.Shape.WALK:
+            return shape
+        return plan.Shape.DATE_ORDER if purpose is plan.Purpose.PAGE else plan.Shape.WHOLE_SET
+
+    monkeypatch.setattr(plan, "choose_shape", table_only)
+
+
 def pages(client: TestClient, query: dict, sort: str, limit: int) -> tuple[list[str], list[tuple[int, bool]]]:
     items = all_pages(client, "/v1/events", limit, sort=sort, **query)
     first = client.get("/v1/events", params={**query, "sort": sort, "limit": limit}).json()
@@ -40,7 +51,7 @@ def pages(client: TestClient, query: dict, sort: str, limit: int) -> tuple[list[
 def test_the_walk_and_the_events_table_give_the_same_pages(data_client: TestClient, monkeypatch, sort):
     walked = {json.dumps(q): pages(data_client, q, sort, 2) for q in QUERIES}
     assert sum(len(ids) for ids, _ in walked.values()) > 30, "the queries should find events"
-    monkeypatch.setattr(events_router, "EVENTS", dataclasses.replace(listing.EVENTS, walk=None))
+    never_walk(monkeypatch)
     for q in QUERIES:
         assert pages(data_client, q, sort, 2) == walked[json.dumps(q)], q
 
@@ -91,7 +102,7 @@ def test_an_actor_in_two_roles_is_one_match_and_open_ends_match_alike(databases,
         walked = answers()
         assert walked[queries.index({"actor": "b", "end": "2018"})] == (["year"], 1)
         assert walked[queries.index({"actor": "b", "start": "2030"})] == (["open-end"], 1)
-        monkeypatch.setattr(events_router, "EVENTS", dataclasses.replace(listing.EVENTS, walk=None))
+        never_walk(monkeypatch)
         assert answers() == walked
     app.state.engine.dispose()
 

@@ -213,23 +213,23 @@ def test_unknown_event_is_a_404_problem(client):
 @pytest.mark.parametrize("broad", [0, 10**9])
 def test_selective_and_broad_plans_return_the_same_events(client, monkeypatch, broad):
     """The actor/role/topic filters pick IN or EXISTS by a probe; both phrasings must agree."""
-    from app.queries import filters
+    from app.queries import plan
 
     queries = [
         {"actor": "ann-leader"}, {"actor": "ann-leader,bob-minister", "role": "participant"},
         {"role": "host"}, {"topic": "relations"}, {"topic": "security", "actor": "gamma-org"},
     ]
     expected = [ids(client.get("/v1/events", params=q)) for q in queries]
-    monkeypatch.setattr(filters, "BROAD", broad)
+    monkeypatch.setattr(plan, "BROAD", broad)
     assert [ids(client.get("/v1/events", params=q)) for q in queries] == expected
 
 
 def test_totals_are_exact_up_to_the_cap(client, monkeypatch):
-    from app.queries import listing
+    from app.queries import execute
 
     body = client.get("/v1/events").json()
     assert body["total_exact"] is True and body["total"] == len(bundle_events())
-    monkeypatch.setattr(listing, "TOTAL_CAP", 2)
+    monkeypatch.setattr(execute, "TOTAL_CAP", 2)
     capped = client.get("/v1/events", params={"limit": 1}).json()
     assert capped["total"] == 2 and capped["total_exact"] is False
     assert len(all_pages(client, "/v1/events", 2)) == len(bundle_events())  # the cap never hides records

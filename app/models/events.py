@@ -54,7 +54,7 @@ class EventParticipant(Base):
     __table_args__ = (
         # "An actor's events in a date range, newest first" walks this index alone, whatever the actor's
         # share of events: no event lookups to test dates, no sort, and LIMIT stops the walk (see
-        # app.queries.listing.Walk). date_end is included so the overlap test needs no table row.
+        # app.queries.plan.Shape.WALK). date_end is included so the overlap test needs no table row.
         Index("ix_event_participants_actor_date", "actor_id", "date_start", "event_id", "date_end"),
     )
 

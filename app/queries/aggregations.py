@@ -11,25 +11,36 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, get_args
 
-from sqlalchemy import Integer, Select, case, cast, extract, func, literal, select, union_all
+from sqlalchemy import Integer, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
-from app.queries.filters import ACTOR_WALK, EVENT_FILTERS, walked_events, where_clauses
+from app.queries.filters import Param
+from app.queries.plan import Plan, Shape, conditions, matching_ids, walked_select
 
 FacetName = Literal["type", "topic", "actor", "country", "year"]
 Interval = Literal["year", "month", "day"]
+FACETS: tuple[FacetName, ...] = get_args(FacetName)
+INTERVALS: tuple[Interval, ...] = get_args(Interval)
+
+FACET = Param(
+    "facet",
+    list[str],
+    list(FACETS),
+    "Facets to count (repeat, or separate with commas): " + ", ".join(FACETS) + ".",
+    ["type", "actor"],
+    vocabulary=FACETS,
+)
+FACET_SIZE = Param("facet_size", int, 10, "Values per facet, most frequent first.", 10, constraints={"ge": 1, "le": 500})
+INTERVAL = Param("interval", str, "year", "Bucket size.", "month", vocabulary=INTERVALS)
 
 
-def matching_event_ids(session: Session, params: Mapping[str, Any]) -> Select:
-    return select(m.Event.id).where(*where_clauses(session, EVENT_FILTERS, params, whole_set=True))
-
-
-def count_matching(session: Session, params: Mapping[str, Any]) -> Select:
-    return select(func.count()).select_from(m.Event).where(*where_clauses(session, EVENT_FILTERS, params, whole_set=True))
+def count_matching(session: Session, plan: Plan) -> int:
+    """Exactly how many events match (facets' `total`, citations of a query)."""
+    return session.scalar(select(func.count()).select_from(matching_ids(plan).subquery())) or 0
 
 
 @dataclass
@@ -44,8 +55,10 @@ def _top(rows: list[tuple[Any, str, int]], size: int) -> list[FacetValue]:
     return [FacetValue(str(key) if key is not None else None, label, count) for key, label, count in ordered[:size]]
 
 
-def facet_counts(session: Session, params: Mapping[str, Any], names: list[FacetName], size: int) -> dict[str, list[FacetValue]]:
-    ids = matching_event_ids(session, params).scalar_subquery()
+def facet_counts(session: Session, plan: Plan, names: list[FacetName], size: int) -> dict[str, list[FacetValue]]:
+    """The ``size`` most frequent values of each facet among the plan's matches: [(id, label, count)],
+    most frequent first (years in calendar order)."""
+    ids = matching_ids(plan).scalar_subquery()
     result: dict[str, list[FacetValue]] = {}
     for name in names:
         if name == "type":
@@ -138,27 +151,27 @@ def _key_of(day: dt.date, interval: Interval) -> Any:
     return {"year": day.year, "month": day.year * 12 + day.month - 1, "day": day}[interval]
 
 
-def matching_spans(session: Session, params: Mapping[str, Any]) -> tuple[Any, Any, Any]:
-    """(first day, last day or NULL if open, FROM clause) of every matching event. With `actor`, read off
-    the actor's (actor, date) index like the list (listing.Walk): an actor in 10% of 1M events is 100k
-    index entries instead of 100k event lookups."""
-    if not params.get("actor"):
-        spans = select(m.Event.date_start.label("first"), m.Event.date_end.label("last")).where(
-            *where_clauses(session, EVENT_FILTERS, params, whole_set=True)
-        ).subquery()
+def matching_spans(plan: Plan) -> tuple[Any, Any, Any]:
+    """Pure: (first day, last day or NULL if open, FROM clause) of every matching event. With `actor`
+    (Shape.WALK), read off the actor's (actor, date) index like the list: an actor in 10% of 1M events
+    is 100k index entries instead of 100k event lookups."""
+    if plan.shape is not Shape.WALK:
+        spans = select(m.Event.date_start.label("first"), m.Event.date_end.label("last")).where(*conditions(plan)).subquery()
         return spans.c.first, spans.c.last, spans
-    walk = ACTOR_WALK
-    spans = walked_events(
-        session, EVENT_FILTERS, params, walk, walk.date_start.label("first"), func.min(walk.date_end).label("last")
-    ).subquery()
+    assert plan.resource.walk is not None
+    walk = plan.resource.walk.entity
+    spans = walked_select(plan, walk.date_start.label("first"), func.min(walk.date_end).label("last")).subquery()
     open_end = case((spans.c.last == dt.date.max, None), else_=spans.c.last)  # see models.walk_bounds
     return spans.c.first, open_end, spans
 
 
-def timeline(
-    session: Session, params: Mapping[str, Any], interval: Interval, lower: dt.date | None, upper: dt.date | None
-) -> list[Bucket]:
-    first_day, last_day, spans = matching_spans(session, params)
+def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
+    """Every `interval` period from the plan's `start`/`end` (else the matches' span), each with the
+    events wholly inside it (`count`) and those that may fall in it but extend beyond (`imprecise`).
+    Raises ValueError beyond MAX_BUCKETS periods."""
+    dates = plan.dates
+    lower, upper = (dates.start, dates.end) if dates else (None, None)
+    first_day, last_day, spans = matching_spans(plan)
     bounds = session.execute(select(func.min(first_day), func.max(func.coalesce(last_day, first_day))).select_from(spans)).one()
     first, last = lower or bounds[0], upper or bounds[1]
     if first is None or last is None:
@@ -194,8 +207,10 @@ class Neighbour:
     events: list[str]
 
 
-def network(session: Session, actor_id: str, params: Mapping[str, Any]) -> list[Neighbour]:
-    ids = matching_event_ids(session, params).where(
+def network(session: Session, actor_id: str, plan: Plan) -> list[Neighbour]:
+    """Actors sharing the plan's matching events with ``actor_id``: counts and shared event ids, most
+    connected first."""
+    ids = matching_ids(plan).where(
         select(m.EventParticipant.event_id)
         .where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id)
         .exists()

@@ -1,333 +1,467 @@
-"""The filters every list endpoint understands, declared as tables.
+"""The kinds of filter, and the one rule every filter follows.
 
-A filter turns one query parameter into SQL conditions. Values follow one rule
-everywhere: a repeated parameter means all must match, a comma-separated value
-means any may match. Ids that do not exist are refused (400) rather than
-answered with an empty page, so a typo never looks like "no data".
+A filter is declared once (app.queries.resources) and carries everything about itself: the query
+parameters it reads (name, type, vocabulary, description, example — the query models and OpenAPI are
+derived from them), how it *resolves* raw values against the database (ids exist, topics expand), and
+how it *compiles* resolved values to SQL conditions for a given :class:`Scope`. Resolution is the only
+step that does I/O; compilation is pure.
+
+Values follow one rule everywhere: a repeated parameter means all must match, a comma-separated value
+means any may match. Ids that do not exist are refused (400) rather than answered with an empty page,
+so a typo never looks like "no data".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Literal, Mapping, Protocol, Sequence, get_origin
 
-from sqlalchemy import ColumnClause, ColumnElement, Select, and_, exists, func, select
-from sqlalchemy.sql import visitors
-from sqlalchemy.orm import Session, aliased
+from pydantic.fields import FieldInfo
+from pydantic import Field
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.orm import Session
 
 from app import models as m
-from app import vocab
 from app.dates import InvalidDate, parse_query_bound
 from app.problems import bad_parameter
 
 Condition = ColumnElement[bool]
+Groups = tuple[tuple[str, ...], ...]  # AND across groups, OR within a group
 
-# The walk over one actor's event links (see listing.Walk). An alias, so that probes of
-# event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
-ACTOR_WALK = aliased(m.EventParticipant, name="walk")
 MAX_VALUES = 50  # per parameter, counting comma-separated values
+ALL_ANY = " Repeat the parameter to require all values; separate values with commas to accept any."
 
 
-def value_groups(param: str, raw: str | list[str] | None) -> list[list[str]]:
-    """['a,b', 'c'] -> [['a', 'b'], ['c']]: AND across groups, OR within."""
+@dataclass(frozen=True)
+class Param:
+    """One query parameter as clients see it: the query models and OpenAPI are built from these.
+
+    ``annotation`` is the Python type FastAPI validates (``list[str]`` for repeatable parameters);
+    ``vocabulary`` lists the accepted values, shown in OpenAPI as an enum (for lists, of the items)."""
+
+    name: str
+    annotation: Any
+    default: Any
+    description: str
+    example: Any
+    vocabulary: tuple[str, ...] | None = None
+    constraints: Mapping[str, Any] = field(default_factory=dict)  # pydantic Field limits: ge, le, max_length…
+
+    def as_field(self) -> tuple[Any, FieldInfo]:
+        """(annotation, FieldInfo) for ``pydantic.create_model``. A single-valued parameter with a
+        vocabulary becomes a ``Literal`` (validated by FastAPI, an enum in OpenAPI); a repeatable one
+        keeps ``list[str]`` (a value may be a comma-separated list) with the enum on its items, and is
+        checked by its filter."""
+        annotation, extra = self.annotation, None
+        if self.vocabulary is not None:
+            if get_origin(self.annotation) is list:
+                extra = {"items": {"type": "string", "enum": list(self.vocabulary)}}
+            else:
+                choices = Literal[self.vocabulary]  # type: ignore[valid-type]
+                annotation = choices | None if self.default is None else choices
+        # A mutable default is given as a factory, so no two requests share one list.
+        default: dict[str, Any] = {"default_factory": list} if self.default == [] else {"default": self.default}
+        info = Field(
+            **default, description=self.description, examples=[self.example], json_schema_extra=extra, **self.constraints
+        )
+        return annotation, info
+
+
+def repeatable(name: str, description: str, example: str, vocabulary: Sequence[str] | None = None) -> Param:
+    return Param(name, list[str], [], description + ALL_ANY, [example], tuple(vocabulary) if vocabulary else None)
+
+
+def value_groups(param: str, raw: str | Sequence[str] | None) -> Groups:
+    """['a,b', 'c'] -> (('a', 'b'), ('c',)): AND across groups, OR within. Raises a 400 problem on an
+    empty value or more than MAX_VALUES values."""
     if raw is None:
-        return []
-    raws = [raw] if isinstance(raw, str) else raw
+        return ()
+    raws = [raw] if isinstance(raw, str) else list(raw)
     groups = []
     for value in raws:
-        group = [v.strip() for v in value.split(",") if v.strip()]
+        group = tuple(v.strip() for v in value.split(",") if v.strip())
         if not group:
             raise bad_parameter(param, "empty value")
         groups.append(group)
     if sum(len(g) for g in groups) > MAX_VALUES:
         raise bad_parameter(param, f"at most {MAX_VALUES} values")
-    return groups
+    return tuple(groups)
 
 
-@dataclass
-class FilterContext:
-    session: Session
-    params: Mapping[str, Any]
-    # True when every match is needed (counts, facets, timelines) rather than the first page in date order.
-    whole_set: bool = False
-    # Set when the query walks an actor's links instead of the events table (see listing.Walk): the first
-    # actor group and the date range then become conditions on the walked rows, and linked filters
-    # correlate to the walked event id, so most queries never touch the events table.
-    walk: Any = None
-    actor_walked: bool = False  # the first actor group has become the walk's own condition
+class Scope(Protocol):
+    """What a filter compiles against, chosen by the plan (app.queries.plan): the events table, the
+    walked link rows of one actor, or another resource's table. Pure: holds columns, never a session."""
+
+    @property
+    def event_id(self) -> Any:
+        """The column identifying the matched event (for correlated sub-queries)."""
+
+    def linked(self, key: str, group: int, event_column: Any, condition: Condition) -> Condition:
+        """Events with a linked row (``event_column`` = its event id) matching ``condition``, phrased
+        as the plan chose for value group ``group`` of the filter ``key``."""
+
+    def date_conditions(self, bounds: DateBounds, lower: Any, upper: Any, walkable: bool) -> list[Condition]:
+        """``bounds`` against a record's day columns (or the walk's copies of them)."""
+
+    def walked_group(self, key: str) -> int | None:
+        """Which value group of filter ``key`` the walk itself stands for, if any."""
+
+    def walk_columns(self) -> Any:
+        """The walked link entity (actor_id, role, date_start, date_end, event_id)."""
 
 
 class Filter:
-    param: str
+    """A declared filter: ``params`` it reads; ``resolve`` (I/O allowed, raises 400 problems) turns raw
+    values into a resolved value or None when unset; ``compile`` (pure) turns that into conditions."""
 
-    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
+    key: str
+    params: tuple[Param, ...]
+    linked_table: ClassVar[bool] = False  # matches through a link table (candidates for IN/EXISTS/walk)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> Any:
+        raise NotImplementedError
+
+    def compile(self, value: Any, scope: Scope) -> list[Condition]:
+        raise NotImplementedError
+
+    def links(self, value: Any) -> list[Any]:
+        """Only for linked filters: per value group, a SELECT of the link rows it matches (what the
+        planner counts to phrase that group as IN or EXISTS)."""
         raise NotImplementedError
 
 
-@dataclass
+def check_ids(session: Session, param: str, model: Any, groups: Groups) -> None:
+    wanted = {v for g in groups for v in g}
+    if wanted:
+        found = set(session.scalars(select(model.id).where(model.id.in_(wanted))))
+        missing = sorted(wanted - found)
+        if missing:
+            raise bad_parameter(param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
+
+
+def check_choices(param: str, groups: Groups, allowed: Sequence[str]) -> None:
+    for group in groups:
+        unknown = sorted(set(group) - set(allowed))
+        if unknown:
+            raise bad_parameter(
+                param,
+                f"unknown value(s): {', '.join(unknown)}; expected one of {', '.join(sorted(allowed))}",
+                "unknown-reference",
+            )
+
+
+def resolve_ids(
+    session: Session,
+    param: str,
+    raw: Mapping[str, Any],
+    model: Any,
+    expand: Callable[[Session, tuple[str, ...]], tuple[str, ...]] | None,
+) -> Groups | None:
+    """The value groups of an id parameter, checked to exist (400 naming the unknown ones) and
+    expanded (a topic and its sub-topics) when ``expand`` is given; None when unset."""
+    groups = value_groups(param, raw.get(param))
+    if not groups:
+        return None
+    check_ids(session, param, model, groups)
+    return tuple(expand(session, g) for g in groups) if expand else groups
+
+
+@dataclass(frozen=True)
 class Ref(Filter):
-    """Ids of another resource; unknown ids are a 400 naming them."""
+    """Ids of another resource; ``condition(ids, scope)`` gives the SQL for one group."""
 
-    param: str
+    param: Param
     model: Any
-    condition: Callable[[list[str], FilterContext], Condition]
-    expand: Callable[[Session, list[str]], list[str]] | None = None
+    condition: Callable[[tuple[str, ...], Scope], Condition]
+    expand: Callable[[Session, tuple[str, ...]], tuple[str, ...]] | None = None
 
-    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        groups = value_groups(self.param, ctx.params.get(self.param))
-        wanted = {v for g in groups for v in g}
-        if wanted:
-            found = set(ctx.session.scalars(select(self.model.id).where(self.model.id.in_(wanted))))
-            missing = sorted(wanted - found)
-            if missing:
-                raise bad_parameter(self.param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
-        for group in groups:
-            ids = self.expand(ctx.session, group) if self.expand else group
-            yield self.condition(ids, ctx)
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        return self.param.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return (self.param,)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
+        return resolve_ids(session, self.key, raw, self.model, self.expand)
+
+    def compile(self, value: Groups, scope: Scope) -> list[Condition]:
+        return [self.condition(group, scope) for group in value]
 
 
-@dataclass
+@dataclass(frozen=True)
+class Linked(Filter):
+    """Ids matched through an event link table (event topics): each group phrased as IN, EXISTS or a
+    probe per walked row, as the plan decides (see app.queries.plan.Shape)."""
+
+    param: Param
+    model: Any
+    link_event: Any  # the link table's event id column
+    link_value: Any  # the link table's column holding the referenced id
+    expand: Callable[[Session, tuple[str, ...]], tuple[str, ...]] | None = None
+    linked_table: ClassVar[bool] = True
+
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        return self.param.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return (self.param,)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
+        return resolve_ids(session, self.key, raw, self.model, self.expand)
+
+    def compile(self, value: Groups, scope: Scope) -> list[Condition]:
+        return [scope.linked(self.key, i, self.link_event, self.link_value.in_(group)) for i, group in enumerate(value)]
+
+    def links(self, value: Groups) -> list[Any]:
+        return [select(self.link_event).where(self.link_value.in_(group)) for group in value]
+
+
+@dataclass(frozen=True)
 class Choice(Filter):
-    """Values from a fixed vocabulary (event types, roles, kinds, statuses)."""
+    """Values from a fixed vocabulary (event types, kinds, statuses); unknown values are a 400."""
 
-    param: str
-    choices: Iterable[str]
-    condition: Callable[[list[str], FilterContext], Condition | None]
+    param: Param
+    column: Any
 
-    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        allowed = set(self.choices)
-        for group in value_groups(self.param, ctx.params.get(self.param)):
-            unknown = sorted(set(group) - allowed)
-            if unknown:
-                raise bad_parameter(
-                    self.param, f"unknown value(s): {', '.join(unknown)}; expected one of {', '.join(sorted(allowed))}", "unknown-reference"
-                )
-            condition = self.condition(group, ctx)
-            if condition is not None:
-                yield condition
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        return self.param.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return (self.param,)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
+        groups = value_groups(self.key, raw.get(self.key))
+        check_choices(self.key, groups, self.param.vocabulary or ())
+        return groups or None
+
+    def compile(self, value: Groups, scope: Scope) -> list[Condition]:
+        return [self.column.in_(group) for group in value]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Match(Filter):
     """Free values compared for equality, optionally checked against a pattern."""
 
-    param: str
+    param: Param
     column: Any
     pattern: str | None = None
     describe: str = ""
 
-    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        for group in value_groups(self.param, ctx.params.get(self.param)):
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        return self.param.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return (self.param,)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
+        groups = value_groups(self.key, raw.get(self.key))
+        for group in groups:
             for value in group:
                 if self.pattern and not re.fullmatch(self.pattern, value):
-                    raise bad_parameter(self.param, f"{value!r} is not {self.describe}")
-            yield self.column.in_(group)
+                    raise bad_parameter(self.key, f"{value!r} is not {self.describe}")
+        return groups or None
+
+    def compile(self, value: Groups, scope: Scope) -> list[Condition]:
+        return [self.column.in_(group) for group in value]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Words(Filter):
     """Every word must occur (case-insensitively) in the searched text; bound parameters only."""
 
-    param: str
+    param: Param
     text: Any
+    MAX_WORDS: ClassVar[int] = 20
 
-    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        query = ctx.params.get(self.param)
+    @property
+    def key(self) -> str:  # type: ignore[override]
+        return self.param.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return (self.param,)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> tuple[str, ...] | None:
+        query = raw.get(self.key)
         if query is None:
-            return
-        words = query.lower().split()
+            return None
+        words = tuple(query.lower().split())
         if not words:
-            raise bad_parameter(self.param, "needs at least one word")
-        if len(words) > 20:
-            raise bad_parameter(self.param, "at most 20 words")
-        for word in words:
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            yield self.text.like(f"%{escaped}%", escape="\\")
+            raise bad_parameter(self.key, "needs at least one word")
+        if len(words) > self.MAX_WORDS:
+            raise bad_parameter(self.key, f"at most {self.MAX_WORDS} words")
+        return words
+
+    def compile(self, value: tuple[str, ...], scope: Scope) -> list[Condition]:
+        escaped = (w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in value)
+        return [self.text.like(f"%{word}%", escape="\\") for word in escaped]
 
 
-@dataclass
-class DateRange(Filter):
-    """`start`/`end`/`date_match` against a record's inclusive day bounds (NULL = open end)."""
-
-    lower: Any
-    upper: Any
-    param: str = "start"
-    matching: bool = True  # whether the endpoint offers date_match
-    walkable: bool = False  # the walked link rows carry copies of these bounds
-
-    def conditions(self, ctx: FilterContext) -> Iterable[Condition]:
-        start = parse_bound(ctx.params, "start", upper=False)
-        end = parse_bound(ctx.params, "end", upper=True)
-        if start and end and start > end:
-            raise bad_parameter("end", f"{ctx.params['end']} is before start {ctx.params['start']}")
-        within = self.matching and ctx.params.get("date_match") == "within"
-        if self.walkable and ctx.walk is not None:
-            # Walked rows store open ends as extreme days and undated as NULL (models.walk_bounds), so
-            # plain comparisons give the same answer and stay index ranges.
-            lower, upper = ctx.walk.date_start, ctx.walk.date_end
-            walked = []
-            if start is not None:
-                walked.append(lower >= start if within else upper >= start)
-            if end is not None:
-                walked.append(upper <= end if within else lower <= end)
-            return walked
-        return self._conditions(start, end, within, self.lower, self.upper)
-
-    @staticmethod
-    def _conditions(start: dt.date | None, end: dt.date | None, within: bool, lower: Any, upper: Any) -> Iterable[Condition]:
-        if start is not None or end is not None:
-            # NULL on one side is an open end; NULL on both means undated, which no date range matches.
-            yield lower.is_not(None) | upper.is_not(None)
-        if start is not None:
-            yield lower >= start if within else (upper.is_(None) | (upper >= start))
-        if end is not None:
-            yield and_(upper.is_not(None), upper <= end) if within else (lower.is_(None) | (lower <= end))
+def words_param(description: str, example: str) -> Param:
+    return Param("q", str | None, None, description, example, constraints={"min_length": 1, "max_length": 200})
 
 
-def parse_bound(params: Mapping[str, Any], name: str, *, upper: bool) -> dt.date | None:
-    text = params.get(name)
+@dataclass(frozen=True)
+class DateBounds:
+    """A resolved date range: inclusive days, either end open (None); ``within`` = containment."""
+
+    start: dt.date | None
+    end: dt.date | None
+    within: bool
+
+
+def parse_bound(param: str, text: str | None, *, upper: bool) -> dt.date | None:
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` to its first (or, ``upper``, last) day; a 400 naming ``param``."""
     if text is None:
         return None
     try:
         return parse_query_bound(text, upper=upper)
     except InvalidDate as exc:
-        raise bad_parameter(name, str(exc)) from None
+        raise bad_parameter(param, str(exc)) from None
 
 
-def topic_with_descendants(session: Session, ids: list[str]) -> list[str]:
-    children: dict[str | None, list[str]] = {}
-    for topic_id, parent_id in session.execute(select(m.Topic.id, m.Topic.parent_id)):
-        children.setdefault(parent_id, []).append(topic_id)
-    found, stack = set(), list(ids)
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    return sorted(found)
+DATE_FORMS = "`YYYY`, `YYYY-MM` or `YYYY-MM-DD`"
 
 
-COUNTRY = r"[A-Z]{2}"
+@dataclass(frozen=True)
+class DateRange(Filter):
+    """`start`/`end` (and, where offered, `date_match`) against a record's inclusive day bounds
+    (NULL = open end; NULL on both = undated, which no range matches)."""
+
+    lower: Any
+    upper: Any
+    start_doc: str = f"Earliest day of interest: {DATE_FORMS} (a year or month means its first day)."
+    end_doc: str = f"Latest day of interest: {DATE_FORMS} (a year or month means its last day)."
+    matching: bool = True  # whether the endpoint offers date_match
+    walkable: bool = False  # the walked link rows carry copies of these bounds (models.walk_bounds)
+    key: str = "date"
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        declared = [
+            Param("start", str | None, None, self.start_doc, "2019-07"),
+            Param("end", str | None, None, self.end_doc, "2019-07"),
+        ]
+        if self.matching:
+            declared.append(
+                Param(
+                    "date_match", str, "overlaps",
+                    "`overlaps` (default): any day the record may denote falls in the range, so a September 2018 "
+                    "event matches a query for 15 September 2018. `within`: every day it may denote does.",
+                    "overlaps", vocabulary=("overlaps", "within"),
+                )
+            )
+        return tuple(declared)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> DateBounds | None:
+        start = parse_bound("start", raw.get("start"), upper=False)
+        end = parse_bound("end", raw.get("end"), upper=True)
+        if start and end and start > end:
+            raise bad_parameter("end", f"{raw['end']} is before start {raw['start']}")
+        match = raw.get("date_match", "overlaps")
+        if match not in ("overlaps", "within"):
+            raise bad_parameter("date_match", f"{match!r} is not one of overlaps, within")
+        if start is None and end is None:
+            return None
+        return DateBounds(start, end, self.matching and match == "within")
+
+    def compile(self, value: DateBounds, scope: Scope) -> list[Condition]:
+        return scope.date_conditions(value, self.lower, self.upper, self.walkable)
 
 
-# Above this many linked rows a filter is "broad". Measured on 1M events (SQLite): a page for an actor
-# in 10% of events takes 1.7 ms as a correlated EXISTS (walk the date index, test each event) but 175 ms
-# as IN (collect 100k ids, then sort); for an actor in 0.05% it is the other way round, 259 ms vs 2.4 ms.
-# The two costs cross near sqrt(50 x events) matches, a few thousand at that size.
-BROAD = 5000
+def nullable_date_conditions(bounds: DateBounds, lower: Any, upper: Any) -> list[Condition]:
+    """Bounds against day columns where NULL is an open end (both NULL: undated, never matches)."""
+    start, end, within = bounds.start, bounds.end, bounds.within
+    conditions: list[Condition] = [lower.is_not(None) | upper.is_not(None)]
+    if start is not None:
+        conditions.append(lower >= start if within else (upper.is_(None) | (upper >= start)))
+    if end is not None:
+        conditions.append(and_(upper.is_not(None), upper <= end) if within else (lower.is_(None) | (lower <= end)))
+    return conditions
 
 
-def linked_events(ctx: FilterContext, event_column: Any, condition: Condition) -> Condition:
-    """Events with a linked row matching ``condition``, phrased so the database takes the fast plan:
-    a bounded probe counts the links and picks IN (selective) or EXISTS (broad, when only the first
-    page in date order is needed)."""
-    if ctx.walk is not None:  # the walk is the driver: probe each walked event's links by primary key
-        return exists().where(event_column == ctx.walk.event_id, condition)
-    links = select(event_column).where(condition)
-    event_id = m.Event.id
-    if ctx.whole_set:  # aggregations visit every match: start from the links whatever their number
-        return event_id.in_(links)
-    probe = ctx.session.scalar(select(func.count()).select_from(links.limit(BROAD).subquery()))
-    if probe is not None and probe < BROAD:
-        return event_id.in_(links)
-    return exists().where(event_column == event_id, condition)
+def walked_date_conditions(bounds: DateBounds, lower: Any, upper: Any) -> list[Condition]:
+    """Bounds against walked link rows, which store open ends as extreme days and undated as NULL
+    (models.walk_bounds): plain comparisons give the same answer and stay index ranges."""
+    conditions: list[Condition] = []
+    if bounds.start is not None:
+        conditions.append(lower >= bounds.start if bounds.within else upper >= bounds.start)
+    if bounds.end is not None:
+        conditions.append(upper <= bounds.end if bounds.within else lower <= bounds.end)
+    return conditions
 
 
-def _event_actor(ids: list[str], ctx: FilterContext) -> Condition:
-    roles = [r for g in value_groups("role", ctx.params.get("role")) for r in g]
-    if ctx.walk is not None and not ctx.actor_walked:
-        ctx.actor_walked = True  # the first actor group is the walk itself
-        return ctx.walk.actor_id.in_(ids) if not roles else and_(ctx.walk.actor_id.in_(ids), ctx.walk.role.in_(roles))
-    condition = m.EventParticipant.actor_id.in_(ids)
-    if roles:
-        condition = and_(condition, m.EventParticipant.role.in_(roles))
-    return linked_events(ctx, m.EventParticipant.event_id, condition)
+@dataclass(frozen=True)
+class ParticipantValue:
+    """Resolved `actor`/`role`: actor groups (AND across, OR within), each requiring one of ``roles``
+    when roles are given; without actors, role groups stand alone (AND across, OR within)."""
+
+    actors: Groups
+    roles: tuple[str, ...]
+    role_groups: Groups
 
 
-def _event_role(roles: list[str], ctx: FilterContext) -> Condition | None:
-    if ctx.params.get("actor"):
-        return None  # applied together with the actor, see _event_actor
-    return linked_events(ctx, m.EventParticipant.event_id, m.EventParticipant.role.in_(roles))
+@dataclass(frozen=True)
+class Participant(Filter):
+    """Who takes part, and in which role: one filter over `event_participants` for `actor` and `role`,
+    because with both given the actor must hold the role (in the same link row)."""
+
+    actor: Param
+    role: Param
+    key: str = "participant"
+    linked_table: ClassVar[bool] = True
+
+    @property
+    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+        return (self.actor, self.role)
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> ParticipantValue | None:
+        actors = value_groups("actor", raw.get("actor"))
+        role_groups = value_groups("role", raw.get("role"))
+        check_ids(session, "actor", m.Actor, actors)
+        check_choices("role", role_groups, self.role.vocabulary or ())
+        if not actors and not role_groups:
+            return None
+        return ParticipantValue(actors, tuple(r for g in role_groups for r in g), role_groups)
+
+    def _link(self, actors: tuple[str, ...] | None, roles: tuple[str, ...], link: Any) -> Condition:
+        conditions = []
+        if actors is not None:
+            conditions.append(link.actor_id.in_(actors))
+        if roles:
+            conditions.append(link.role.in_(roles))
+        return and_(*conditions)
+
+    def compile(self, value: ParticipantValue, scope: Scope) -> list[Condition]:
+        link = m.EventParticipant
+        if not value.actors:
+            return [scope.linked(self.key, i, link.event_id, link.role.in_(g)) for i, g in enumerate(value.role_groups)]
+        walked = scope.walked_group(self.key)
+        conditions = []
+        for index, group in enumerate(value.actors):
+            if index == walked:  # the walk's own rows are this group's links
+                conditions.append(self._link(group, value.roles, scope.walk_columns()))
+            else:
+                conditions.append(scope.linked(self.key, index, link.event_id, self._link(group, value.roles, link)))
+        return conditions
+
+    def links(self, value: ParticipantValue) -> list[Any]:
+        link = m.EventParticipant
+        if value.actors:
+            return [select(link.event_id).where(self._link(group, value.roles, link)) for group in value.actors]
+        return [select(link.event_id).where(link.role.in_(group)) for group in value.role_groups]
 
 
-EVENT_FILTERS: list[Filter] = [
-    Ref("actor", m.Actor, _event_actor),  # first: with a walk, its first group is the walked condition
-    DateRange(m.Event.date_start, m.Event.date_end, walkable=True),
-    Choice("role", vocab.ROLES, _event_role),
-    Ref(
-        "topic",
-        m.Topic,
-        lambda ids, ctx: linked_events(ctx, m.EventTopic.event_id, m.EventTopic.topic_id.in_(ids)),
-        expand=topic_with_descendants,
-    ),
-    Choice("type", vocab.EVENT_TYPES, lambda types, _: m.Event.type.in_(types)),
-    Match("country", m.Event.location_country, COUNTRY, "an ISO 3166-1 alpha-2 code such as PK"),
-    Ref(
-        "source",
-        m.SourceDocument,
-        lambda ids, _: exists().where(m.Locator.event_id == m.Event.id, m.Locator.source_id.in_(ids)),
-    ),
-    Ref("parent", m.Event, lambda ids, _: m.Event.parent_id.in_(ids)),
-    Words("q", m.Event.search_text),
-]
-
-AGREEMENT_FILTERS: list[Filter] = [
-    DateRange(m.Agreement.date_start, m.Agreement.date_end),
-    Ref(
-        "actor",
-        m.Actor,
-        lambda ids, _: exists().where(m.AgreementParty.agreement_id == m.Agreement.id, m.AgreementParty.actor_id.in_(ids)),
-    ),
-    Ref(
-        "topic",
-        m.Topic,
-        lambda ids, _: exists().where(m.AgreementTopic.agreement_id == m.Agreement.id, m.AgreementTopic.topic_id.in_(ids)),
-        expand=topic_with_descendants,
-    ),
-    Choice("status", vocab.AGREEMENT_STATUSES, lambda values, _: m.Agreement.status.in_(values)),
-    Choice("kind", vocab.AGREEMENT_KINDS, lambda values, _: m.Agreement.kind.in_(values)),
-    Words("q", m.Agreement.search_text),
-]
-
-ACTOR_FILTERS: list[Filter] = [
-    Words("q", m.Actor.search_text),
-    Choice("kind", vocab.ACTOR_KINDS, lambda values, _: m.Actor.kind.in_(values)),
-    Match("country", m.Actor.country, COUNTRY, "an ISO 3166-1 alpha-2 code such as US"),
-]
-
-CITATION_FILTERS: list[Filter] = [
-    Match("publisher", m.Citation.publisher),
-    Ref("source", m.SourceDocument, lambda ids, _: m.Citation.source_id.in_(ids)),
-    DateRange(m.Citation.issued_start, m.Citation.issued_end, matching=False),
-]
-
-TOPIC_FILTERS: list[Filter] = [
-    Words("q", func.lower(m.Topic.label + " " + m.Topic.description)),
-    Ref("parent", m.Topic, lambda ids, _: m.Topic.parent_id.in_(ids)),
-]
-
-SOURCE_FILTERS: list[Filter] = [
-    Words("q", func.lower(m.SourceDocument.title + " " + func.coalesce(m.SourceDocument.series, "") + " " + func.coalesce(m.SourceDocument.publisher, ""))),
-]
-
-
-def where_clauses(
-    session: Session, filters: list[Filter], params: Mapping[str, Any], *, whole_set: bool = False
-) -> list[Condition]:
-    ctx = FilterContext(session, params, whole_set)
-    return [condition for f in filters for condition in f.conditions(ctx)]
-
-
-def walked_events(session: Session, filters: list[Filter], params: Mapping[str, Any], walk: Any, *columns: Any) -> Select:
-    """``columns`` over the rows of ``walk`` (an aliased event-link entity) that match the filters, one row
-    per event: grouped in the index's own (date_start, event_id) order, so an actor holding two roles in one
-    event is one match and the walk still streams. The events table is joined only if a filter reads it."""
-    ctx = FilterContext(session, params, walk=walk)
-    conditions = [condition for f in filters for condition in f.conditions(ctx)]
-    events = m.Event.__table__
-    query = select(*columns)
-    if any(isinstance(element, ColumnClause) and element.table is events for c in conditions for element in visitors.iterate(c)):
-        query = query.join(m.Event, m.Event.id == walk.event_id)
-    return query.where(*conditions).group_by(walk.date_start, walk.event_id)
+def correlated(scope: Scope, column: Any, condition: Condition) -> Condition:
+    """A correlated EXISTS over a table linked to the event (no probing: small, by-event tables)."""
+    return exists().where(column == scope.event_id, condition)

@@ -3,10 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from app.deps import ListerDep, SessionDep
+from app.deps import ListerDep, SnapshotDep
 from app.problems import problem_responses
 from app.queries import aggregations
-from app.queries.listing import ACTORS, get_one
+from app.queries.execute import get_one
+from app.queries.plan import Purpose, plan
+from app.queries.resources import ACTORS, EVENTS
 from app.schemas.actors import ActorOut
 from app.schemas.common import ActorRef, Page, json_response
 from app.schemas.params import ActorParams, NetworkParams
@@ -34,10 +36,10 @@ def list_actors(lister: ListerDep, params: Annotated[ActorParams, Query()]) -> R
     responses=problem_responses(404),
 )
 def get_actor(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     actor_id: Annotated[str, Path(description="Actor id (a stable slug).", examples=["mike-pompeo"])],
 ) -> Response:
-    return json_response(ActorOut.from_row(get_one(session, ACTORS, actor_id)))
+    return json_response(ActorOut.from_row(get_one(snapshot.session, ACTORS, actor_id)))
 
 
 class NeighbourOut(BaseModel):
@@ -60,12 +62,13 @@ class NetworkOut(BaseModel):
     responses=problem_responses(400, 404),
 )
 def actor_network(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     actor_id: Annotated[str, Path(description="Actor id (a stable slug).", examples=["imran-khan"])],
     params: Annotated[NetworkParams, Query()],
 ) -> NetworkOut:
-    actor = get_one(session, ACTORS, actor_id)
-    neighbours = aggregations.network(session, actor_id, params.model_dump())[: params.limit]
+    actor = get_one(snapshot.session, ACTORS, actor_id)
+    matching = plan(snapshot.session, EVENTS, params.model_dump(), Purpose.AGGREGATE)
+    neighbours = aggregations.network(snapshot.session, actor_id, matching)[: params.limit]
     return NetworkOut(
         actor=ActorRef.model_validate(actor),
         neighbours=[NeighbourOut(actor=ActorRef.model_validate(n.actor), count=n.count, events=n.events) for n in neighbours],

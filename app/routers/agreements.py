@@ -2,9 +2,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.deps import ListerDep, SessionDep
+from app.deps import ListerDep, SnapshotDep
 from app.problems import problem_responses
-from app.queries.listing import AGREEMENTS, get_one
+from app.queries.execute import get_one
+from app.queries.resources import AGREEMENTS
 from app.schemas.agreements import AgreementOut
 from app.schemas.common import Page, json_response
 from app.schemas.params import AgreementParams
@@ -32,7 +33,7 @@ def list_agreements(lister: ListerDep, params: Annotated[AgreementParams, Query(
     responses=problem_responses(404),
 )
 def get_agreement(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     agreement_id: Annotated[str, Path(description="Agreement id (a stable slug).", examples=["imet-programme-pakistan"])],
 ) -> Response:
-    return json_response(AgreementOut.from_row(get_one(session, AGREEMENTS, agreement_id)))
+    return json_response(AgreementOut.from_row(get_one(snapshot.session, AGREEMENTS, agreement_id)))

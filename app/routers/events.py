@@ -3,20 +3,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from app.deps import ListerDep, SessionDep
+from app.deps import ListerDep, SnapshotDep
 from app.exports import export_responses
 from app.exports.events import EXPORTS
 from app.problems import bad_parameter, problem_responses
 from app.queries import aggregations
-from app.queries.filters import parse_bound
-from app.queries.listing import EVENTS, get_one
+from app.queries.execute import get_one
+from app.queries.filters import value_groups
+from app.queries.plan import Purpose, plan
+from app.queries.resources import EVENTS
 from app.schemas.common import Page, json_response
 from app.schemas.events import EventOut
 from app.schemas.params import EventParams, FacetParams, TimelineParams
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
-
-FACETS = ("type", "topic", "actor", "country", "year")
 
 
 @router.get(
@@ -55,14 +55,14 @@ class FacetsOut(BaseModel):
     "`/v1/events` with that value added as a filter.",
     responses=problem_responses(400),
 )
-def event_facets(session: SessionDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
-    names = [n.strip() for n in params.facet.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(FACETS))
+def event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
+    names = list(dict.fromkeys(n for group in value_groups("facet", params.facet) for n in group))
+    unknown = sorted(set(names) - set(aggregations.FACETS))
     if unknown or not names:
-        raise bad_parameter("facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(FACETS)}")
-    filters = params.model_dump()
-    counts = aggregations.facet_counts(session, filters, names, params.facet_size)  # type: ignore[arg-type]
-    total = session.scalar(aggregations.count_matching(session, filters)) or 0
+        raise bad_parameter("facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(aggregations.FACETS)}")
+    matching = plan(snapshot.session, EVENTS, params.model_dump(), Purpose.AGGREGATE)
+    counts = aggregations.facet_counts(snapshot.session, matching, names, params.facet_size)  # type: ignore[arg-type]
+    total = aggregations.count_matching(snapshot.session, matching)
     return FacetsOut(total=total, facets={k: [FacetValueOut(**vars(v)) for v in vs] for k, vs in counts.items()})
 
 
@@ -92,12 +92,10 @@ class TimelineOut(BaseModel):
     "counts as `imprecise` in every period it may fall in.",
     responses=problem_responses(400),
 )
-def event_timeline(session: SessionDep, params: Annotated[TimelineParams, Query()]) -> TimelineOut:
-    filters = params.model_dump()
-    lower = parse_bound(filters, "start", upper=False)
-    upper = parse_bound(filters, "end", upper=True)
+def event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, Query()]) -> TimelineOut:
+    matching = plan(snapshot.session, EVENTS, params.model_dump(), Purpose.SPANS)
     try:
-        buckets = aggregations.timeline(session, filters, params.interval, lower, upper)
+        buckets = aggregations.timeline(snapshot.session, matching, params.interval)
     except ValueError as exc:
         raise bad_parameter("interval", str(exc)) from None
     return TimelineOut(
@@ -114,7 +112,7 @@ def event_timeline(session: SessionDep, params: Annotated[TimelineParams, Query(
     responses=problem_responses(404),
 )
 def get_event(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     event_id: Annotated[str, Path(description="Event id (a stable slug).", examples=["khan-trump-meeting-davos-2020-01-21"])],
 ) -> Response:
-    return json_response(get_one(session, EVENTS, event_id))
+    return json_response(get_one(snapshot.session, EVENTS, event_id))

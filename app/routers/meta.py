@@ -12,10 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import models as m
 from app import vocab
-from app.deps import SessionDep, query_url
-from app.http_cache import EMPTY_VERSION, read_version
+from app.deps import SessionDep, SnapshotDep, query_url
+from app.http_cache import EMPTY_VERSION
 from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 from app.queries import aggregations
+from app.queries.plan import Purpose, plan
+from app.queries.resources import EVENTS
 from app.schemas.params import EventFilters
 
 router = APIRouter()
@@ -106,8 +108,8 @@ class MetaOut(BaseModel):
     description="What the API currently serves: the dataset version (also in the `X-Dataset-Version` header of "
     "every response), record counts and the period the events cover.",
 )
-def meta(request: Request, session: SessionDep) -> MetaOut:
-    version, updated = read_version(request.app)
+def meta(snapshot: SnapshotDep) -> MetaOut:
+    session, version, updated = snapshot.session, snapshot.version, snapshot.updated
     counts = {
         name: session.scalar(select(func.count()).select_from(model)) or 0
         for name, model in (
@@ -144,9 +146,9 @@ class CiteOut(BaseModel):
     "names the dataset version, so a reader can tell whether the data changed since.",
     responses=problem_responses(400),
 )
-def cite(request: Request, session: SessionDep, params: Annotated[EventFilters, Query()]) -> CiteOut:
-    total = session.scalar(aggregations.count_matching(session, params.model_dump())) or 0
-    version, updated = read_version(request.app)
+def cite(request: Request, snapshot: SnapshotDep, params: Annotated[EventFilters, Query()]) -> CiteOut:
+    session, version, updated = snapshot.session, snapshot.version, snapshot.updated
+    total = aggregations.count_matching(session, plan(session, EVENTS, params.model_dump(), Purpose.AGGREGATE))
     url = query_url(request, params).replace("/v1/cite", "/v1/events")
     sources = session.scalars(select(m.SourceDocument).order_by(m.SourceDocument.id)).all()
     based_on = "; ".join(f"{s.publisher or ''}, {s.title}".strip(", ") for s in sources)

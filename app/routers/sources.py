@@ -4,11 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.deps import ListerDep, SessionDep
+from app.deps import ListerDep, SnapshotDep
 from app.exports import export_responses
 from app.exports.citations import CITATION_EXPORTS
 from app.problems import problem_responses
-from app.queries.listing import CITATIONS, SOURCES, get_one
+from app.queries.execute import get_one
+from app.queries.resources import CITATIONS, SOURCES
 from app.schemas.common import Page, json_response
 from app.schemas.params import CitationParams, SourceParams
 from app.schemas.sources import CitationOut, SourceOut
@@ -38,10 +39,10 @@ def list_sources(lister: ListerDep, params: Annotated[SourceParams, Query()]) ->
     responses=problem_responses(404),
 )
 def get_source(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     source_id: Annotated[str, Path(description="Source document id.", examples=["ips-pakistan-us-relations-2018-2020"])],
 ) -> Response:
-    return json_response(SourceOut.from_row(get_one(session, SOURCES, source_id)))
+    return json_response(SourceOut.from_row(get_one(snapshot.session, SOURCES, source_id)))
 
 
 @router.get(
@@ -66,7 +67,7 @@ def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]
     responses=problem_responses(404),
 )
 def get_citation(
-    session: SessionDep,
+    snapshot: SnapshotDep,
     citation_id: Annotated[str, Path(description="Citation id.", examples=["reuters-2018-01-05-us-suspends-security-aid"])],
 ) -> Response:
-    return json_response(CitationOut.from_row(get_one(session, CITATIONS, citation_id)))
+    return json_response(CitationOut.from_row(get_one(snapshot.session, CITATIONS, citation_id)))

@@ -2,9 +2,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.deps import ListerDep, SessionDep
+from app.deps import ListerDep, SnapshotDep
 from app.problems import problem_responses
-from app.queries.listing import TOPICS, get_one
+from app.queries.execute import get_one
+from app.queries.resources import TOPICS
 from app.schemas.common import Page, json_response
 from app.schemas.params import TopicParams
 from app.schemas.topics import TopicOut
@@ -31,7 +32,7 @@ def list_topics(lister: ListerDep, params: Annotated[TopicParams, Query()]) -> R
     responses=problem_responses(404),
 )
 def get_topic(
-    session: SessionDep,
-    topic_id: Annotated[str, Path(description="Topic id (a stable slug).", examples=["kashmir"])],
+    snapshot: SnapshotDep,
+    topic_id: Annotated[str, Path(description="Topic id (a stable slug).", examples=["kashmir-dispute"])],
 ) -> Response:
-    return json_response(TopicOut.from_row(get_one(session, TOPICS, topic_id)))
+    return json_response(TopicOut.from_row(get_one(snapshot.session, TOPICS, topic_id)))

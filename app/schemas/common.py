@@ -96,7 +96,7 @@ class ActorRef(Schema):
 
 
 class TopicRef(Schema):
-    id: str = Field(examples=["kashmir"])
+    id: str = Field(examples=["kashmir-dispute"])
     label: str = Field(examples=["Kashmir dispute"])
 
 

@@ -47,7 +47,7 @@ class CodesOut(Schema):
 
 
 class EventOut(Schema):
-    id: str = Field(description="Stable slug.", examples=["imran-khan-visit-to-washington-2019-07"])
+    id: str = Field(description="Stable slug.", examples=["khan-visits-washington-2019-07"])
     type: str = Field(description="Event type; see /v1/vocabularies.", examples=["visit"])
     codes: CodesOut
     title: str

@@ -7,7 +7,7 @@ from app.schemas.common import Schema
 
 
 class TopicOut(Schema):
-    id: str = Field(examples=["kashmir"])
+    id: str = Field(examples=["kashmir-dispute"])
     label: str = Field(examples=["Kashmir dispute"])
     description: str
     parent: str | None = Field(description="Parent topic id.", examples=["india-pakistan-relations"])

@@ -1,0 +1,367 @@
+"""Where every filter and sort is declared: one :class:`Resource` per list endpoint.
+
+Everything else is derived from these declarations: the query models FastAPI validates and OpenAPI
+documents (app.schemas.params), the resolution of values, the plan and the SQL (app.queries.plan).
+A parameter cannot exist without the filter behind it, nor a filter without its parameter
+(tests/test_declarations.py checks the served OpenAPI against these tables).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, create_model
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.sql.base import ExecutableOption
+
+from app import models as m
+from app import vocab
+from app.queries.event_documents import event_documents_json
+from app.queries.filters import (
+    Choice,
+    DateRange,
+    Filter,
+    Linked,
+    Match,
+    Param,
+    Participant,
+    Ref,
+    Words,
+    correlated,
+    repeatable,
+    words_param,
+)
+from app.queries.pagination import SortKey, as_date, as_str
+
+# The walk over one actor's event links (see plan.Shape.WALK). An alias, so that probes of
+# event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
+ACTOR_WALK = aliased(m.EventParticipant, name="walk")
+COUNTRY = r"[A-Z]{2}"
+_FAR_FUTURE = dt.date(9999, 12, 31)
+
+
+class QueryModel(BaseModel):
+    """Base of the derived query models: a misspelt parameter is a 400, never a silently ignored filter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """The orders a list offers (the first is the default), each a list of keyset columns."""
+
+    orders: Mapping[str, list[SortKey]]
+    description: str
+    example: str
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.orders))
+
+    def param(self) -> Param:
+        return Param("sort", str, self.default, self.description, self.example, vocabulary=tuple(self.orders))
+
+
+def keys(*pairs: tuple[Any, Callable[[Any], Any]], descending: bool = False) -> list[SortKey]:
+    return [SortKey(column, decode, descending) for column, decode in pairs]
+
+
+def by_date(date: Any, identity: Any, description: str) -> Sorting:
+    """`date` (oldest first) and `-date` (newest first) over (date, id)."""
+    pairs = ((date, as_date), (identity, as_str))
+    return Sorting({"date": keys(*pairs), "-date": keys(*pairs, descending=True)}, description, "-date")
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A link table whose index yields a filter's matches already in list order (events: one actor's
+    (actor, date_start, event_id) index). Its sort keys are the link's copies of the record's keys, so
+    cursors carry over between the walk and the table."""
+
+    filter_key: str
+    entity: Any
+    sorting: Sorting
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A listable resource: its table, its declared filters and sorts, and how items are loaded
+    (ORM ``options``, or ``documents`` built by the database from ids)."""
+
+    name: str  # singular, for messages and export file names
+    model: Any
+    filters: tuple[Filter, ...]
+    sorting: Sorting
+    options: tuple[ExecutableOption, ...] = ()
+    documents: Callable[[Session, Sequence[str]], bytes] | None = None
+    walk: Walk | None = None
+    events: bool = False  # filters compile against the events table (scopes in app.queries.plan)
+    _params: tuple[Param, ...] = field(init=False, repr=False, default=())
+
+    def __post_init__(self) -> None:
+        declared = tuple(p for f in self.filters for p in f.params)
+        names = [p.name for p in declared]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: a parameter is declared by two filters: {names}")
+        object.__setattr__(self, "_params", declared)
+
+    @property
+    def filter_params(self) -> tuple[Param, ...]:
+        return self._params
+
+    def query_model(self, name: str, *controls: Param, filters: bool = True) -> type[BaseModel]:
+        """A Pydantic model of the filter parameters (``filters=True``) plus ``controls`` (page size,
+        cursor, sort, format…), for FastAPI's ``Annotated[Model, Query()]``."""
+        params = (*(self.filter_params if filters else ()), *controls)
+        fields: dict[str, Any] = {p.name: p.as_field() for p in params}
+        return create_model(name, __base__=QueryModel, **fields)
+
+
+def topic_with_descendants(session: Session, ids: tuple[str, ...]) -> tuple[str, ...]:
+    """Each topic id and all its sub-topics (a filter on a topic includes its sub-topics)."""
+    children: dict[str | None, list[str]] = {}
+    for topic_id, parent_id in session.execute(select(m.Topic.id, m.Topic.parent_id)):
+        children.setdefault(parent_id, []).append(topic_id)
+    found: set[str] = set()
+    stack = list(ids)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, []))
+    return tuple(sorted(found))
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+EVENT_FILTERS: tuple[Filter, ...] = (
+    DateRange(m.Event.date_start, m.Event.date_end, walkable=True),
+    Participant(
+        repeatable("actor", "Actor id taking part.", "imran-khan"),
+        repeatable(
+            "role",
+            "Participant role (visitor, host, speaker, mediator, …; see /v1/vocabularies). With `actor`, the "
+            "actor must hold that role.",
+            "visitor",
+            vocab.ROLES,
+        ),
+    ),
+    Linked(
+        repeatable("topic", "Topic id; includes its sub-topics.", "kashmir-dispute"),
+        m.Topic,
+        link_event=m.EventTopic.event_id,
+        link_value=m.EventTopic.topic_id,
+        expand=topic_with_descendants,
+    ),
+    Choice(repeatable("type", "Event type (see /v1/vocabularies).", "visit", vocab.EVENT_TYPES), m.Event.type),
+    Match(
+        repeatable("country", "Where it took place, ISO 3166-1 alpha-2.", "PK"),
+        m.Event.location_country,
+        COUNTRY,
+        "an ISO 3166-1 alpha-2 code such as PK",
+    ),
+    Ref(
+        repeatable("source", "Source document id the event is stated in.", "ips-pakistan-us-relations-2018-2020"),
+        m.SourceDocument,
+        lambda ids, scope: correlated(scope, m.Locator.event_id, m.Locator.source_id.in_(ids)),
+    ),
+    Ref(
+        Param(
+            "parent", str | None, None, "Only parts of this event (e.g. meetings during a visit).",
+            "khan-visits-washington-2019-07",
+        ),
+        m.Event,
+        lambda ids, _: m.Event.parent_id.in_(ids),
+    ),
+    Words(
+        words_param("Words that must all appear in the title, summary or place (case-insensitive).", "mediation kashmir"),
+        m.Event.search_text,
+    ),
+)
+
+EVENT_SORTING = by_date(m.Event.date_start, m.Event.id, "`date` (oldest first) or `-date` (newest first).")
+
+EVENTS = Resource(
+    "event",
+    m.Event,
+    EVENT_FILTERS,
+    EVENT_SORTING,
+    documents=event_documents_json,
+    walk=Walk(
+        "participant",
+        ACTOR_WALK,
+        by_date(ACTOR_WALK.date_start, ACTOR_WALK.event_id, EVENT_SORTING.description),
+    ),
+    events=True,
+)
+
+# ------------------------------------------------------------------------------------------ agreements
+
+_agreement_date = func.coalesce(m.Agreement.date_start, _FAR_FUTURE).label("sort_date")
+
+AGREEMENTS = Resource(
+    "agreement",
+    m.Agreement,
+    (
+        DateRange(m.Agreement.date_start, m.Agreement.date_end),
+        Ref(
+            repeatable("actor", "Actor id that is a party.", "united-states"),
+            m.Actor,
+            lambda ids, _: exists().where(
+                m.AgreementParty.agreement_id == m.Agreement.id, m.AgreementParty.actor_id.in_(ids)
+            ),
+        ),
+        Ref(
+            repeatable("topic", "Topic id; includes its sub-topics.", "security-assistance"),
+            m.Topic,
+            lambda ids, _: exists().where(
+                m.AgreementTopic.agreement_id == m.Agreement.id, m.AgreementTopic.topic_id.in_(ids)
+            ),
+            expand=topic_with_descendants,
+        ),
+        Choice(
+            repeatable("status", "Status (in_effect, suspended, reinstated, …).", "suspended", vocab.AGREEMENT_STATUSES),
+            m.Agreement.status,
+        ),
+        Choice(
+            repeatable("kind", "Kind (agreement, programme, decision, loan, …).", "programme", vocab.AGREEMENT_KINDS),
+            m.Agreement.kind,
+        ),
+        Words(words_param("Words that must all appear in the title or summary.", "training"), m.Agreement.search_text),
+    ),
+    by_date(_agreement_date, m.Agreement.id, "By earliest milestone date; undated records come last."),
+    (
+        selectinload(m.Agreement.parties),
+        selectinload(m.Agreement.milestones),
+        selectinload(m.Agreement.topics),
+        selectinload(m.Agreement.citations),
+        selectinload(m.Agreement.events),
+        selectinload(m.Agreement.locators),
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------- actors
+
+ACTORS = Resource(
+    "actor",
+    m.Actor,
+    (
+        Words(words_param("Words that must all appear in the name or an alias.", "pompeo"), m.Actor.search_text),
+        Choice(
+            repeatable(
+                "kind", "Actor kind (person, state, government_body, international_organisation, other).", "person",
+                vocab.ACTOR_KINDS,
+            ),
+            m.Actor.kind,
+        ),
+        Match(
+            repeatable("country", "ISO 3166-1 alpha-2 country the actor belongs to.", "US"),
+            m.Actor.country,
+            COUNTRY,
+            "an ISO 3166-1 alpha-2 code such as US",
+        ),
+    ),
+    Sorting(
+        {"name": keys((m.Actor.name, as_str), (m.Actor.id, as_str)), "id": keys((m.Actor.id, as_str))},
+        "`name` or `id`.",
+        "name",
+    ),
+    (selectinload(m.Actor.identifiers), selectinload(m.Actor.offices).selectinload(m.Office.locators)),
+)
+
+# ------------------------------------------------------------------------------------------- citations
+
+_footnote = func.coalesce(m.Citation.footnote, 1_000_000).label("sort_footnote")
+_issued = func.coalesce(m.Citation.issued_start, _FAR_FUTURE).label("sort_issued")
+
+CITATIONS = Resource(
+    "citation",
+    m.Citation,
+    (
+        Match(repeatable("publisher", "Exact publisher name.", "Reuters"), m.Citation.publisher),
+        Ref(
+            repeatable("source", "Source document whose footnotes these are.", "ips-pakistan-us-relations-2018-2020"),
+            m.SourceDocument,
+            lambda ids, _: m.Citation.source_id.in_(ids),
+        ),
+        DateRange(
+            m.Citation.issued_start,
+            m.Citation.issued_end,
+            start_doc="Issued on or after: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.",
+            end_doc="Issued on or before: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.",
+            matching=False,
+        ),
+    ),
+    Sorting(
+        {
+            "footnote": keys((m.Citation.source_id, as_str), (_footnote, int), (m.Citation.id, as_str)),
+            "issued": keys((_issued, as_date), (m.Citation.id, as_str)),
+            "id": keys((m.Citation.id, as_str)),
+        },
+        "`footnote` (source then footnote number), `issued` or `id`.",
+        "footnote",
+    ),
+)
+
+# ---------------------------------------------------------------------------------- topics and sources
+
+TOPICS = Resource(
+    "topic",
+    m.Topic,
+    (
+        Words(
+            words_param("Words that must all appear in the label or description.", "kashmir"),
+            func.lower(m.Topic.label + " " + m.Topic.description),
+        ),
+        Ref(
+            Param("parent", str | None, None, "Only direct sub-topics of this topic.", "security-assistance"),
+            m.Topic,
+            lambda ids, _: m.Topic.parent_id.in_(ids),
+        ),
+    ),
+    Sorting({"id": keys((m.Topic.id, as_str))}, "`id`.", "id"),
+    (selectinload(m.Topic.children),),
+)
+
+SOURCES = Resource(
+    "source",
+    m.SourceDocument,
+    (
+        Words(
+            words_param("Words that must all appear in the title, series or publisher.", "pakistan"),
+            func.lower(
+                m.SourceDocument.title
+                + " "
+                + func.coalesce(m.SourceDocument.series, "")
+                + " "
+                + func.coalesce(m.SourceDocument.publisher, "")
+            ),
+        ),
+    ),
+    Sorting({"id": keys((m.SourceDocument.id, as_str))}, "`id`.", "id"),
+    (selectinload(m.SourceDocument.sections), selectinload(m.SourceDocument.citations)),
+)
+
+RESOURCES: tuple[Resource, ...] = (EVENTS, AGREEMENTS, ACTORS, CITATIONS, TOPICS, SOURCES)
+
+# ---------------------------------------------------------------------------------- control parameters
+# Parameters that select a page or a representation rather than the set of records.
+
+LIMIT = Param("limit", int, 50, "Items per page (1–500).", 50, constraints={"ge": 1, "le": 500})
+CURSOR = Param(
+    "cursor",
+    str | None,
+    None,
+    "Opaque `next_cursor` from the previous page. Omit for the first page.",
+    "eyJzIjoiZGF0ZSIsImsiOlsiMjAxOS0wNy0yMiIsImtoYW4tdHJ1bXAtd2hpdGUtaG91c2UtbWVldGluZyJdfQ.abc",
+    constraints={"max_length": 2000},
+)
+NOT_PART_OF_QUERY = frozenset({"cursor", "limit", "format"})
+
+
+def format_param(formats: Sequence[str], description: str, example: str) -> Param:
+    """`format`: `json` (one page) or one of the streamed export ``formats``."""
+    return Param("format", str | None, None, description, example, vocabulary=("json", *formats))
