@@ -22,6 +22,9 @@ T = TypeVar("T")
 # GitHub's search); beyond it `total` is the cap and `total_exact` is false. /v1/events/facets always
 # counts exactly.
 TOTAL_CAP = 1_000
+# Rows per keyset batch of an export: large enough that a batch's round trip is noise, small enough that
+# memory stays flat (bench/RESULTS.md).
+EXPORT_BATCH = 2_000
 
 
 @dataclass
@@ -64,7 +67,7 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any]) -
 
 
 def iterate_all(
-    session: Session, resource: Resource, params: Mapping[str, Any], batch: int = 2000, columns: Sequence[Any] | None = None
+    session: Session, resource: Resource, params: Mapping[str, Any], columns: Sequence[Any] | None = None
 ) -> Iterator[Any]:
     """Every match in list order, fetched in keyset batches (constant memory), for exports: records
     (documents as dicts, or ORM objects), or with ``columns`` (the first being the record id) flat rows
@@ -73,6 +76,7 @@ def iterate_all(
     The plan is made (and bad input raises its 400) before this returns, so a stream never starts
     with an error in it."""
     compiled = compile_plan(plan(session, resource, params, Purpose.EXPORT))
+    batch = EXPORT_BATCH
     # Ids and flat columns need no ORM objects: Core execution skips the ORM's per-row work (~1 s of 6 for
     # 100k CSV rows at 1M events).
     execute = session.execute if columns is None and not resource.documents else session.connection().execute
