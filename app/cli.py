@@ -106,9 +106,11 @@ def serve(
         import_bundle,
         read_bundle,
     )
+    from app.logs import configure_logging
     from app.migrate import upgrade
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -121,8 +123,11 @@ def serve(
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+    # The app writes the access log and configures logging itself (app.logs): uvicorn's own access log
+    # would be a second line per request, and its logging config would replace ours.
     uvicorn.run(
-        "app.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True, workers=workers
+        "app.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True, workers=workers,
+        access_log=False, log_config=None,
     )
 
 

@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.db import make_engine, session_factory
 from app.http_cache import VERSION_HEADER, install_not_modified
+from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.routers import actors, agreements, events, meta, sources, topics
@@ -42,6 +43,7 @@ TAGS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
         title="dipevents",
         version="0.1.0",
@@ -62,9 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Last-Modified", "Link", VERSION_HEADER, "Content-Disposition"],
+        expose_headers=["ETag", "Last-Modified", "Link", VERSION_HEADER, "Content-Disposition", REQUEST_ID_HEADER],
         max_age=600,
     )
+    app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
     for module in (events, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
     app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]

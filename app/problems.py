@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,7 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.logs import REQUEST_ID_HEADER, current_request_id, mark_logged
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -48,6 +54,10 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, description="The request path.", examples=["/v1/events"])
     parameter: str | None = Field(default=None, description="The offending parameter, when there is one.", examples=["start"])
     errors: list[ParameterError] = Field(default_factory=list, description="Every problem found, when there are several.")
+    request_id: str | None = Field(
+        default=None, description="This request's id, as in the `X-Request-ID` header: quote it when reporting a problem.",
+        examples=["4f9c1e0b2a6d4b8e9f3a7c5d1e2b0a9c"],
+    )
 
 
 class ProblemError(Exception):
@@ -79,7 +89,12 @@ def problem_response(
     body["errors"] = errors or ([{"parameter": parameter, "detail": detail}] if parameter else [])
     if parameter is not None and not errors:
         body["detail"] = f"{parameter}: {detail}"
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    request_id = current_request_id()
+    if request_id is None:
+        return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    body["request_id"] = request_id
+    # Set here too: the 500 document is sent from outside the middleware that adds the header to the others.
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers={REQUEST_ID_HEADER: request_id})
 
 
 def _location_name(loc: tuple[Any, ...]) -> str:
@@ -115,21 +130,42 @@ def install_problem_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        if _is_timeout(exc):
-            response = problem_response(request, 503, "query-timeout", PROBLEM_TYPES["query-timeout"][1])
-        elif exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
-            response = problem_response(request, 503, "database-unavailable", PROBLEM_TYPES["database-unavailable"][1])
+    @app.exception_handler(PoolTimeout)
+    async def _database(request: Request, exc: DBAPIError | PoolTimeout) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and _is_timeout(exc):
+            kind = "query-timeout"
+        elif isinstance(exc, (PoolTimeout, OperationalError, InterfaceError)) or exc.connection_invalidated:
+            kind = "database-unavailable"
         else:
-            response = problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
-        if response.status_code == 503:
-            response.headers["Retry-After"] = "5"
+            return await _unexpected(request, exc)
+        # No traceback: in an outage every request fails the same way, and the cause says it in one line.
+        cause = _cause(exc)
+        logger.warning("503 %s in %s: %s", kind, _route(request), cause, extra={"problem": kind, "cause": cause})
+        response = problem_response(request, 503, kind, PROBLEM_TYPES[kind][1])
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # noqa: ARG001
-        # Never leak stack traces or SQL; the server log has them.
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Never leak stack traces or SQL in the response; the log gets them, with the request id.
+        logger.error(
+            "500 %s in %s", type(exc).__name__, _route(request), exc_info=exc, extra={"problem": "internal-error"}
+        )
+        mark_logged(exc)
         return problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
+
+
+def _route(request: Request) -> str:
+    # The route's template, not the path as sent: it names the endpoint and carries no client text.
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '(no route)')}"
+
+
+def _cause(exc: Exception) -> str:
+    """The driver's error (or SQLAlchemy's, for a pool timeout) on one line."""
+    cause = getattr(exc, "orig", None) or exc
+    message = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {message[0][:300] if message else ''}"
 
 
 def _is_timeout(exc: DBAPIError) -> bool:
