@@ -1,6 +1,7 @@
 """Service endpoints: health, controlled vocabularies, problem types."""
 
 import datetime as dt
+import logging
 import hashlib
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from app.queries.resources import EVENTS
 from app.schemas.params import EventFilters
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
@@ -39,8 +41,11 @@ class Health(BaseModel):
 def health(session: SessionDep) -> Any:
     try:
         session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    except SQLAlchemyError as exc:
+        logger.warning("health check: database unreachable: %s", type(exc).__name__ + ": " + str(exc).splitlines()[0])
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable"}, status_code=503, headers={"Retry-After": "5"}
+        )
     return {"status": "ok", "database": "ok"}
 
 
