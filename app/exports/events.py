@@ -21,39 +21,49 @@ from sqlalchemy import String, cast, func, select
 from app.exports import Export
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
 
-CSV_COLUMNS = [
-    "id", "type", "title", "date_edtf", "date_start", "date_end", "date_precision", "date_approximate",
-    "date_uncertain", "location_name", "location_country", "participants", "topics", "citation_urls",
-    "quantity", "parent", "summary",
-]
-
-
 def _joined(expression: Any, where: Any, separator: str) -> Any:
     return select(func.aggregate_strings(expression, separator)).where(where).scalar_subquery()
 
 
 def _text(column: Any) -> Any:
     # The database writes the ISO day: no date objects made and turned back into text for every row.
-    return cast(column, String).label(column.key)
+    return cast(column, String)
 
 
-# One flat row per event, related ids joined in SQL: no relationship loading, so CSV streams fast.
-CSV_SELECT = (
-    Event.id, Event.type, Event.title, Event.date_edtf, _text(Event.date_start), _text(Event.date_end), Event.date_precision,
-    Event.date_approximate, Event.date_uncertain, Event.location_name, Event.location_country,
-    _joined(EventParticipant.actor_id + ":" + EventParticipant.role, EventParticipant.event_id == Event.id, ";"),
-    _joined(EventTopic.topic_id, EventTopic.event_id == Event.id, ";"),
-    _joined(
-        Citation.url,
-        (EventCitation.event_id == Event.id) & (EventCitation.citation_id == Citation.id) & Citation.url.is_not(None),
-        " ",
+# The CSV columns, each declared once as (header, expression): one flat row per event, related ids joined
+# in SQL, so no relationship loading and CSV streams fast. The first column is the row identity.
+CSV: tuple[tuple[str, Any], ...] = (
+    ("id", Event.id),
+    ("type", Event.type),
+    ("title", Event.title),
+    ("date_edtf", Event.date_edtf),
+    ("date_start", _text(Event.date_start)),
+    ("date_end", _text(Event.date_end)),
+    ("date_precision", Event.date_precision),
+    ("date_approximate", Event.date_approximate),
+    ("date_uncertain", Event.date_uncertain),
+    ("location_name", Event.location_name),
+    ("location_country", Event.location_country),
+    ("participants", _joined(EventParticipant.actor_id + ":" + EventParticipant.role, EventParticipant.event_id == Event.id, ";")),
+    ("topics", _joined(EventTopic.topic_id, EventTopic.event_id == Event.id, ";")),
+    (
+        "citation_urls",
+        _joined(
+            Citation.url,
+            (EventCitation.event_id == Event.id) & (EventCitation.citation_id == Citation.id) & Citation.url.is_not(None),
+            " ",
+        ),
     ),
-    Event.quantity, Event.parent_id, Event.summary,
+    ("quantity", Event.quantity),
+    ("parent", Event.parent_id),
+    ("summary", Event.summary),
 )
+CSV_COLUMNS = [header for header, _ in CSV]
+CSV_SELECT = tuple(expression.label(header) for header, expression in CSV)
 
 
 def _csv_row(row: Any) -> list[object]:
-    return ["" if value is None else value for value in row[: len(CSV_COLUMNS)]]
+    return ["" if value is None else value for value in row]
 
 
 def write_csv(events: Iterable[Any]) -> Iterator[str]:

@@ -15,10 +15,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app import models as m
 from app import vocab
+from app.schemas.common import ActorRef, CitationRef, DateOut, LocatorOut, TopicRef
+from app.schemas.events import CodesOut, EventOut, LocationOut, ParticipantOut, QuoteOut, RelationOut
 
 Document = dict[str, Any]
 
@@ -27,11 +31,29 @@ def _quote(value: str | None) -> str:
     return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
 
 
+def table(model: Any) -> str:
+    """The table name of a mapped class."""
+    return str(model.__table__.name)
+
+
+def col(alias: str, attribute: Any) -> str:
+    """``alias.column`` for a mapped attribute: a renamed or dropped column fails here, at import,
+    rather than as SQL at request time."""
+    return f"{alias}.{attribute.expression.name}"
+
+
 class JsonDialect:
+    """How SQLite (JSON1) and PostgreSQL spell the same JSON document."""
+
     def __init__(self, name: str) -> None:
         self.pg = name == "postgresql"
 
-    def obj(self, **fields: str) -> str:
+    def obj(self, shape: type[BaseModel] | None = None, /, **fields: str) -> str:
+        """A JSON object of ``fields``; given a ``shape``, with exactly its fields (checked: a field added
+        to the model and not to the SQL, or the other way round, fails at import)."""
+        expected = set(shape.model_fields) if shape is not None else set(fields)
+        if shape is not None and set(fields) != expected:
+            raise RuntimeError(f"{shape.__name__}: SQL document fields {sorted(fields)} != model fields {sorted(expected)}")
         pairs = ", ".join(f"'{key}', {value}" for key, value in fields.items())
         return f"json_build_object({pairs})" if self.pg else f"json_object({pairs})"
 
@@ -50,51 +72,84 @@ class JsonDialect:
 
 
 def document_sql(d: JsonDialect, e: str = "e") -> str:
-    """The JSON document of the event row aliased ``e``."""
-    actor = lambda a: d.obj(id=f"{a}.id", name=f"{a}.name", kind=f"{a}.kind")  # noqa: E731
+    """The JSON document (shape: app.schemas.events.EventOut) of the event row aliased ``e``."""
+    E, P, A, T, ET, C, EC, L, Q, R = (
+        m.Event, m.EventParticipant, m.Actor, m.Topic, m.EventTopic, m.Citation, m.EventCitation, m.Locator,
+        m.EventQuote, m.EventRelation,
+    )
+
+    def actor(a: str) -> str:
+        return d.obj(ActorRef, id=col(a, A.id), name=col(a, A.name), kind=col(a, A.kind))
+
     codes = " ".join(
-        f"WHEN {_quote(name)} THEN {d.obj(plover=_quote(t.plover), cameo=_quote(t.cameo))}"
+        f"WHEN {_quote(name)} THEN {d.obj(CodesOut, plover=_quote(t.plover), cameo=_quote(t.cameo))}"
         for name, t in vocab.EVENT_TYPES.items()
     )
+    event_id = col(e, E.id)
     return d.obj(
-        id=f"{e}.id",
-        type=f"{e}.type",
-        codes=d.embed(f"CASE {e}.type {codes} END"),
-        title=f"{e}.title",
-        summary=f"{e}.summary",
+        EventOut,
+        id=event_id,
+        type=col(e, E.type),
+        codes=d.embed(f"CASE {col(e, E.type)} {codes} END"),
+        title=col(e, E.title),
+        summary=col(e, E.summary),
         date=d.obj(
-            edtf=f"{e}.date_edtf", start=f"{e}.date_start", end=f"{e}.date_end", precision=f"{e}.date_precision",
-            approximate=d.flag(f"{e}.date_approximate"), uncertain=d.flag(f"{e}.date_uncertain"),
+            DateOut,
+            edtf=col(e, E.date_edtf), start=col(e, E.date_start), end=col(e, E.date_end),
+            precision=col(e, E.date_precision), approximate=d.flag(col(e, E.date_approximate)),
+            uncertain=d.flag(col(e, E.date_uncertain)),
         ),
         location=d.embed(
-            f"CASE WHEN {e}.location_name IS NOT NULL OR {e}.location_country IS NOT NULL THEN "
-            + d.obj(name=f"{e}.location_name", country=f"{e}.location_country") + " END"
+            f"CASE WHEN {col(e, E.location_name)} IS NOT NULL OR {col(e, E.location_country)} IS NOT NULL THEN "
+            + d.obj(LocationOut, name=col(e, E.location_name), country=col(e, E.location_country)) + " END"
         ),
         participants=d.array(
-            d.obj(actor=actor("a"), role="p.role"),
-            f"event_participants p JOIN actors a ON a.id = p.actor_id WHERE p.event_id = {e}.id", "p.ordinal",
+            d.obj(ParticipantOut, actor=actor("a"), role=col("p", P.role)),
+            f"{table(P)} p JOIN {table(A)} a ON {col('a', A.id)} = {col('p', P.actor_id)} "
+            f"WHERE {col('p', P.event_id)} = {event_id}",
+            col("p", P.ordinal),
         ),
-        topics=d.array(d.obj(id="t.id", label="t.label"), f"event_topics et JOIN topics t ON t.id = et.topic_id WHERE et.event_id = {e}.id", "t.id"),
+        topics=d.array(
+            d.obj(TopicRef, id=col("t", T.id), label=col("t", T.label)),
+            f"{table(ET)} et JOIN {table(T)} t ON {col('t', T.id)} = {col('et', ET.topic_id)} "
+            f"WHERE {col('et', ET.event_id)} = {event_id}",
+            col("t", T.id),
+        ),
         citations=d.array(
-            d.obj(id="c.id", url="c.url", title="c.title", publisher="c.publisher", issued="c.issued_edtf",
-                  footnote="c.footnote", source="c.source_id"),
-            f"event_citations ec JOIN citations c ON c.id = ec.citation_id WHERE ec.event_id = {e}.id",
-            "c.source_id, c.footnote, c.id",
+            d.obj(
+                CitationRef,
+                id=col("c", C.id), url=col("c", C.url), title=col("c", C.title), publisher=col("c", C.publisher),
+                issued=col("c", C.issued_edtf), footnote=col("c", C.footnote), source=col("c", C.source_id),
+            ),
+            f"{table(EC)} ec JOIN {table(C)} c ON {col('c', C.id)} = {col('ec', EC.citation_id)} "
+            f"WHERE {col('ec', EC.event_id)} = {event_id}",
+            f"{col('c', C.source_id)}, {col('c', C.footnote)}, {col('c', C.id)}",
         ),
         locators=d.array(
-            d.obj(source="l.source_id", section="l.section", paragraph="l.paragraph", footnote="l.footnote", note="l.note"),
-            f"locators l WHERE l.event_id = {e}.id", "l.id",
+            d.obj(
+                LocatorOut,
+                source=col("l", L.source_id), section=col("l", L.section), paragraph=col("l", L.paragraph),
+                footnote=col("l", L.footnote), note=col("l", L.note),
+            ),
+            f"{table(L)} l WHERE {col('l', L.event_id)} = {event_id}",
+            col("l", L.id),
         ),
         quotes=d.array(
-            d.obj(speaker=actor("qa"), text="q.text", footnote="q.footnote"),
-            f"event_quotes q JOIN actors qa ON qa.id = q.speaker_id WHERE q.event_id = {e}.id", "q.ordinal",
+            d.obj(QuoteOut, speaker=actor("qa"), text=col("q", Q.text), footnote=col("q", Q.footnote)),
+            f"{table(Q)} q JOIN {table(A)} qa ON {col('qa', A.id)} = {col('q', Q.speaker_id)} "
+            f"WHERE {col('q', Q.event_id)} = {event_id}",
+            col("q", Q.ordinal),
         ),
-        notes=f"{e}.notes",
+        notes=col(e, E.notes),
         # Stored as validated on import (app.schemas.bundle.Discrepancy): exactly the documented fields.
-        discrepancies=d.embed(f"coalesce({e}.discrepancies, '[]')"),
-        quantity=f"{e}.quantity",
-        parent=f"{e}.parent_id",
-        related=d.array(d.obj(event="r.related_id", relation="r.relation"), f"event_relations r WHERE r.event_id = {e}.id", "r.related_id"),
+        discrepancies=d.embed(f"coalesce({col(e, E.discrepancies)}, '[]')"),
+        quantity=col(e, E.quantity),
+        parent=col(e, E.parent_id),
+        related=d.array(
+            d.obj(RelationOut, event=col("r", R.related_id), relation=col("r", R.relation)),
+            f"{table(R)} r WHERE {col('r', R.event_id)} = {event_id}",
+            col("r", R.related_id),
+        ),
     )
 
 
@@ -103,11 +158,12 @@ def _documents_statement(name: str) -> Any:
     if d.pg:
         return text(
             f"SELECT CAST(coalesce(json_agg({document_sql(d)} ORDER BY j.position), '[]'::json) AS text) "
-            "FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS j(id, position) JOIN events e ON e.id = j.id"
+            f"FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY AS j(id, position) JOIN {table(m.Event)} e "
+            f"ON {col('e', m.Event.id)} = j.id"
         )
     return text(
         f"SELECT json_group_array(json(doc)) FROM (SELECT {document_sql(d)} AS doc "
-        "FROM json_each(:ids) AS j JOIN events e ON e.id = j.value ORDER BY j.key)"
+        f"FROM json_each(:ids) AS j JOIN {table(m.Event)} e ON {col('e', m.Event.id)} = j.value ORDER BY j.key)"
     )
 
 
