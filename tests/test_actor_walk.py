@@ -14,8 +14,7 @@ from app.main import create_app
 from app.queries import listing
 from app.routers import events as events_router
 from app.settings import Settings
-from tests.conftest import load_into
-from tests.test_events_api import all_pages
+from tests.helpers import all_pages, load_into
 
 QUERIES = [
     {"actor": "imran-khan"},

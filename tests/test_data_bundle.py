@@ -12,10 +12,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.dates import parse_edtf
 from app.importers.bundle import read_bundle
-from tests.conftest import DATA, SHARED
-
-SEED = SHARED / "seeds" / "000_f2abaf40c4b61f5c.txt"
-needs_seed = pytest.mark.skipif(not SEED.exists(), reason="the source brief (../shared/seeds) is not on this machine")
+from tests.helpers import DATA, SEED, needs_seed
 
 
 @lru_cache

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
-
-from tests.conftest import SHARED
 import yaml
 
 from app.importers.draft import draft_bundle, dump_draft
 from app.schemas.bundle import Bundle
+from tests.helpers import SEED, needs_seed
 
-SEED = SHARED / "seeds" / "000_f2abaf40c4b61f5c.txt"
 SOURCE_ID = "ips-brief-draft"
-
-needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"seed brief not found at {SEED}")
 
 
 @pytest.fixture(scope="module")

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
 import pytest
-import yaml
 
 from app.dates import parse_edtf, parse_query_bound
-from tests.conftest import TEST_BUNDLE
+from tests.helpers import all_pages, bundle_records, ids, problem
 
 
-@lru_cache
 def bundle_events() -> list[dict]:
-    return yaml.safe_load((TEST_BUNDLE / "events.yaml").read_text())["events"]
+    return bundle_records("events")
 
 
 def span(event: dict):
     return parse_edtf(str(event["date"]))
-
-
-def all_pages(client, url: str, limit: int, **filters: str) -> list[dict]:
-    items, cursor = [], None
-    for _ in range(100):
-        params = filters | {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        body = client.get(url, params=params).json()
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("pagination did not end")
-
-
-def ids(response) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [item["id"] for item in response.json()["items"]]
 
 
 def test_event_item_has_the_contract_shape(client):
@@ -158,15 +138,6 @@ def test_cursor_pages_keep_the_filters_and_total(client):
     second = client.get("/v1/events", params={"topic": "relations", "limit": 1, "cursor": first["next_cursor"]}).json()
     assert first["total"] == second["total"] == 4
     assert first["items"][0]["id"] != second["items"][0]["id"]
-
-
-def problem(response, status: int, parameter: str | None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
-    assert body.get("parameter") == parameter
-    return body
 
 
 @pytest.mark.parametrize(

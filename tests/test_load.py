@@ -12,22 +12,10 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.db import make_engine
-from app.models import Base, Event
-from tests.conftest import TEST_BUNDLE, load_into
+from app.models import Event
+from tests.helpers import TEST_BUNDLE, load_into, snapshot
 
 runner = CliRunner()
-
-
-def snapshot(url: str) -> dict[str, list[tuple]]:
-    """Every row of every table, in a stable order: 'byte-for-byte unchanged in content'."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        result = {
-            table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
-    engine.dispose()
-    return result
 
 
 def broken_copy(tmp_path: Path) -> Path:

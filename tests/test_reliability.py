@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -25,9 +25,8 @@ from app.deps import get_session
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from tests.conftest import DATA, POSTGRES_URL, ROOT, TEST_BUNDLE, load_into
+from tests.helpers import DATA, POSTGRES_URL, ROOT, TEST_BUNDLE, DatabaseFactory, admin_engine, load_into, snapshot
 from tests.synthetic import write_bundle
-from tests.test_load import snapshot
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -156,14 +155,12 @@ def test_the_time_cap_interrupts_runaway_statements(empty_db):
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs DIPEVENTS_TEST_POSTGRES_URL")
 def test_database_outage_gives_503_and_the_service_recovers_by_itself(tmp_path_factory):
-    from tests.conftest import DatabaseFactory
-
     factory = DatabaseFactory("postgresql", tmp_path_factory)
     url = factory.new()
     name = make_url(url).database
     upgrade(url)
     load_into(url, TEST_BUNDLE)
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = admin_engine()
     app = create_app(Settings(database_url=url))
     try:
         with TestClient(app) as client:
@@ -207,8 +204,6 @@ def test_sigkill_during_import_leaves_the_database_as_it_was(migrated_db, tmp_pa
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs DIPEVENTS_TEST_POSTGRES_URL")
 def test_readers_during_an_import_see_the_old_or_the_new_dataset_never_a_mix(tmp_path_factory, tmp_path):
-    from tests.conftest import DatabaseFactory
-
     factory = DatabaseFactory("postgresql", tmp_path_factory)
     url = factory.new()
     upgrade(url)

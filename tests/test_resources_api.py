@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_events_api import all_pages, ids, problem
+from tests.helpers import all_pages, ids, problem
 
 
 def test_actor_detail_has_dated_offices_and_organisation(client):
