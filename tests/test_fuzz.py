@@ -24,6 +24,8 @@ from app.settings import Settings
 from tests.helpers import DATA, load_into
 
 EXAMPLES = int(os.environ.get("DIPEVENTS_FUZZ_EXAMPLES", "30"))
+# One operation's examples take ~0.04 s each alone; `make fuzz` raises EXAMPLES, so the timeout grows with it.
+pytestmark = pytest.mark.timeout(120 + EXAMPLES // 2)
 
 
 def _documented_operations() -> dict:
