@@ -18,6 +18,33 @@ def span(event: dict):
     return parse_edtf(str(event["date"]))
 
 
+def topic_and_descendants(topic_ids: list[str]) -> set[str]:
+    found, stack = set(), list(topic_ids)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack += [t["id"] for t in bundle_records("topics") if t.get("parent") == current]
+    return found
+
+
+def brute_force(actor: str | None = None, role: str | None = None, topic: str | None = None) -> list[str]:
+    """The ids the actor/role/topic filters must find, worked out from the bundle's YAML."""
+    roles = role.split(",") if role else None
+    topics = topic_and_descendants(topic.split(",")) if topic else None
+    matches = []
+    for event in bundle_events():
+        participants = event["participants"]
+        if actor and not any(p["actor"] in actor.split(",") and (roles is None or p["role"] in roles) for p in participants):
+            continue
+        if roles and not actor and not any(p["role"] in roles for p in participants):
+            continue
+        if topics is not None and not topics & set(event["topics"]):
+            continue
+        matches.append(event["id"])
+    return sorted(matches)
+
+
 def test_event_item_has_the_contract_shape(client):
     item = client.get("/v1/events/summit-meeting").json()
     assert set(item) >= {
@@ -31,7 +58,13 @@ def test_event_item_has_the_contract_shape(client):
     assert item["location"] == {"name": "Beta City", "country": "BB"}
     assert item["participants"][0] == {"actor": {"id": "ann-leader", "name": "Ann Leader", "kind": "person"}, "role": "participant"}
     assert item["topics"] == [{"id": "training", "label": "Training"}]
-    assert item["citations"][0] | {} == item["citations"][0]
+    # Exactly the citations of the event's footnotes, with the fields the bundle gives them.
+    summit = next(e for e in bundle_events() if e["id"] == "summit-meeting")
+    footnotes = {locator["footnote"] for locator in summit["locators"] if "footnote" in locator}
+    assert item["citations"] == [
+        {k: c[k] for k in ("id", "url", "title", "publisher", "issued", "footnote", "source")}
+        for c in bundle_records("citations") if c["footnote"] in footnotes
+    ]
     assert {k: item["citations"][0][k] for k in ("id", "url", "footnote", "issued", "publisher")} == {
         "id": "cite-two", "url": "http://example.org/two", "footnote": 2, "issued": "2019-07-22", "publisher": "Beta Ministry",
     }
@@ -129,6 +162,7 @@ def test_full_text_is_case_insensitive_needs_every_word_and_treats_wildcards_lit
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_cursor_pages_return_every_match_once_in_order(client, sort, limit):
     everything = ids(client.get("/v1/events", params={"sort": sort, "limit": 500}))
+    assert sorted(everything) == sorted(e["id"] for e in bundle_events())
     paged = [item["id"] for item in all_pages(client, "/v1/events", limit, sort=sort)]
     assert paged == everything
 
@@ -183,16 +217,35 @@ def test_unknown_event_is_a_404_problem(client):
 
 @pytest.mark.parametrize("broad", [0, 10**9])
 def test_selective_and_broad_plans_return_the_same_events(client, monkeypatch, broad):
-    """The actor/role/topic filters pick IN or EXISTS by a probe; both phrasings must agree."""
+    """The actor/role/topic filters pick IN or EXISTS by a probe; both phrasings must find what the bundle says."""
+    from sqlalchemy import event
+
     from app.queries import filters
 
     queries = [
         {"actor": "ann-leader"}, {"actor": "ann-leader,bob-minister", "role": "participant"},
         {"role": "host"}, {"topic": "relations"}, {"topic": "security", "actor": "gamma-org"},
     ]
-    expected = [ids(client.get("/v1/events", params=q)) for q in queries]
     monkeypatch.setattr(filters, "BROAD", broad)
-    assert [ids(client.get("/v1/events", params=q)) for q in queries] == expected
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+        statements.append(statement)
+
+    got, exists_used = [], []
+    engine = client.app.state.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for q in queries:
+            statements.clear()
+            got.append(sorted(ids(client.get("/v1/events", params=q))))
+            if "actor" not in q:  # (an actor is walked, and a walk probes links with EXISTS whatever BROAD is)
+                exists_used.append(any("EXISTS" in s for s in statements))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert got == [brute_force(**q) for q in queries] and all(got)
+    # The patched threshold took effect: 0 makes every link filter an EXISTS, 10**9 an IN.
+    assert exists_used == [broad == 0] * 2
 
 
 def test_totals_are_exact_up_to_the_cap(client, monkeypatch):
