@@ -31,12 +31,17 @@ POSTGRES_URL = os.environ.get("DIPEVENTS_TEST_POSTGRES_URL")
 
 
 @lru_cache
-def bundle_records(kind: str) -> list[dict]:
-    """The records of one kind ("events", "citations", ...) as written in tests/bundle, read as plain YAML."""
+def yaml_records(folder: Path, kind: str) -> list[dict]:
+    """The records of one kind ("events", "citations", ...) of a bundle folder, read as plain YAML: an
+    oracle independent of the app's reader. Shared: do not modify."""
     records: list[dict] = []
-    for path in sorted(TEST_BUNDLE.glob("*.yaml")):
-        records += yaml.safe_load(path.read_text()).get(kind, [])
+    for path in sorted(folder.rglob("*.yaml")):
+        records += (yaml.safe_load(path.read_text()) or {}).get(kind, [])
     return records
+
+
+def bundle_records(kind: str) -> list[dict]:
+    return yaml_records(TEST_BUNDLE, kind)
 
 
 def admin_engine() -> Engine:
