@@ -4,66 +4,17 @@ fails the run rather than skipping)."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from app.db import make_engine, session_factory
-from app.importers.bundle import import_bundle, read_bundle
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
+from tests.helpers import DATA, POSTGRES_URL, TEST_BUNDLE, DatabaseFactory, load_into
 
-ROOT = Path(__file__).resolve().parent.parent
-TEST_BUNDLE = ROOT / "tests" / "bundle"
-DATA = ROOT / "data"
-# The team's read-only files (the source briefs) sit beside the repository; a clone elsewhere can point
-# DIPEVENTS_SHARED at them. Tests that need them skip, saying so, when they are absent.
-SHARED = Path(os.environ.get("DIPEVENTS_SHARED", ROOT.parent / "shared"))
-if not SHARED.exists() and Path("/work/shared").exists():
-    SHARED = Path("/work/shared")
-POSTGRES_URL = os.environ.get("DIPEVENTS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-
-
-class DatabaseFactory:
-    """Creates empty databases of one backend and removes them at the end of the run."""
-
-    def __init__(self, backend: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-        self.backend = backend
-        self.tmp = tmp_path_factory
-        self.created: list[str] = []
-
-    def new(self) -> str:
-        if self.backend == "sqlite":
-            return f"sqlite:///{self.tmp.mktemp('db') / 'test.sqlite3'}"
-        assert POSTGRES_URL
-        name = f"dipevents_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
-            pytest.fail(f"DIPEVENTS_TEST_POSTGRES_URL is set but PostgreSQL is unusable: {exc}")
-        finally:
-            admin.dispose()
-        self.created.append(name)
-        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        if not self.created:
-            return
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")  # type: ignore[arg-type]
-        with admin.connect() as conn:
-            for name in self.created:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -83,13 +34,6 @@ def empty_db(databases: DatabaseFactory) -> str:
 def migrated_db(empty_db: str) -> str:
     upgrade(empty_db)
     return empty_db
-
-
-def load_into(url: str, bundle: Path) -> None:
-    engine = make_engine(url)
-    with session_factory(engine).begin() as session:
-        import_bundle(session, read_bundle(bundle))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
-
-from tests.conftest import SHARED
 import yaml
 
 from app.importers.draft import draft_bundle, dump_draft
 from app.schemas.bundle import Bundle
+from tests.helpers import SEED, needs_seed
 
-SEED = SHARED / "seeds" / "000_f2abaf40c4b61f5c.txt"
 SOURCE_ID = "ips-brief-draft"
-
-needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"seed brief not found at {SEED}")
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +164,8 @@ def test_unparseable_footnote_becomes_a_note() -> None:
     assert cite["footnote"] == 1
     assert cite["notes"].startswith("draft: could not parse")
     assert "Interview with an official" in cite["notes"]
-    assert cite["title"]
+    assert cite["title"] == "Interview with an official, Capital"  # the footnote's own words stand in
+    assert cite["id"] == "a-brief-fn-1"  # too little is known for an outlet-date-title id
 
 
 def test_cli_draft_writes_a_bundle_that_check_accepts(tmp_path):
@@ -187,3 +183,7 @@ def test_cli_draft_writes_a_bundle_that_check_accepts(tmp_path):
     assert runner.invoke(cli, ["draft", str(brief), "--id", "foo-bar", "-o", str(out)]).exit_code == 0
     result = runner.invoke(cli, ["check", str(out)])
     assert result.exit_code == 0, result.output
+    assert "valid (1 sources, 1 citations," in result.output  # `check` accepts an empty file too
+    written = yaml.safe_load(out.read_text())
+    assert [s["id"] for s in written["sources"]] == ["foo-bar"]
+    assert [(c["footnote"], c["url"]) for c in written["citations"]] == [(1, "https://example.org/a")]

@@ -3,39 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
 import pytest
-import yaml
 
 from app.dates import parse_edtf, parse_query_bound
-from tests.conftest import TEST_BUNDLE
+from tests.helpers import all_pages, bundle_records, ids, problem
 
 
-@lru_cache
 def bundle_events() -> list[dict]:
-    return yaml.safe_load((TEST_BUNDLE / "events.yaml").read_text())["events"]
+    return bundle_records("events")
 
 
 def span(event: dict):
     return parse_edtf(str(event["date"]))
 
 
-def all_pages(client, url: str, limit: int, **filters: str) -> list[dict]:
-    items, cursor = [], None
-    for _ in range(100):
-        params = filters | {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        body = client.get(url, params=params).json()
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("pagination did not end")
+def topic_and_descendants(topic_ids: list[str]) -> set[str]:
+    found, stack = set(), list(topic_ids)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack += [t["id"] for t in bundle_records("topics") if t.get("parent") == current]
+    return found
 
 
-def ids(response) -> list[str]:
-    assert response.status_code == 200, response.text
-    return [item["id"] for item in response.json()["items"]]
+def brute_force(actor: str | None = None, role: str | None = None, topic: str | None = None) -> list[str]:
+    """The ids the actor/role/topic filters must find, worked out from the bundle's YAML."""
+    roles = role.split(",") if role else None
+    topics = topic_and_descendants(topic.split(",")) if topic else None
+    matches = []
+    for event in bundle_events():
+        participants = event["participants"]
+        if actor and not any(p["actor"] in actor.split(",") and (roles is None or p["role"] in roles) for p in participants):
+            continue
+        if roles and not actor and not any(p["role"] in roles for p in participants):
+            continue
+        if topics is not None and not topics & set(event["topics"]):
+            continue
+        matches.append(event["id"])
+    return sorted(matches)
 
 
 def test_event_item_has_the_contract_shape(client):
@@ -51,7 +58,13 @@ def test_event_item_has_the_contract_shape(client):
     assert item["location"] == {"name": "Beta City", "country": "BB"}
     assert item["participants"][0] == {"actor": {"id": "ann-leader", "name": "Ann Leader", "kind": "person"}, "role": "participant"}
     assert item["topics"] == [{"id": "training", "label": "Training"}]
-    assert item["citations"][0] | {} == item["citations"][0]
+    # Exactly the citations of the event's footnotes, with the fields the bundle gives them.
+    summit = next(e for e in bundle_events() if e["id"] == "summit-meeting")
+    footnotes = {locator["footnote"] for locator in summit["locators"] if "footnote" in locator}
+    assert item["citations"] == [
+        {k: c[k] for k in ("id", "url", "title", "publisher", "issued", "footnote", "source")}
+        for c in bundle_records("citations") if c["footnote"] in footnotes
+    ]
     assert {k: item["citations"][0][k] for k in ("id", "url", "footnote", "issued", "publisher")} == {
         "id": "cite-two", "url": "http://example.org/two", "footnote": 2, "issued": "2019-07-22", "publisher": "Beta Ministry",
     }
@@ -149,6 +162,7 @@ def test_full_text_is_case_insensitive_needs_every_word_and_treats_wildcards_lit
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_cursor_pages_return_every_match_once_in_order(client, sort, limit):
     everything = ids(client.get("/v1/events", params={"sort": sort, "limit": 500}))
+    assert sorted(everything) == sorted(e["id"] for e in bundle_events())
     paged = [item["id"] for item in all_pages(client, "/v1/events", limit, sort=sort)]
     assert paged == everything
 
@@ -158,15 +172,6 @@ def test_cursor_pages_keep_the_filters_and_total(client):
     second = client.get("/v1/events", params={"topic": "relations", "limit": 1, "cursor": first["next_cursor"]}).json()
     assert first["total"] == second["total"] == 4
     assert first["items"][0]["id"] != second["items"][0]["id"]
-
-
-def problem(response, status: int, parameter: str | None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
-    assert body.get("parameter") == parameter
-    return body
 
 
 @pytest.mark.parametrize(
@@ -212,16 +217,35 @@ def test_unknown_event_is_a_404_problem(client):
 
 @pytest.mark.parametrize("broad", [0, 10**9])
 def test_selective_and_broad_plans_return_the_same_events(client, monkeypatch, broad):
-    """The actor/role/topic filters pick IN or EXISTS by a probe; both phrasings must agree."""
+    """The actor/role/topic filters pick IN or EXISTS by a probe; both phrasings must find what the bundle says."""
+    from sqlalchemy import event
+
     from app.queries import plan
 
     queries = [
         {"actor": "ann-leader"}, {"actor": "ann-leader,bob-minister", "role": "participant"},
         {"role": "host"}, {"topic": "relations"}, {"topic": "security", "actor": "gamma-org"},
     ]
-    expected = [ids(client.get("/v1/events", params=q)) for q in queries]
     monkeypatch.setattr(plan, "BROAD", broad)
-    assert [ids(client.get("/v1/events", params=q)) for q in queries] == expected
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+        statements.append(statement)
+
+    got, exists_used = [], []
+    engine = client.app.state.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for q in queries:
+            statements.clear()
+            got.append(sorted(ids(client.get("/v1/events", params=q))))
+            if "actor" not in q:  # (an actor is walked, and a walk probes links with EXISTS whatever BROAD is)
+                exists_used.append(any("EXISTS" in s for s in statements))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert got == [brute_force(**q) for q in queries] and all(got)
+    # The patched threshold took effect: 0 makes every link filter an EXISTS, 10**9 an IN.
+    assert exists_used == [broad == 0] * 2
 
 
 def test_totals_are_exact_up_to_the_cap(client, monkeypatch):

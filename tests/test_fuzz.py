@@ -7,8 +7,8 @@ Checks: no 5xx, responses conform to their documented schema and content type, e
 from __future__ import annotations
 
 import os
-import tempfile
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -19,23 +19,38 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.main import create_app
+from app.migrate import upgrade
 from app.settings import Settings
-from tests.conftest import DATA, load_into
+from tests.helpers import DATA, load_into
 
 EXAMPLES = int(os.environ.get("DIPEVENTS_FUZZ_EXAMPLES", "30"))
+# One operation's examples take ~0.04 s each alone; `make fuzz` raises EXAMPLES, so the timeout grows with it.
+pytestmark = pytest.mark.timeout(120 + EXAMPLES // 2)
 
 
-def _app_over_bundled_data():
-    """Built at import time: Schemathesis reads the schema when the module is collected."""
-    from app.migrate import upgrade
+def _documented_operations() -> dict:
+    """The app's OpenAPI document, computed in memory: Schemathesis needs it when the module is collected
+    (to make one test per operation), and collection must not touch files or databases."""
+    app = create_app(Settings(database_url="sqlite://"))
+    try:
+        return app.openapi()
+    finally:
+        app.state.engine.dispose()
 
-    url = f"sqlite:///{tempfile.mkdtemp(prefix='dipevents-fuzz-')}/fuzz.sqlite3"
+
+schema = schemathesis.openapi.from_dict(_documented_operations())
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app(tmp_path_factory: pytest.TempPathFactory):
+    """The app over the bundled data, built when the first test runs."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite3'}"
     upgrade(url)
     load_into(url, DATA)
-    return create_app(Settings(database_url=url, rate_limit_per_minute=0))
-
-
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app_over_bundled_data())
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+    assert app.openapi() == schema.raw_schema, "the fuzzed app must serve the document the cases came from"
+    yield app
+    app.state.engine.dispose()
 
 
 def problem_json_for_client_errors(ctx, response, case):  # noqa: ANN001, ARG001
@@ -49,8 +64,8 @@ def problem_json_for_client_errors(ctx, response, case):  # noqa: ANN001, ARG001
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-def test_every_operation_honours_its_contract(case):
-    response = case.call()
+def test_every_operation_honours_its_contract(case, fuzzed_app):
+    response = case.call(app=fuzzed_app)
     case.validate_response(
         response,
         checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],

@@ -14,7 +14,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.schemas.events import EventOut
 from app.settings import Settings
-from tests.conftest import load_into
+from tests.helpers import load_into
 
 LOCATIONS = [None, {"name": "Somewhere"}, {"country": "PK"}, {"name": "Islamabad", "country": "PK"}]
 DATES = ["2019-07-22", "2019-07", "2019~", "2019-06/..", "2018?/2020?", "2019-07-21/2019-07-23"]

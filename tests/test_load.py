@@ -7,27 +7,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.db import make_engine
-from app.models import Base, Event
-from tests.conftest import TEST_BUNDLE, load_into
+from app.models import Event
+from tests.helpers import TEST_BUNDLE, bundle_records, load_into, snapshot
 
 runner = CliRunner()
-
-
-def snapshot(url: str) -> dict[str, list[tuple]]:
-    """Every row of every table, in a stable order: 'byte-for-byte unchanged in content'."""
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        result = {
-            table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
-    engine.dispose()
-    return result
 
 
 def broken_copy(tmp_path: Path) -> Path:
@@ -45,7 +33,8 @@ def broken_copy(tmp_path: Path) -> Path:
 def test_check_accepts_the_test_bundle():
     result = runner.invoke(cli, ["check", str(TEST_BUNDLE)])
     assert result.exit_code == 0, result.output
-    assert "valid" in result.output
+    kinds = ("sources", "citations", "topics", "actors", "events", "agreements")  # an empty folder is "valid" too
+    assert "valid (" + ", ".join(f"{len(bundle_records(kind))} {kind}" for kind in kinds) + ")" in result.output
 
 
 def test_load_of_broken_bundle_reports_every_problem_and_changes_nothing(migrated_db, tmp_path):
@@ -75,6 +64,7 @@ def test_load_replace_reloads_the_dataset(migrated_db, tmp_path):
     edited = tmp_path / "edited"
     shutil.copytree(TEST_BUNDLE, edited)
     events = yaml.safe_load((edited / "events.yaml").read_text())
+    old_title = events["events"][2]["title"]
     events["events"][2]["title"] = "Retitled visit"
     (edited / "events.yaml").write_text(yaml.safe_dump(events))
     result = runner.invoke(cli, ["load", str(edited), "--replace", "--database-url", migrated_db])
@@ -83,7 +73,8 @@ def test_load_replace_reloads_the_dataset(migrated_db, tmp_path):
     with engine.connect() as conn:
         titles = set(conn.scalars(select(Event.title)))
     engine.dispose()
-    assert "Retitled visit" in titles and "Bob Minister visits Alphaland" not in titles
+    assert "Retitled visit" in titles and old_title not in titles
+    assert len(titles) == len(events["events"])
 
 
 def test_database_error_mid_import_rolls_back(migrated_db, monkeypatch):
@@ -98,9 +89,20 @@ def test_database_error_mid_import_rolls_back(migrated_db, monkeypatch):
             raise RuntimeError("simulated crash after sources, citations, topics and actors were written")
         return original(records)
 
+    inserted: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+        if statement.lstrip().upper().startswith("INSERT INTO"):
+            inserted.append(statement.split()[2].strip('"'))
+
     monkeypatch.setattr(importer, "_parents_first", explode_on_events)
-    with pytest.raises(RuntimeError):
-        load_into(migrated_db, TEST_BUNDLE)
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            load_into(migrated_db, TEST_BUNDLE)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert {"actors", "citations"} <= set(inserted), "rows should have been written before the crash"
     assert snapshot(migrated_db) == before
 
 

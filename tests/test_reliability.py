@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -25,9 +25,8 @@ from app.deps import get_session
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from tests.conftest import DATA, POSTGRES_URL, ROOT, TEST_BUNDLE, load_into
+from tests.helpers import DATA, POSTGRES_URL, ROOT, TEST_BUNDLE, DatabaseFactory, admin_engine, load_into, snapshot
 from tests.synthetic import write_bundle
-from tests.test_load import snapshot
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -156,14 +155,12 @@ def test_the_time_cap_interrupts_runaway_statements(empty_db):
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs DIPEVENTS_TEST_POSTGRES_URL")
 def test_database_outage_gives_503_and_the_service_recovers_by_itself(tmp_path_factory):
-    from tests.conftest import DatabaseFactory
-
     factory = DatabaseFactory("postgresql", tmp_path_factory)
     url = factory.new()
     name = make_url(url).database
     upgrade(url)
     load_into(url, TEST_BUNDLE)
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin = admin_engine()
     app = create_app(Settings(database_url=url))
     try:
         with TestClient(app) as client:
@@ -207,8 +204,6 @@ def test_sigkill_during_import_leaves_the_database_as_it_was(migrated_db, tmp_pa
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs DIPEVENTS_TEST_POSTGRES_URL")
 def test_readers_during_an_import_see_the_old_or_the_new_dataset_never_a_mix(tmp_path_factory, tmp_path):
-    from tests.conftest import DatabaseFactory
-
     factory = DatabaseFactory("postgresql", tmp_path_factory)
     url = factory.new()
     upgrade(url)
@@ -234,6 +229,7 @@ def test_readers_during_an_import_see_the_old_or_the_new_dataset_never_a_mix(tmp
         app.state.engine.dispose()
         factory.drop_all()
     assert new["events"] == 3000
+    assert seen, "no reader ran during the import"
     assert seen <= {(old["events"], old["actors"]), (new["events"], new["actors"])}
 
 
@@ -266,6 +262,7 @@ def bundled_events():
 
 @settings(FAST, max_examples=30)
 @given(day=st.dates(min_value=dt.date(2017, 6, 1), max_value=dt.date(2021, 3, 1)))
+@example(day=dt.date(2019, 7, 22))  # always one day with many events, not only empty ones
 def test_single_day_query_equals_brute_force(data_client, day):
     expected = sorted(e.id for e in bundled_events() if e.span.overlaps(day, day))
     response = data_client.get("/v1/events", params={"start": day.isoformat(), "end": day.isoformat(), "limit": 500})
@@ -278,6 +275,7 @@ def test_single_day_query_equals_brute_force(data_client, day):
     size=st.integers(min_value=1, max_value=7),
     sort=st.sampled_from(["date", "-date"]),
 )
+@example(filters=[], size=4, sort="-date")  # always every event, not only filters that may match nothing
 def test_cursor_pages_visit_every_match_once_in_order(data_client, filters, size, sort):
     params = filters + [("sort", sort)]
     everything = [i["id"] for i in data_client.get("/v1/events", params=params + [("limit", "500")]).json()["items"]]
@@ -298,6 +296,7 @@ def test_short_load_run_has_no_errors():
 
     with load.serve(None) as base:
         levels = load.run(base, [8, 64], seconds=2)
+    assert [level.concurrency for level in levels] == [8, 64]
     for level in levels:
         assert level.latencies, level.concurrency
         assert level.errors == 0 and level.server_errors == 0, level.row()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_events_api import all_pages, ids, problem
+from tests.helpers import all_pages, bundle_records, ids, problem
 
 
 def test_actor_detail_has_dated_offices_and_organisation(client):
@@ -29,7 +29,7 @@ def test_actor_search_covers_aliases_kind_and_country(client):
 
 def test_actor_pages_in_name_order(client):
     everything = ids(client.get("/v1/actors"))
-    assert everything == [a["id"] for a in sorted(client.get("/v1/actors").json()["items"], key=lambda a: (a["name"], a["id"]))]
+    assert everything == [a["id"] for a in sorted(bundle_records("actors"), key=lambda a: (a["name"], a["id"]))]
     assert [a["id"] for a in all_pages(client, "/v1/actors", 2)] == everything
 
 

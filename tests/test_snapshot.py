@@ -24,7 +24,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.queries import execute
 from app.settings import Settings
-from tests.conftest import TEST_BUNDLE, load_into
+from tests.helpers import TEST_BUNDLE, load_into
 
 MARK = " [second edition]"
 
