@@ -103,6 +103,23 @@ def _parse_edtf(text: str) -> DateSpan:
     )
 
 
+def date_record(text: str | None) -> dict[str, object] | None:
+    """What the write path stores for a date served as a `DateOut` (JSON: edtf, start/end as ISO days
+    or null, precision, approximate, uncertain), so reads never parse EDTF; None for no date.
+    Raises :class:`InvalidDate` like :func:`parse_edtf`."""
+    if text is None:
+        return None
+    span = parse_edtf(text)
+    return {
+        "edtf": span.edtf,
+        "start": span.start.isoformat() if span.start else None,
+        "end": span.end.isoformat() if span.end else None,
+        "precision": span.precision,
+        "approximate": span.approximate,
+        "uncertain": span.uncertain,
+    }
+
+
 def parse_query_bound(text: str, *, upper: bool) -> dt.date:
     """Parse a filter value `YYYY`, `YYYY-MM` or `YYYY-MM-DD` to its first
     (``upper=False``) or last (``upper=True``) day."""

@@ -10,7 +10,6 @@ import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
-from app.dates import parse_edtf
 from app.exports import Export
 from app.models import Citation
 from app.schemas.sources import csl_item
@@ -53,11 +52,10 @@ def ris_entry(citation: Citation) -> dict:
         entry["publisher"] = citation.publisher
     if citation.url:
         entry["urls"] = [citation.url]
-    if citation.issued_edtf:
-        span = parse_edtf(citation.issued_edtf)
-        if span.start:
-            entry["year"] = str(span.start.year)
-            entry["date"] = span.start.strftime({"day": "%Y/%m/%d", "month": "%Y/%m//", "year": "%Y///"}[span.precision])
+    if citation.issued_date and citation.issued_start:  # stored bounds and precision, not re-parsed
+        start, precision = citation.issued_start, citation.issued_date["precision"]
+        entry["year"] = str(start.year)
+        entry["date"] = start.strftime({"day": "%Y/%m/%d", "month": "%Y/%m//", "year": "%Y///"}[precision])
     if citation.accessed:
         entry["access_date"] = citation.accessed.isoformat()
     return entry
@@ -90,8 +88,7 @@ def bibtex_entry(citation: Citation) -> dict[str, str]:
     if citation.publisher and (not article or not citation.container_title):
         entry["publisher" if article else "organization"] = _latex(citation.publisher)
     if citation.issued_edtf:
-        span = parse_edtf(citation.issued_edtf)
-        entry["date"] = span.edtf if "/" not in span.edtf else span.edtf.split("/")[0]
+        entry["date"] = citation.issued_edtf.split("/")[0]
     if citation.url:
         entry["url"] = citation.url
     if citation.accessed:

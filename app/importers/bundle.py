@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app import models as m
-from app.dates import DateSpan, parse_edtf
+from app.dates import DateSpan, date_record, parse_edtf
 from app.schemas.bundle import (
     ActorIn,
     AgreementIn,
@@ -307,6 +307,8 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 period_edtf=source.period,
                 period_start=period.start if period else None,
                 period_end=period.end if period else None,
+                issued_date=date_record(source.issued),
+                period_date=date_record(source.period),
                 language=source.language,
                 url=str(source.url) if source.url else None,
                 description=source.description,
@@ -334,6 +336,7 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 issued_edtf=citation.issued,
                 issued_start=issued.start if issued else None,
                 issued_end=issued.end if issued else None,
+                issued_date=date_record(citation.issued),
                 url=citation.url,
                 accessed=citation.accessed,
                 notes=citation.notes,
@@ -368,6 +371,9 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                     start_edtf=office.start,
                     end_edtf=office.end,
                     attested_edtf=office.attested,
+                    start_date=date_record(office.start),
+                    end_date=date_record(office.end),
+                    attested_date=date_record(office.attested),
                     from_date=parse_edtf(office.start).start if office.start else None,
                     to_date=parse_edtf(office.end).end if office.end else None,
                     notes=office.notes,

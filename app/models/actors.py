@@ -56,6 +56,10 @@ class Office(Base):
     end_edtf: Mapped[str | None] = mapped_column(String(64))
     # Span over which the source shows the person in this post, when it gives no start/end.
     attested_edtf: Mapped[str | None] = mapped_column(String(64))
+    # The dates as served (app.dates.date_record), written with the EDTF text by the import.
+    start_date: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    end_date: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attested_date: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     from_date: Mapped[dt.date | None] = mapped_column(Date)
     to_date: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)

@@ -37,6 +37,9 @@ class SourceDocument(Base):
     period_edtf: Mapped[str | None] = mapped_column(String(64))
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
+    # The dates as served (app.dates.date_record), written with the EDTF text by the import.
+    issued_date: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    period_date: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     language: Mapped[str | None] = mapped_column(String(20))
     url: Mapped[str | None] = mapped_column(String(1000))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -80,6 +83,7 @@ class Citation(Base):
     issued_edtf: Mapped[str | None] = mapped_column(String(64))
     issued_start: Mapped[dt.date | None] = mapped_column(Date, index=True)
     issued_end: Mapped[dt.date | None] = mapped_column(Date)
+    issued_date: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # as served (app.dates.date_record)
     url: Mapped[str | None] = mapped_column(String(1000))
     accessed: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)

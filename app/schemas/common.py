@@ -10,7 +10,7 @@ import orjson
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.dates import DateSpan, parse_edtf
+from app.dates import DateSpan
 
 T = TypeVar("T")
 
@@ -61,8 +61,9 @@ class DateOut(Schema):
         )
 
     @classmethod
-    def from_edtf(cls, text: str | None) -> DateOut | None:
-        return cls.from_span(parse_edtf(text)) if text else None
+    def stored(cls, record: dict[str, object] | None) -> DateOut | None:
+        """From what the import stored (app.dates.date_record): no EDTF parsing at read time."""
+        return cls.model_validate(record) if record is not None else None
 
 
 class LocatorOut(Schema):

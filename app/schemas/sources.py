@@ -39,7 +39,7 @@ class CitationOut(Schema):
             container_title=citation.container_title,
             publisher=citation.publisher,
             authors=citation.authors,
-            issued=DateOut.from_edtf(citation.issued_edtf),
+            issued=DateOut.stored(citation.issued_date),
             url=citation.url,
             accessed=citation.accessed,
             notes=citation.notes,
@@ -47,8 +47,8 @@ class CitationOut(Schema):
         )
 
 
-def _csl_date(edtf_text: str | None) -> dict[str, Any] | None:
-    span = DateOut.from_edtf(edtf_text)
+def _csl_date(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    span = DateOut.stored(stored)
     if span is None or span.start is None:
         return None
     parts = {"year": [span.start.year], "month": [span.start.year, span.start.month]}.get(
@@ -65,7 +65,7 @@ def csl_item(citation: Citation) -> dict[str, Any]:
         item["container-title"] = citation.container_title
     if citation.publisher:
         item["publisher"] = citation.publisher
-    if issued := _csl_date(citation.issued_edtf):
+    if issued := _csl_date(citation.issued_date):
         item["issued"] = issued
     if citation.url:
         item["URL"] = citation.url
@@ -118,8 +118,8 @@ class SourceOut(Schema):
             {
                 **{k: getattr(source, k) for k in ("id", "title", "subtitle", "series", "part", "csl_type", "publisher")},
                 **{k: getattr(source, k) for k in ("publisher_place", "authors", "language", "url", "description", "notes")},
-                "issued": DateOut.from_edtf(source.issued_edtf),
-                "period": DateOut.from_edtf(source.period_edtf),
+                "issued": DateOut.stored(source.issued_date),
+                "period": DateOut.stored(source.period_date),
                 "sections": source.sections,
                 "citations": [c.id for c in source.citations],
                 "assessments": source.assessments,
