@@ -152,20 +152,24 @@ def check_choices(param: str, groups: Groups, allowed: Sequence[str]) -> None:
             )
 
 
-def resolve_ids(
-    session: Session,
-    param: str,
-    raw: Mapping[str, Any],
-    model: Any,
-    expand: Callable[[Session, tuple[str, ...]], tuple[str, ...]] | None,
-) -> Groups | None:
-    """The value groups of an id parameter, checked to exist (400 naming the unknown ones) and
-    expanded (a topic and its sub-topics) when ``expand`` is given; None when unset."""
+Expand = Callable[[Session, Groups], tuple[Groups, set[str]]]
+
+
+def resolve_ids(session: Session, param: str, raw: Mapping[str, Any], model: Any, expand: Expand | None) -> Groups | None:
+    """The value groups of an id parameter, checked to exist (400 naming the unknown ones) and, given
+    ``expand`` (which returns the expanded groups and every known id, in one read), expanded (a topic
+    and its sub-topics); None when unset."""
     groups = value_groups(param, raw.get(param))
     if not groups:
         return None
-    check_ids(session, param, model, groups)
-    return tuple(expand(session, g) for g in groups) if expand else groups
+    if expand is None:
+        check_ids(session, param, model, groups)
+        return groups
+    expanded, known = expand(session, groups)
+    missing = sorted({v for g in groups for v in g} - known)
+    if missing:
+        raise bad_parameter(param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
+    return expanded
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ class Ref(Filter):
     param: Param
     model: Any
     condition: Callable[[tuple[str, ...], Scope], Condition]
-    expand: Callable[[Session, tuple[str, ...]], tuple[str, ...]] | None = None
+    expand: Expand | None = None
 
     @property
     def key(self) -> str:  # type: ignore[override]

@@ -24,6 +24,7 @@ from app.queries.filters import (
     Choice,
     DateRange,
     Filter,
+    Groups,
     Linked,
     Match,
     Param,
@@ -120,19 +121,25 @@ class Resource:
         return create_model(name, __base__=QueryModel, **fields)
 
 
-def topic_with_descendants(session: Session, ids: tuple[str, ...]) -> tuple[str, ...]:
-    """Each topic id and all its sub-topics (a filter on a topic includes its sub-topics)."""
+def topic_with_descendants(session: Session, groups: Groups) -> tuple[Groups, set[str]]:
+    """Each group's topics with all their sub-topics (a filter on a topic includes its sub-topics),
+    and every topic id, from one read of the topic tree."""
     children: dict[str | None, list[str]] = {}
     for topic_id, parent_id in session.execute(select(m.Topic.id, m.Topic.parent_id)):
         children.setdefault(parent_id, []).append(topic_id)
-    found: set[str] = set()
-    stack = list(ids)
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    return tuple(sorted(found))
+    known = {topic for topics in children.values() for topic in topics}
+
+    def expand(ids: tuple[str, ...]) -> tuple[str, ...]:
+        found: set[str] = set()
+        stack = list(ids)
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(children.get(current, []))
+        return tuple(sorted(found))
+
+    return tuple(expand(group) for group in groups), known
 
 
 # ---------------------------------------------------------------------------------------------- events
