@@ -4,14 +4,19 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     HOST=0.0.0.0 PORT=8000
-WORKDIR /srv/dipevents
 
 # Dependencies first, so code changes don't reinstall them.
-COPY pyproject.toml README.md ./
-COPY app/__init__.py app/__init__.py
-RUN pip install -e .
+COPY pyproject.toml /tmp/dipevents/
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/dipevents/pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
 
-COPY . .
+# A regular (non-editable) install: migrations, the bundled data and the gazetteer ship inside the package,
+# so the source is removed and the server runs from a folder of its own.
+COPY . /tmp/dipevents/
+RUN pip install --no-deps /tmp/dipevents && rm -rf /tmp/dipevents /tmp/requirements.txt
+
+WORKDIR /srv/dipevents
 RUN useradd --system --uid 10001 --home-dir /srv/dipevents dipevents \
     && mkdir -p var && chown -R dipevents var
 USER dipevents

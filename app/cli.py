@@ -96,7 +96,11 @@ def serve(
     load_data: Annotated[bool, typer.Option(help="Load the bundled data when the database is empty.")] = True,
     workers: Annotated[int, typer.Option(envvar="WEB_CONCURRENCY", help="Worker processes (default 1).")] = 1,
 ) -> None:
-    """Migrate, load the bundled data into an empty database, and serve the API."""
+    """Migrate, load the bundled data (or DATA_PATH) into an empty database, and serve the API.
+
+    The bundled data is the dataset shipped inside the package; a missing DATA_PATH or bundle is an error, not an
+    empty API.
+    """
     import uvicorn
 
     from app.db import make_engine, session_factory
@@ -108,6 +112,7 @@ def serve(
     )
     from app.logs import configure_logging
     from app.migrate import upgrade
+    from app.packaged import bundled_data
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -115,19 +120,27 @@ def serve(
     engine = make_engine(settings.database_url)
     try:
         with session_factory(engine).begin() as session:
-            if load_data and dataset_is_empty(session) and Path(settings.data_path).exists():
-                counts = import_bundle(session, read_bundle(settings.data_path))
-                typer.echo(f"loaded {settings.data_path}: {_format_counts(counts)}")
+            if load_data and dataset_is_empty(session):
+                data_path = settings.data_path or bundled_data()
+                counts = import_bundle(session, read_bundle(data_path))
+                typer.echo(f"loaded {data_path}: {_format_counts(counts)}")
     except BundleInvalid as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    # The app writes the access log and configures logging itself (app.logs): uvicorn's own access log
-    # would be a second line per request, and its logging config would replace ours.
+    # A factory, so each worker process builds its own app (and engine) after it starts. The app writes the
+    # access log and configures logging itself (app.logs): uvicorn's own access log would be a second line
+    # per request, and its logging config would replace ours.
     uvicorn.run(
-        "app.main:app", host=host or settings.host, port=port or settings.port, proxy_headers=True, workers=workers,
-        access_log=False, log_config=None,
+        "app.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        proxy_headers=True,
+        workers=workers,
+        access_log=False,
+        log_config=None,
     )
 
 

@@ -1,8 +1,13 @@
-"""The ASGI application: `uvicorn app.main:app`."""
+"""The ASGI application factory: `uvicorn app.main:create_app --factory` (`dipevents serve` runs exactly that).
+
+Importing this module builds nothing: no app, no engine, no folder. `create_app()` does, when a server calls it.
+"""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -41,7 +46,23 @@ TAGS = [
 ]
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up and shutdown of a served app (uvicorn, or a `with TestClient(app)` block)."""
+    # Everything built at start-up (routes, models, SQLAlchemy's caches) never becomes garbage: move it out of
+    # the collector's sight, so full collections triggered by a page's few thousand dicts stay short.
+    gc.freeze()
+    yield
+    # A process that builds many apps (the test suite) must still be able to collect the ones it is done with.
+    gc.unfreeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API: its engine and session factory (on `app.state`), middleware, routers and OpenAPI document.
+
+    `settings` defaults to the environment (`app.settings.get_settings`). The engine connects lazily, so building
+    the app opens no connection; for SQLite it creates the database file's folder.
+    """
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
@@ -50,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Structured, sourced diplomatic events.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        lifespan=lifespan,
     )
     engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
     app.state.engine = engine
@@ -99,8 +121,3 @@ def document_guards(app: FastAPI) -> dict:
     app.openapi_schema = schema
     return schema
 
-
-app = create_app()
-# Everything built at start-up (routes, models, SQLAlchemy's caches) never becomes garbage: move it out of
-# the collector's sight, so full collections triggered by a page's few thousand dicts stay short.
-gc.freeze()

@@ -17,7 +17,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
-    data_path: str = Field(default="data", description="Bundle loaded by `serve` into an empty database.")
+    data_path: str | None = Field(
+        default=None,
+        description="Bundle loaded by `serve` into an empty database (default: the dataset shipped with the package).",
+    )
     query_timeout_ms: int = Field(
         default=5000, description="Longest a single API query may run before the request gets 503 (0: no cap)."
     )

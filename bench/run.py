@@ -175,8 +175,8 @@ def server(command: list[str], ready_path: str, port: int, env: dict[str, str] |
 
 def api_server(url: str, workers: int = 1) -> Any:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
     env = {"DATABASE_URL": url, "RATE_LIMIT_PER_MINUTE": "0", "QUERY_TIMEOUT_MS": "0"}
     return server(command, "/health", port, env)
 

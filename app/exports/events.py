@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import io
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import orjson
@@ -20,6 +19,7 @@ from sqlalchemy import String, cast, func, select
 
 from app.exports import Export
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
+from app.packaged import packaged_path
 
 def _joined(expression: Any, where: Any, separator: str) -> Any:
     return select(func.aggregate_strings(expression, separator)).where(where).scalar_subquery()
@@ -128,15 +128,16 @@ def write_ical(events: Iterable[Document]) -> Iterator[str]:
     yield "END:VCALENDAR\r\n"
 
 
-GAZETTEER = Path(__file__).resolve().parent / "gazetteer.yaml"
-
-
 @lru_cache
 def gazetteer() -> dict[str, dict]:
-    """Place name -> {lon, lat, geonames}; only places a curator has checked."""
-    if not GAZETTEER.exists():
-        return {}
-    return {place["name"]: place for place in yaml.safe_load(GAZETTEER.read_text())["places"]}
+    """Place name -> {name, lon, lat, geonames}; only places a curator has checked.
+
+    Read once from `app/exports/gazetteer.yaml`, shipped inside the package. Raises
+    `app.packaged.PackagedFileMissing` when the file is not installed: an empty gazetteer would silently turn
+    every GeoJSON export into an empty collection.
+    """
+    text = packaged_path("app.exports", "gazetteer.yaml").read_text(encoding="utf-8")
+    return {place["name"]: place for place in yaml.safe_load(text)["places"]}
 
 
 def write_geojson(events: Iterable[Document]) -> Iterator[str]:
