@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 import edtf
 from edtf.parser.edtf_exceptions import EDTFParseException
@@ -52,7 +52,7 @@ def _bound(value: object) -> dt.date | None:
 
 def _precision(node: object) -> str | None:
     precision = getattr(node, "precision", None)
-    if precision in _PRECISION_ORDER:
+    if isinstance(precision, str) and precision in _PRECISION_ORDER:
         return precision
     inner = getattr(node, "date", None)  # UncertainOrApproximate wraps a Date
     if inner is not None:
@@ -97,7 +97,7 @@ def _parse_edtf(text: str) -> DateSpan:
         edtf=text,
         start=start,
         end=end,
-        precision=coarsest,  # type: ignore[arg-type]
+        precision=cast(Precision, coarsest),  # one of _PRECISION_ORDER's keys
         approximate=bool(getattr(parsed, "is_approximate", False) or "~" in text or "%" in text),
         uncertain=bool(getattr(parsed, "is_uncertain", False) or "?" in text or "%" in text),
     )

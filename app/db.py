@@ -48,13 +48,13 @@ def make_engine(url: str, *, query_timeout_ms: int = 0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         in_memory = not parsed.database or parsed.database == ":memory:"
-        if not in_memory:
+        if parsed.database and not in_memory:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if in_memory else POOL))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        connect_args = {"connect_timeout": 5}
+        connect_args: dict[str, Any] = {"connect_timeout": 5}
         if query_timeout_ms > 0:
             connect_args["options"] = f"-c statement_timeout={query_timeout_ms}"
         # REPEATABLE READ: every request reads one snapshot, so a concurrent import is seen whole or not at all.

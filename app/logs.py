@@ -83,17 +83,17 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
-        return self._fmt % {**vars(record), "request_id": getattr(record, "request_id", None) or "-"}  # type: ignore[operator]
+        return (self._fmt or "%(message)s") % {**vars(record), "request_id": getattr(record, "request_id", None) or "-"}
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler[Any]):
     # Looks sys.stderr up at each write instead of keeping the stream it started with: test runners swap
     # it per test, and a handler holding a closed one fails every later write.
     def __init__(self) -> None:
         super().__init__()
 
     @property
-    def stream(self) -> Any:  # type: ignore[override]
+    def stream(self) -> Any:
         return sys.stderr
 
     @stream.setter

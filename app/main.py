@@ -5,6 +5,8 @@ Importing this module builds nothing: no app, no engine, no folder. `create_app(
 
 from __future__ import annotations
 
+from typing import Any
+
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def document_guards(app: FastAPI) -> dict:
+def document_guards(app: FastAPI) -> dict[str, Any]:
     """Add the responses every operation can give because of the guards, and drop FastAPI's
     default 422 (this API answers invalid input with 400 problem documents)."""
     if app.openapi_schema:

@@ -74,7 +74,7 @@ def bad_parameter(parameter: str, detail: str, kind: str = "invalid-parameter") 
 
 
 def problem_response(
-    request: Request, status: int, kind: str, detail: str, parameter: str | None = None, errors: list[dict] | None = None
+    request: Request, status: int, kind: str, detail: str, parameter: str | None = None, errors: list[dict[str, str]] | None = None
 ) -> JSONResponse:
     title = PROBLEM_TYPES.get(kind, PROBLEM_TYPES["http-error"])[0]
     body: dict[str, Any] = {

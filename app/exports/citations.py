@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import rispy
 from bibtexparser.bibdatabase import BibDatabase
@@ -42,8 +42,8 @@ def write_csl_json(citations: Iterable[Citation]) -> Iterator[str]:
     yield "]\n"
 
 
-def ris_entry(citation: Citation) -> dict:
-    entry: dict = {"type_of_reference": RIS_TYPES.get(citation.csl_type, "GEN"), "title": citation.title, "id": citation.id}
+def ris_entry(citation: Citation) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type_of_reference": RIS_TYPES.get(citation.csl_type, "GEN"), "title": citation.title, "id": citation.id}
     if names := _names(citation):
         entry["authors"] = names
     if citation.container_title:

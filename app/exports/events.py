@@ -129,7 +129,7 @@ def write_ical(events: Iterable[Document]) -> Iterator[str]:
 
 
 @lru_cache
-def gazetteer() -> dict[str, dict]:
+def gazetteer() -> dict[str, dict[str, Any]]:
     """Place name -> {name, lon, lat, geonames}; only places a curator has checked.
 
     Read once from `app/exports/gazetteer.yaml`, shipped inside the package. Raises

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -130,7 +130,7 @@ def read_bundle(path: str | Path) -> LoadedBundle:
                 else:
                     origin[key] = name
 
-    bundle = Bundle.model_construct(**merged)
+    bundle = Bundle.model_construct(None, **merged)
     problems.extend(_check_references(bundle, origin, invalid_ids))
     if problems:
         raise BundleInvalid(problems)
@@ -194,8 +194,8 @@ def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invali
     for (source_id, footnote), count in duplicate_footnotes.items():
         if count > 1:
             problems.append(Problem("-", f"source {source_id!r}", "citations", f"footnote {footnote} cited {count} times"))
-    for topic in bundle.topics:
-        need("topics", topic.id, "parent", topic.parent, topics, "topic")
+    for topic_in in bundle.topics:
+        need("topics", topic_in.id, "parent", topic_in.parent, topics, "topic")
     for actor in bundle.actors:
         for i, office in enumerate(actor.offices):
             if office_ids[office.id] > 1:
@@ -220,8 +220,8 @@ def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invali
         for record_id in _parent_cycles(records):
             report(kind, record_id, "parent", "parent chain loops back to this record")
     for agreement in bundle.agreements:
-        for i, p in enumerate(agreement.parties):
-            need("agreements", agreement.id, f"parties.{i}.actor", p.actor, actors, "actor")
+        for i, party in enumerate(agreement.parties):
+            need("agreements", agreement.id, f"parties.{i}.actor", party.actor, actors, "actor")
         for i, t in enumerate(agreement.topics):
             need("agreements", agreement.id, f"topics.{i}", t, topics, "topic")
         for i, e in enumerate(agreement.events):
@@ -245,7 +245,7 @@ def clear_dataset(session: Session) -> None:
 def existing_ids(session: Session, loaded: LoadedBundle) -> list[Problem]:
     bundle = loaded.bundle
     problems = []
-    checks = [
+    checks: list[tuple[Any, str, Sequence[Any]]] = [
         (m.SourceDocument, "sources", bundle.sources),
         (m.Citation, "citations", bundle.citations),
         (m.Topic, "topics", bundle.topics),

@@ -428,7 +428,7 @@ def _safe_citation(number: int, raw: str, source_id: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- public API
 
 
-def draft_bundle(markdown: str, source_id: str) -> dict:
+def draft_bundle(markdown: str, source_id: str) -> dict[str, Any]:
     """Return {"sources": [source], "citations": [...]} in the bundle format.
 
     See the module docstring for the mapping rules. The result validates with
@@ -513,7 +513,7 @@ def draft_bundle(markdown: str, source_id: str) -> dict:
     return {"sources": [source], "citations": citations}
 
 
-def dump_draft(bundle: dict) -> str:
+def dump_draft(bundle: dict[str, Any]) -> str:
     """YAML text for ``bundle``, headed by a comment saying it is a draft to review."""
     source_id = (bundle.get("sources") or [{}])[0].get("id", "?")
     header = (

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from sqlalchemy import Boolean, Date, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.dates import DateSpan
+from app.dates import DateSpan, Precision
 
 # Deterministic constraint names so Alembic migrations are reproducible on both databases.
 NAMING_CONVENTION = {
@@ -39,7 +40,7 @@ class DatedMixin:
             edtf=self.date_edtf,
             start=self.date_start,
             end=self.date_end,
-            precision=self.date_precision,  # type: ignore[arg-type]
+            precision=cast(Precision, self.date_precision),  # stored from a DateSpan by the import
             approximate=self.date_approximate,
             uncertain=self.date_uncertain,
         )

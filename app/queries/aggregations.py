@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Callable, Literal, get_args
 
 from sqlalchemy import Integer, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -43,6 +43,9 @@ def count_matching(session: Session, plan: Plan) -> int:
     return session.scalar(select(func.count()).select_from(matching_ids(plan).subquery())) or 0
 
 
+FacetRows = list[tuple[Any, str, int]]  # (value id, label, count)
+
+
 @dataclass
 class FacetValue:
     id: str | None
@@ -50,57 +53,78 @@ class FacetValue:
     count: int
 
 
-def _top(rows: list[tuple[Any, str, int]], size: int) -> list[FacetValue]:
+def _top(rows: FacetRows, size: int) -> list[FacetValue]:
     ordered = sorted(rows, key=lambda r: (-r[2], str(r[0])))
     return [FacetValue(str(key) if key is not None else None, label, count) for key, label, count in ordered[:size]]
 
 
+def _type_facet(session: Session, ids: Any) -> FacetRows:
+    rows = session.execute(select(m.Event.type, func.count()).where(m.Event.id.in_(ids)).group_by(m.Event.type))
+    return [(t, vocab.EVENT_TYPES[t].label, n) for t, n in rows]
+
+
+def _country_facet(session: Session, ids: Any) -> FacetRows:
+    rows = session.execute(
+        select(m.Event.location_country, func.count())
+        .where(m.Event.id.in_(ids), m.Event.location_country.is_not(None))
+        .group_by(m.Event.location_country)
+    )
+    return [(c, str(c), n) for c, n in rows]
+
+
+def _actor_facet(session: Session, ids: Any) -> FacetRows:
+    rows = session.execute(
+        select(m.Actor.id, m.Actor.name, func.count(func.distinct(m.EventParticipant.event_id)))
+        .join(m.EventParticipant, m.EventParticipant.actor_id == m.Actor.id)
+        .where(m.EventParticipant.event_id.in_(ids))
+        .group_by(m.Actor.id, m.Actor.name)
+    )
+    return [(a, name, n) for a, name, n in rows]
+
+
+def _topic_facet(session: Session, ids: Any) -> FacetRows:
+    closure = topic_closure_rows(session)
+    if not closure:
+        return []
+    pairs = union_all(*(select(literal(a).label("ancestor"), literal(d).label("descendant")) for a, d in closure)).subquery()
+    rows = session.execute(
+        select(pairs.c.ancestor, m.Topic.label, func.count(func.distinct(m.EventTopic.event_id)))
+        .join(m.EventTopic, m.EventTopic.topic_id == pairs.c.descendant)
+        .join(m.Topic, m.Topic.id == pairs.c.ancestor)
+        .where(m.EventTopic.event_id.in_(ids))
+        .group_by(pairs.c.ancestor, m.Topic.label)
+    )
+    return [(t, label, n) for t, label, n in rows]
+
+
+def _year_facet(session: Session, ids: Any) -> FacetRows:
+    # An event counts in every year its range overlaps (an open end runs to this year).
+    counts: Counter[int] = Counter()
+    first_year, last_year = _period_key(m.Event.date_start, "year"), _period_key(m.Event.date_end, "year")
+    spans = select(first_year, last_year, func.count()).where(m.Event.id.in_(ids)).group_by(first_year, last_year)
+    for start, end, n in session.execute(spans):
+        for year in range(start, (end or dt.date.today().year) + 1):
+            counts[year] += n
+    return [(year, str(year), n) for year, n in counts.items()]
+
+
+FACET_QUERIES: dict[FacetName, Callable[[Session, Any], FacetRows]] = {
+    "type": _type_facet,
+    "topic": _topic_facet,
+    "actor": _actor_facet,
+    "country": _country_facet,
+    "year": _year_facet,
+}
+
+
 def facet_counts(session: Session, plan: Plan, names: list[FacetName], size: int) -> dict[str, list[FacetValue]]:
-    """The ``size`` most frequent values of each facet among the plan's matches: [(id, label, count)],
-    most frequent first (years in calendar order)."""
+    """The ``size`` most frequent values of each facet among the plan's matches, most frequent first
+    (years in calendar order). Each count equals the list total with that value added as a filter."""
     ids = matching_ids(plan).scalar_subquery()
     result: dict[str, list[FacetValue]] = {}
     for name in names:
-        if name == "type":
-            rows = session.execute(
-                select(m.Event.type, func.count()).where(m.Event.id.in_(ids)).group_by(m.Event.type)
-            ).all()
-            result[name] = _top([(t, vocab.EVENT_TYPES[t].label, n) for t, n in rows], size)
-        elif name == "country":
-            rows = session.execute(
-                select(m.Event.location_country, func.count())
-                .where(m.Event.id.in_(ids), m.Event.location_country.is_not(None))
-                .group_by(m.Event.location_country)
-            ).all()
-            result[name] = _top([(c, c, n) for c, n in rows], size)
-        elif name == "actor":
-            rows = session.execute(
-                select(m.Actor.id, m.Actor.name, func.count(func.distinct(m.EventParticipant.event_id)))
-                .join(m.EventParticipant, m.EventParticipant.actor_id == m.Actor.id)
-                .where(m.EventParticipant.event_id.in_(ids))
-                .group_by(m.Actor.id, m.Actor.name)
-            ).all()
-            result[name] = _top([tuple(r) for r in rows], size)
-        elif name == "topic":
-            closure = topic_closure_rows(session)
-            pairs = union_all(*(select(literal(a).label("ancestor"), literal(d).label("descendant")) for a, d in closure)).subquery()
-            rows = session.execute(
-                select(pairs.c.ancestor, m.Topic.label, func.count(func.distinct(m.EventTopic.event_id)))
-                .join(m.EventTopic, m.EventTopic.topic_id == pairs.c.descendant)
-                .join(m.Topic, m.Topic.id == pairs.c.ancestor)
-                .where(m.EventTopic.event_id.in_(ids))
-                .group_by(pairs.c.ancestor, m.Topic.label)
-            ).all() if closure else []
-            result[name] = _top([tuple(r) for r in rows], size)
-        elif name == "year":
-            counts: Counter[int] = Counter()
-            first_year, last_year = _period_key(m.Event.date_start, "year"), _period_key(m.Event.date_end, "year")
-            spans = select(first_year, last_year, func.count()).where(m.Event.id.in_(ids)).group_by(first_year, last_year)
-            for start, end, n in session.execute(spans):
-                for year in range(start, (end or dt.date.today().year) + 1):
-                    counts[year] += n
-            rows = [(year, str(year), n) for year, n in counts.items()]
-            result[name] = sorted(_top(rows, size), key=lambda v: v.id or "")
+        top = _top(FACET_QUERIES[name](session, ids), size)
+        result[name] = sorted(top, key=lambda v: v.id or "") if name == "year" else top
     return result
 
 

@@ -186,4 +186,5 @@ def event_documents_json(session: Session, ids: Sequence[str]) -> bytes:
 
 def load_event_documents(session: Session, ids: Sequence[str]) -> list[Document]:
     """The same documents as dicts (exports that reshape them: iCalendar, GeoJSON)."""
-    return orjson.loads(event_documents_json(session, ids))
+    documents: list[Document] = orjson.loads(event_documents_json(session, ids))
+    return documents

@@ -80,7 +80,7 @@ def iterate_all(
     # Ids and flat columns need no ORM objects: Core execution skips the ORM's per-row work (~1 s of 6 for
     # 100k CSV rows at 1M events).
     execute = session.execute if columns is None and not resource.documents else session.connection().execute
-    first = execute(compiled.query.limit(batch)).all()
+    first = list(execute(compiled.query.limit(batch)).all())
     return _batches(session, resource, compiled, execute, first, batch, columns)
 
 

@@ -13,10 +13,11 @@ so a typo never looks like "no data".
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Literal, Mapping, Protocol, Sequence, get_origin
+from typing import Any, Callable, ClassVar, Iterable, Literal, Mapping, Protocol, Sequence, get_origin
 
 from pydantic.fields import FieldInfo
 from pydantic import Field
@@ -54,12 +55,13 @@ class Param:
         vocabulary becomes a ``Literal`` (validated by FastAPI, an enum in OpenAPI); a repeatable one
         keeps ``list[str]`` (a value may be a comma-separated list) with the enum on its items, and is
         checked by its filter."""
-        annotation, extra = self.annotation, None
+        annotation: Any = self.annotation
+        extra: dict[str, Any] | None = None
         if self.vocabulary is not None:
             if get_origin(self.annotation) is list:
                 extra = {"items": {"type": "string", "enum": list(self.vocabulary)}}
             else:
-                choices = Literal[self.vocabulary]  # type: ignore[valid-type]
+                choices: Any = Literal.__getitem__(self.vocabulary)  # a Literal built from data, not spelt out
                 annotation = choices | None if self.default is None else choices
         # A mutable default is given as a factory, so no two requests share one list.
         default: dict[str, Any] = {"default_factory": list} if self.default == [] else {"default": self.default}
@@ -69,7 +71,9 @@ class Param:
         return annotation, info
 
 
-def repeatable(name: str, description: str, example: str, vocabulary: Sequence[str] | None = None) -> Param:
+def repeatable(name: str, description: str, example: str, vocabulary: Iterable[str] | None = None) -> Param:
+    """A `list[str]` parameter: repeated = all must match, comma-separated = any (``vocabulary``: the
+    accepted values, e.g. a vocab dict's keys)."""
     return Param(name, list[str], [], description + ALL_ANY, [example], tuple(vocabulary) if vocabulary else None)
 
 
@@ -112,24 +116,48 @@ class Scope(Protocol):
         """The walked link entity (actor_id, role, date_start, date_end, event_id)."""
 
 
-class Filter:
+class Filter(abc.ABC):
     """A declared filter: ``params`` it reads; ``resolve`` (I/O allowed, raises 400 problems) turns raw
     values into a resolved value or None when unset; ``compile`` (pure) turns that into conditions."""
 
-    key: str
-    params: tuple[Param, ...]
     linked_table: ClassVar[bool] = False  # matches through a link table (candidates for IN/EXISTS/walk)
 
-    def resolve(self, raw: Mapping[str, Any], session: Session) -> Any:
-        raise NotImplementedError
+    @property
+    @abc.abstractmethod
+    def key(self) -> str:
+        """The filter's name in a plan's resolved values."""
 
+    @property
+    @abc.abstractmethod
+    def params(self) -> tuple[Param, ...]:
+        """The query parameters it reads."""
+
+    @abc.abstractmethod
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> Any:
+        """The resolved value of ``raw`` (the validated query as a dict), or None when unset."""
+
+    @abc.abstractmethod
     def compile(self, value: Any, scope: Scope) -> list[Condition]:
-        raise NotImplementedError
+        """Pure: the conditions ``value`` stands for in ``scope``."""
 
     def links(self, value: Any) -> list[Any]:
         """Only for linked filters: per value group, a SELECT of the link rows it matches (what the
         planner counts to phrase that group as IN or EXISTS)."""
         raise NotImplementedError
+
+
+class OneParam(Filter):
+    """A filter reading one parameter, named after it."""
+
+    param: Param
+
+    @property
+    def key(self) -> str:
+        return self.param.name
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return (self.param,)
 
 
 def check_ids(session: Session, param: str, model: Any, groups: Groups) -> None:
@@ -173,21 +201,13 @@ def resolve_ids(session: Session, param: str, raw: Mapping[str, Any], model: Any
 
 
 @dataclass(frozen=True)
-class Ref(Filter):
+class Ref(OneParam):
     """Ids of another resource; ``condition(ids, scope)`` gives the SQL for one group."""
 
     param: Param
     model: Any
     condition: Callable[[tuple[str, ...], Scope], Condition]
     expand: Expand | None = None
-
-    @property
-    def key(self) -> str:  # type: ignore[override]
-        return self.param.name
-
-    @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
-        return (self.param,)
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
         return resolve_ids(session, self.key, raw, self.model, self.expand)
@@ -197,7 +217,7 @@ class Ref(Filter):
 
 
 @dataclass(frozen=True)
-class Linked(Filter):
+class Linked(OneParam):
     """Ids matched through an event link table (event topics): each group phrased as IN, EXISTS or a
     probe per walked row, as the plan decides (see app.queries.plan.Shape)."""
 
@@ -205,16 +225,8 @@ class Linked(Filter):
     model: Any
     link_event: Any  # the link table's event id column
     link_value: Any  # the link table's column holding the referenced id
-    expand: Callable[[Session, tuple[str, ...]], tuple[str, ...]] | None = None
+    expand: Expand | None = None
     linked_table: ClassVar[bool] = True
-
-    @property
-    def key(self) -> str:  # type: ignore[override]
-        return self.param.name
-
-    @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
-        return (self.param,)
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
         return resolve_ids(session, self.key, raw, self.model, self.expand)
@@ -227,19 +239,11 @@ class Linked(Filter):
 
 
 @dataclass(frozen=True)
-class Choice(Filter):
+class Choice(OneParam):
     """Values from a fixed vocabulary (event types, kinds, statuses); unknown values are a 400."""
 
     param: Param
     column: Any
-
-    @property
-    def key(self) -> str:  # type: ignore[override]
-        return self.param.name
-
-    @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
-        return (self.param,)
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
         groups = value_groups(self.key, raw.get(self.key))
@@ -251,21 +255,13 @@ class Choice(Filter):
 
 
 @dataclass(frozen=True)
-class Match(Filter):
+class Match(OneParam):
     """Free values compared for equality, optionally checked against a pattern."""
 
     param: Param
     column: Any
     pattern: str | None = None
     describe: str = ""
-
-    @property
-    def key(self) -> str:  # type: ignore[override]
-        return self.param.name
-
-    @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
-        return (self.param,)
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
         groups = value_groups(self.key, raw.get(self.key))
@@ -280,20 +276,12 @@ class Match(Filter):
 
 
 @dataclass(frozen=True)
-class Words(Filter):
+class Words(OneParam):
     """Every word must occur (case-insensitively) in the searched text; bound parameters only."""
 
     param: Param
     text: Any
     MAX_WORDS: ClassVar[int] = 20
-
-    @property
-    def key(self) -> str:  # type: ignore[override]
-        return self.param.name
-
-    @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
-        return (self.param,)
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> tuple[str, ...] | None:
         query = raw.get(self.key)
@@ -348,10 +336,13 @@ class DateRange(Filter):
     end_doc: str = f"Latest day of interest: {DATE_FORMS} (a year or month means its last day)."
     matching: bool = True  # whether the endpoint offers date_match
     walkable: bool = False  # the walked link rows carry copies of these bounds (models.walk_bounds)
-    key: str = "date"
 
     @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+    def key(self) -> str:
+        return "date"
+
+    @property
+    def params(self) -> tuple[Param, ...]:
         declared = [
             Param("start", str | None, None, self.start_doc, "2019-07"),
             Param("end", str | None, None, self.end_doc, "2019-07"),
@@ -422,11 +413,14 @@ class Participant(Filter):
 
     actor: Param
     role: Param
-    key: str = "participant"
     linked_table: ClassVar[bool] = True
 
     @property
-    def params(self) -> tuple[Param, ...]:  # type: ignore[override]
+    def key(self) -> str:
+        return "participant"
+
+    @property
+    def params(self) -> tuple[Param, ...]:
         return (self.actor, self.role)
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> ParticipantValue | None:

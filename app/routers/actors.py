@@ -67,8 +67,9 @@ def actor_network(
     params: Annotated[NetworkParams, Query()],
 ) -> NetworkOut:
     actor = get_one(snapshot.session, ACTORS, actor_id)
-    matching = plan(snapshot.session, EVENTS, params.model_dump(), Purpose.AGGREGATE)
-    neighbours = aggregations.network(snapshot.session, actor_id, matching)[: params.limit]
+    values = params.model_dump()
+    matching = plan(snapshot.session, EVENTS, values, Purpose.AGGREGATE)
+    neighbours = aggregations.network(snapshot.session, actor_id, matching)[: values["limit"]]
     return NetworkOut(
         actor=ActorRef.model_validate(actor),
         neighbours=[NeighbourOut(actor=ActorRef.model_validate(n.actor), count=n.count, events=n.events) for n in neighbours],

@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
@@ -56,12 +56,14 @@ class FacetsOut(BaseModel):
     responses=problem_responses(400),
 )
 def event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
-    names = list(dict.fromkeys(n for group in value_groups("facet", params.facet) for n in group))
+    values = params.model_dump()
+    names = list(dict.fromkeys(n for group in value_groups("facet", values["facet"]) for n in group))
     unknown = sorted(set(names) - set(aggregations.FACETS))
     if unknown or not names:
         raise bad_parameter("facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(aggregations.FACETS)}")
-    matching = plan(snapshot.session, EVENTS, params.model_dump(), Purpose.AGGREGATE)
-    counts = aggregations.facet_counts(snapshot.session, matching, names, params.facet_size)  # type: ignore[arg-type]
+    matching = plan(snapshot.session, EVENTS, values, Purpose.AGGREGATE)
+    chosen = cast(list[aggregations.FacetName], names)  # each checked against FACETS above
+    counts = aggregations.facet_counts(snapshot.session, matching, chosen, values["facet_size"])
     total = aggregations.count_matching(snapshot.session, matching)
     return FacetsOut(total=total, facets={k: [FacetValueOut(**vars(v)) for v in vs] for k, vs in counts.items()})
 
@@ -93,13 +95,14 @@ class TimelineOut(BaseModel):
     responses=problem_responses(400),
 )
 def event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, Query()]) -> TimelineOut:
-    matching = plan(snapshot.session, EVENTS, params.model_dump(), Purpose.SPANS)
+    values = params.model_dump()
+    matching = plan(snapshot.session, EVENTS, values, Purpose.SPANS)
     try:
-        buckets = aggregations.timeline(snapshot.session, matching, params.interval)
+        buckets = aggregations.timeline(snapshot.session, matching, values["interval"])
     except ValueError as exc:
         raise bad_parameter("interval", str(exc)) from None
     return TimelineOut(
-        interval=params.interval,
+        interval=values["interval"],
         buckets=[BucketOut(start=b.start.isoformat(), end=b.end.isoformat(), count=b.count, imprecise=b.imprecise) for b in buckets],
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Mapping
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    ValidationInfo,
     field_validator,
 )
 
@@ -47,7 +48,7 @@ def _yaml_scalar_to_text(value: object) -> object:
 EdtfText = Annotated[str, BeforeValidator(_yaml_scalar_to_text), AfterValidator(_check_edtf)]
 
 
-def _in(vocabulary: dict[str, object] | tuple[str, ...], what: str):
+def _in(vocabulary: Mapping[str, object] | tuple[str, ...], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if value not in vocabulary:
             raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(vocabulary)}")
@@ -253,7 +254,7 @@ class AgreementIn(Record):
 
     @field_validator("currency")
     @classmethod
-    def _currency_needs_amount(cls, value: str | None, info) -> str | None:  # noqa: ANN001
+    def _currency_needs_amount(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("amount") is None:
             raise ValueError("currency given without an amount")
         return value

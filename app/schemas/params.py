@@ -4,6 +4,10 @@ about a parameter is written here. FastAPI turns each field into a documented qu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
+from pydantic import BaseModel
+
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
 from app.queries.aggregations import FACET, FACET_SIZE, INTERVAL
@@ -34,13 +38,27 @@ CITATION_FORMAT = format_param(
 )
 NETWORK_LIMIT = Param("limit", int, 50, "Most-connected actors to return.", 20, constraints={"ge": 1, "le": 500})
 
-EventFilters = EVENTS.query_model("EventFilters")
-EventParams = EVENTS.query_model("EventParams", LIMIT, CURSOR, EVENTS.sorting.param(), EVENT_FORMAT)
-FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
-TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
-NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
-AgreementParams = AGREEMENTS.query_model("AgreementParams", LIMIT, CURSOR, AGREEMENTS.sorting.param())
-ActorParams = ACTORS.query_model("ActorParams", LIMIT, CURSOR, ACTORS.sorting.param())
-CitationParams = CITATIONS.query_model("CitationParams", LIMIT, CURSOR, CITATIONS.sorting.param(), CITATION_FORMAT)
-TopicParams = TOPICS.query_model("TopicParams", LIMIT, CURSOR)
-SourceParams = SOURCES.query_model("SourceParams", LIMIT, CURSOR)
+if TYPE_CHECKING:
+    # Built at import from the declarations; to a type checker they are plain models, read through
+    # `model_dump()` by the routes.
+    EventFilters: TypeAlias = BaseModel
+    EventParams: TypeAlias = BaseModel
+    FacetParams: TypeAlias = BaseModel
+    TimelineParams: TypeAlias = BaseModel
+    NetworkParams: TypeAlias = BaseModel
+    AgreementParams: TypeAlias = BaseModel
+    ActorParams: TypeAlias = BaseModel
+    CitationParams: TypeAlias = BaseModel
+    TopicParams: TypeAlias = BaseModel
+    SourceParams: TypeAlias = BaseModel
+else:
+    EventFilters = EVENTS.query_model("EventFilters")
+    EventParams = EVENTS.query_model("EventParams", LIMIT, CURSOR, EVENTS.sorting.param(), EVENT_FORMAT)
+    FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
+    TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
+    NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
+    AgreementParams = AGREEMENTS.query_model("AgreementParams", LIMIT, CURSOR, AGREEMENTS.sorting.param())
+    ActorParams = ACTORS.query_model("ActorParams", LIMIT, CURSOR, ACTORS.sorting.param())
+    CitationParams = CITATIONS.query_model("CitationParams", LIMIT, CURSOR, CITATIONS.sorting.param(), CITATION_FORMAT)
+    TopicParams = TOPICS.query_model("TopicParams", LIMIT, CURSOR)
+    SourceParams = SOURCES.query_model("SourceParams", LIMIT, CURSOR)
