@@ -26,7 +26,11 @@ install-test: $(VENV)/.installed-test
 serve: install
 	$(BIN)/dipevents serve
 
+# Lint, format and type checks first (seconds), then the whole suite.
 test: install-test
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 migrate: install

@@ -4,8 +4,9 @@ that every list endpoint shares."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, AsyncIterator, Callable, Iterator
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response

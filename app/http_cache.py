@@ -21,7 +21,7 @@ from app.models import DatasetState
 
 VERSION_HEADER = "X-Dataset-Version"
 EMPTY_VERSION = "empty"
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 _VERSION = select(DatasetState.version, DatasetState.updated_at).where(DatasetState.id == 1)
@@ -37,7 +37,7 @@ def read_version(session: Session) -> tuple[str, dt.datetime]:
         return EMPTY_VERSION, _EPOCH
     updated = state.updated_at
     # SQLite hands back naive datetimes (stored as UTC); PostgreSQL hands back the session's time zone.
-    updated = updated.replace(tzinfo=dt.timezone.utc) if updated.tzinfo is None else updated.astimezone(dt.timezone.utc)
+    updated = updated.replace(tzinfo=dt.UTC) if updated.tzinfo is None else updated.astimezone(dt.UTC)
     return state.version, updated
 
 
@@ -59,7 +59,7 @@ def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> boo
         except (TypeError, ValueError):
             return False
         if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.timezone.utc)
+            since = since.replace(tzinfo=dt.UTC)
         return last_modified <= since
     return False
 

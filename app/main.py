@@ -5,11 +5,10 @@ Importing this module builds nothing: no app, no engine, no folder. `create_app(
 
 from __future__ import annotations
 
-from typing import Any
-
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware

@@ -320,7 +320,7 @@ def signature(kind: Kind, result: Any) -> Any:
         if kind == "timeline":
             return [(int(b["start"][:4]), b["count"], b["imprecise"]) for b in result["buckets"]]
         return result["total"], _facets(result["facets"])
-    rows = [r if isinstance(r, dict) else dict(zip(COLUMNS[kind], r)) for r in result]
+    rows = [r if isinstance(r, dict) else dict(zip(COLUMNS[kind], r, strict=True)) for r in result]
     if kind == "page":
         return rows[0]["total"], [item["id"] for item in _loads(rows[0]["items"])]
     if kind == "event":

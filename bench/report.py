@@ -176,7 +176,7 @@ def render(results: dict[str, Any]) -> str:
     lines = ["# dipevents benchmark results", "",
              "Written by `bench/run.py` from `bench/results.json`; do not edit by hand. How to run: `bench/README.md`.", ""]
     if not entries:
-        return "\n".join(lines + ["No results yet."]) + "\n"
+        return "\n".join([*lines, "No results yet."]) + "\n"
     latest = max(entries, key=lambda e: e["started"])["machine"]
     lines += ["## Machine and versions", "",
               f"- CPU: {latest['cpus']} × {latest['cpu_model']}; RAM {latest['ram_gib']} GiB; {latest['os']}",

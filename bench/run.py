@@ -27,10 +27,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import psutil
@@ -148,7 +149,7 @@ def free_port() -> int:
 
 @contextmanager
 def server(command: list[str], ready_path: str, port: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server process, closed below)
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -364,7 +365,7 @@ def machine(pg_url: str) -> dict[str, Any]:
         with engine.connect() as conn:
             info["postgresql"] = conn.scalar(text("SHOW server_version"))
         engine.dispose()
-    except Exception:  # noqa: BLE001
+    except Exception:
         info["postgresql"] = "unavailable"
     return info
 

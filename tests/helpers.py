@@ -73,7 +73,7 @@ class DatabaseFactory:
         try:
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.fail(f"DIPEVENTS_TEST_POSTGRES_URL is set but PostgreSQL is unusable: {exc}")
         finally:
             admin.dispose()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import pytest
 import yaml
@@ -50,7 +50,7 @@ def walked_statements(client: TestClient) -> Iterator[list[bool]]:
     """For each SQL statement the app runs inside the block, whether it walks the (actor, date) index."""
     walked: list[bool] = []
 
-    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+    def record(conn, cursor, statement, *args):
         walked.append("event_participants AS walk" in statement)
 
     engine = client.app.state.engine  # type: ignore[attr-defined]

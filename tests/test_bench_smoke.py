@@ -4,8 +4,8 @@ and the benchmark's raw SQL answers Q1/Q7 exactly as the API does. No timings ar
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from fastapi.testclient import TestClient

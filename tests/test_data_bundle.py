@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -159,9 +158,8 @@ def test_serve_loads_bundle_only_into_an_empty_database(databases, tmp_path, mon
     """`dipevents serve` migrates and loads `data/` when empty; uvicorn itself is replaced here."""
     import uvicorn
 
-    from app.db import make_engine
+    from app.db import make_engine, session_factory
     from app.importers.bundle import dataset_is_empty
-    from app.db import session_factory
 
     url = databases.new()
     monkeypatch.setenv("DATABASE_URL", url)

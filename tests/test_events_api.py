@@ -229,7 +229,7 @@ def test_selective_and_broad_plans_return_the_same_events(client, monkeypatch, b
     monkeypatch.setattr(plan, "BROAD", broad)
     statements: list[str] = []
 
-    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+    def record(conn, cursor, statement, *args):
         statements.append(statement)
 
     got, exists_used = [], []

@@ -53,7 +53,7 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory):
     app.state.engine.dispose()
 
 
-def problem_json_for_client_errors(ctx, response, case):  # noqa: ANN001, ARG001
+def problem_json_for_client_errors(ctx, response, case):
     if 400 <= response.status_code < 500:
         assert response.headers.get("content-type", [""])[0].startswith("application/problem+json"), (
             f"{case.method} {case.path} -> {response.status_code} is not problem+json"

@@ -5,7 +5,8 @@ cover every combination), on both databases."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import BaseModel

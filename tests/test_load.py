@@ -91,7 +91,7 @@ def test_database_error_mid_import_rolls_back(migrated_db, monkeypatch):
 
     inserted: list[str] = []
 
-    def record(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+    def record(conn, cursor, statement, *args):
         if statement.lstrip().upper().startswith("INSERT INTO"):
             inserted.append(statement.split()[2].strip('"'))
 

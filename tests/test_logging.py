@@ -3,9 +3,9 @@ with their cause, text or JSON lines."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import asyncio
 import sqlite3
 
 import pytest

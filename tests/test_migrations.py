@@ -32,7 +32,7 @@ def test_downgrade_removes_every_table_and_upgrade_again_works(empty_db):
 
 def test_stored_dates_are_backfilled_as_the_import_writes_them(empty_db):
     """0004 derives the served dates of rows imported before it with the import's own function."""
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from app import models as m
     from app.db import session_factory

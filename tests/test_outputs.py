@@ -3,6 +3,7 @@ and HTTP caching answers 304 exactly when nothing changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
@@ -11,11 +12,9 @@ import bibtexparser.bparser
 import icalendar
 import pandas as pd
 import rispy
+import yaml
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
 from citeproc.source.json import CiteProcJSON
-import datetime as dt
-
-import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +31,7 @@ def total(client, params) -> int:
 
 
 def list_ids(client, params) -> list[str]:
-    return [i["id"] for i in client.get("/v1/events", params=list(params) + [("limit", "500")]).json()["items"]]
+    return [i["id"] for i in client.get("/v1/events", params=[*list(params), ("limit", "500")]).json()["items"]]
 
 
 FILTER_CHOICES = {
@@ -58,7 +57,7 @@ def valid_range(pairs) -> bool:
 @example(pairs=[])
 def test_facet_counts_equal_list_totals(data_client, pairs):
     assume(valid_range(pairs))
-    body = data_client.get("/v1/events/facets", params=pairs + [("facet_size", "500")]).json()
+    body = data_client.get("/v1/events/facets", params=[*pairs, ("facet_size", "500")]).json()
     assert body["total"] == total(data_client, pairs)
     assert set(body["facets"]) == {"type", "topic", "actor", "country", "year"}
     assert sum(value["count"] for value in body["facets"]["type"]) == body["total"]  # one type per event
@@ -77,14 +76,14 @@ def test_facet_counts_equal_list_totals(data_client, pairs):
 @given(pairs=filter_sets, interval=st.sampled_from(["year", "month"]))
 def test_timeline_buckets_are_contiguous_and_equal_list_totals(data_client, pairs, interval):
     pairs = [(k, v) for k, v in pairs if k not in ("start", "end")] + [("start", "2018"), ("end", "2020")]
-    body = data_client.get("/v1/events/timeline", params=pairs + [("interval", interval)]).json()
+    body = data_client.get("/v1/events/timeline", params=[*pairs, ("interval", interval)]).json()
     buckets = body["buckets"]
     assert buckets[0]["start"] == "2018-01-01" and buckets[-1]["end"] == "2020-12-31"
     assert len(buckets) == (3 if interval == "year" else 36)  # empty periods included
     for bucket in buckets:
         within = [(k, v) for k, v in pairs if k not in ("start", "end")] + [("start", bucket["start"]), ("end", bucket["end"])]
         assert bucket["count"] + bucket["imprecise"] == total(data_client, within), bucket
-        assert bucket["count"] == total(data_client, within + [("date_match", "within")]), bucket
+        assert bucket["count"] == total(data_client, [*within, ("date_match", "within")]), bucket
 
 
 def test_month_precision_events_count_in_their_month_and_coarser_ones_as_imprecise(data_client):
@@ -127,7 +126,7 @@ EXPORT_FILTERS = [("topic", "kashmir-dispute"), ("sort", "-date")]
 
 
 def test_csv_export_opens_in_pandas_with_the_list_ids_in_order(data_client):
-    response = data_client.get("/v1/events", params=EXPORT_FILTERS + [("format", "csv")])
+    response = data_client.get("/v1/events", params=[*EXPORT_FILTERS, ("format", "csv")])
     assert response.headers["content-type"].startswith("text/csv")
     frame = pd.read_csv(io.StringIO(response.text))
     assert list(frame["id"]) == list_ids(data_client, EXPORT_FILTERS)
@@ -142,10 +141,10 @@ def test_accept_header_selects_the_export(data_client):
 
 
 def test_ndjson_export_has_one_full_event_per_line(data_client):
-    lines = data_client.get("/v1/events", params=EXPORT_FILTERS + [("format", "ndjson")]).text.splitlines()
+    lines = data_client.get("/v1/events", params=[*EXPORT_FILTERS, ("format", "ndjson")]).text.splitlines()
     events = [json.loads(line) for line in lines]
     assert events and [e["id"] for e in events] == list_ids(data_client, EXPORT_FILTERS)
-    assert events == data_client.get("/v1/events", params=EXPORT_FILTERS + [("limit", "500")]).json()["items"]
+    assert events == data_client.get("/v1/events", params=[*EXPORT_FILTERS, ("limit", "500")]).json()["items"]
 
 
 def test_ical_export_parses_with_all_day_events_and_flags_imprecise_dates(data_client):

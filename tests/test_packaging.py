@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -61,7 +61,7 @@ def test_packaged_files_are_the_checkouts_own():
 
 
 def test_a_missing_packaged_file_raises(monkeypatch, tmp_path):
-    with pytest.raises(PackagedFileMissing, match="no-such-file.yaml"):
+    with pytest.raises(PackagedFileMissing, match=r"no-such-file\.yaml"):
         packaged_path("app.exports", "no-such-file.yaml")
     with pytest.raises(PackagedFileMissing, match="not installed"):
         packaged_path("app.no_such_package")
@@ -69,7 +69,7 @@ def test_a_missing_packaged_file_raises(monkeypatch, tmp_path):
     monkeypatch.setattr("app.packaged.files", lambda package: tmp_path)
     gazetteer.cache_clear()
     try:
-        with pytest.raises(PackagedFileMissing, match="gazetteer.yaml"):
+        with pytest.raises(PackagedFileMissing, match=r"gazetteer\.yaml"):
             gazetteer()
     finally:
         gazetteer.cache_clear()

@@ -277,8 +277,8 @@ def test_single_day_query_equals_brute_force(data_client, day):
 )
 @example(filters=[], size=4, sort="-date")  # always every event, not only filters that may match nothing
 def test_cursor_pages_visit_every_match_once_in_order(data_client, filters, size, sort):
-    params = filters + [("sort", sort)]
-    everything = [i["id"] for i in data_client.get("/v1/events", params=params + [("limit", "500")]).json()["items"]]
+    params = [*filters, ("sort", sort)]
+    everything = [i["id"] for i in data_client.get("/v1/events", params=[*params, ("limit", "500")]).json()["items"]]
     seen, cursor = [], None
     while True:
         page = data_client.get("/v1/events", params=params + [("limit", str(size))] + ([("cursor", cursor)] if cursor else [])).json()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 import pytest

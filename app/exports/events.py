@@ -9,8 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import orjson
 import yaml
@@ -20,6 +21,7 @@ from sqlalchemy import String, cast, func, select
 from app.exports import Export
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
 from app.packaged import packaged_path
+
 
 def _joined(expression: Any, where: Any, separator: str) -> Any:
     return select(func.aggregate_strings(expression, separator)).where(where).scalar_subquery()
@@ -102,7 +104,7 @@ def _day(text: str | None) -> dt.date | None:
 def write_ical(events: Iterable[Document]) -> Iterator[str]:
     """All-day VEVENTs spanning the date bounds; imprecise dates are flagged, never narrowed."""
     yield "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//dipevents//events//EN\r\nCALSCALE:GREGORIAN\r\n"
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for event in events:
         date = event["date"]
         start, end = _day(date["start"]), _day(date["end"])

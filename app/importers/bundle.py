@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -210,7 +211,7 @@ def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invali
         need("events", event.id, "parent", event.parent, events, "event")
         for i, r in enumerate(event.related):
             need("events", event.id, f"related.{i}.event", r.event, events, "event")
-        located_footnotes = {l.footnote for l in event.locators}
+        located_footnotes = {locator.footnote for locator in event.locators}
         for i, q in enumerate(event.quotes):
             need("events", event.id, f"quotes.{i}.speaker", q.speaker, actors, "actor")
             if q.footnote is not None and q.footnote not in located_footnotes:
@@ -283,12 +284,12 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
 
     def locators(items: list[LocatorIn]) -> list[m.Locator]:
         return [
-            m.Locator(source_id=l.source, section=l.section, paragraph=l.paragraph, footnote=l.footnote, note=l.note)
-            for l in items
+            m.Locator(source_id=x.source, section=x.section, paragraph=x.paragraph, footnote=x.footnote, note=x.note)
+            for x in items
         ]
 
     def cited(items: list[LocatorIn]) -> list[str]:
-        return sorted({footnote_citation[(l.source, l.footnote)] for l in items if l.footnote is not None})
+        return sorted({footnote_citation[(x.source, x.footnote)] for x in items if x.footnote is not None})
 
     for source in bundle.sources:
         period = parse_edtf(source.period) if source.period else None
@@ -469,7 +470,7 @@ def record_version(session: Session, bundle: Bundle, *, replace: bool) -> None:
     state = session.get(m.DatasetState, 1)
     previous = "" if replace or state is None else state.version
     version = hashlib.sha256((previous + content).encode()).hexdigest()[:16]
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     if state is None:
         session.add(m.DatasetState(id=1, version=version, updated_at=now))
     else:

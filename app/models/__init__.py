@@ -15,10 +15,10 @@ from app.models.events import (
     Event,
     EventCitation,
     EventParticipant,
-    walk_bounds,
     EventQuote,
     EventRelation,
     EventTopic,
+    walk_bounds,
 )
 from app.models.sources import Citation, Locator, Section, SourceDocument
 from app.models.topics import Topic
@@ -38,7 +38,6 @@ __all__ = [
     "Event",
     "EventCitation",
     "EventParticipant",
-    "walk_bounds",
     "EventQuote",
     "EventRelation",
     "EventTopic",
@@ -47,4 +46,5 @@ __all__ = [
     "Section",
     "SourceDocument",
     "Topic",
+    "walk_bounds",
 ]

@@ -12,7 +12,8 @@ differences.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from pydantic import BaseModel

@@ -3,8 +3,9 @@ from one plan and one compiled statement per request (app.queries.plan)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import func, select

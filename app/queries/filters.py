@@ -16,11 +16,12 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Literal, Mapping, Protocol, Sequence, get_origin
+from typing import Any, ClassVar, Literal, Protocol, get_origin
 
-from pydantic.fields import FieldInfo
 from pydantic import Field
+from pydantic.fields import FieldInfo
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 

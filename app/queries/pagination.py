@@ -12,8 +12,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
 
@@ -62,7 +63,7 @@ def decode_cursor(cursor: str, sort: str, keys: list[SortKey]) -> list[Any]:
         values = data["k"]
         if len(values) != len(keys):
             raise ValueError("wrong arity")
-        return [key.decode(value) for key, value in zip(keys, values)]
+        return [key.decode(value) for key, value in zip(keys, values, strict=True)]
     except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
         raise bad_parameter("cursor", "not a cursor issued by this API; omit it to start from the first page", "invalid-cursor") from None
 
@@ -76,7 +77,7 @@ def after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
         return row < position if keys[0].descending else row > position
     clauses = []
     for i, key in enumerate(keys):
-        equal_before = [k.column == v for k, v in zip(keys[:i], values[:i])]
+        equal_before = [k.column == v for k, v in zip(keys[:i], values[:i], strict=True)]
         beyond = key.column < values[i] if key.descending else key.column > values[i]
         clauses.append(and_(*equal_before, beyond))
     return or_(*clauses)

@@ -16,14 +16,16 @@ A request's query goes through three explicit steps:
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnClause, Select, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
 from app import models as m
+from app.problems import bad_parameter
 from app.queries.filters import (
     Condition,
     DateBounds,
@@ -31,7 +33,6 @@ from app.queries.filters import (
     nullable_date_conditions,
     walked_date_conditions,
 )
-from app.problems import bad_parameter
 from app.queries.pagination import SortKey, order_by
 from app.queries.resources import Resource
 

@@ -9,8 +9,9 @@ A parameter cannot exist without the filter behind it, nor a filter without its 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import exists, func, select

@@ -1,8 +1,8 @@
 """Service endpoints: health, controlled vocabularies, problem types."""
 
 import datetime as dt
-import logging
 import hashlib
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request

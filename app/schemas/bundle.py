@@ -8,8 +8,9 @@ in :mod:`app.importers.bundle`, which sees the whole bundle.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Literal, Mapping
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Generic, Literal, TypeVar
 
 import orjson
-
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -89,7 +89,7 @@ class AssessmentOut(Schema):
     section: str
     paragraph: int | None = None
     footnote: int | None = None
-    topics: list[str] = []
+    topics: list[str] = Field(default_factory=list)
 
 
 class SourceOut(Schema):

@@ -38,7 +38,7 @@ def upgrade() -> None:
     for table, columns in COLUMNS.items():
         edtf_columns = ", ".join(source for _, source in columns)
         for row in bind.execute(sa.text(f"SELECT id, {edtf_columns} FROM {table}")).all():
-            values = {stored: json.dumps(date_record(text)) if text else None for (stored, _), text in zip(columns, row[1:])}
+            values = {stored: json.dumps(date_record(text)) if text else None for (stored, _), text in zip(columns, row[1:], strict=True)}
             assignments = ", ".join(f"{stored} = :{stored}" for stored in values)
             bind.execute(sa.text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**values, "id": row[0]})
 
