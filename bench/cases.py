@@ -178,7 +178,9 @@ def facets_sql(d: Dialect, f: Filters, size: int = 10) -> str:
                "SELECT closure.ancestor, c.id FROM closure JOIN topics c ON c.parent_id = closure.descendant)")
     spans = "spans AS (SELECT sy, ey, count(*) AS n FROM matching GROUP BY sy, ey)"
     years = "years(y) AS (SELECT min(sy) FROM spans UNION ALL SELECT y + 1 FROM years WHERE y < (SELECT max(ey) FROM spans))"
-    facet = lambda item, rest: d.rows(f"SELECT {item} AS x {rest} LIMIT {size}")  # noqa: E731
+    def facet(item: str, rest: str) -> str:
+        return d.rows(f"SELECT {item} AS x {rest} LIMIT {size}")
+
     in_matching = "IN (SELECT id FROM matching)"
     return ctes(f, matching, closure, spans, years) + ", ".join([
         "SELECT (SELECT count(*) FROM matching) AS total",

@@ -285,7 +285,9 @@ def measure_case(case: c.Case, api: httpx.Client, ds: httpx.Client | None, ds_db
     out["api"] = sequential(lambda i: get(api, requests[i % len(requests)].api), count, args.budget, warmup)
     out["rss_seq_mb"] = rss.peak / 2**20  # one request at a time: the flat-memory check for exports
     # Requests in flight at the deadline still finish: skip what would take too long to drain.
-    drains = lambda p50_ms: p50_ms / 1000 * args.concurrency <= args.drain_cap  # noqa: E731
+    def drains(p50_ms: float) -> bool:
+        return p50_ms / 1000 * args.concurrency <= args.drain_cap
+
     conc = case.concurrent and drains(out["api"]["p50"])
     if conc:
         out["api_conc"] = concurrent(str(api.base_url), [r.api for r in requests], args.concurrency, args.seconds)
@@ -412,7 +414,9 @@ def exclusive() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sizes = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+    def sizes(s: str) -> list[int]:
+        return [int(x) for x in s.split(",") if x]
+
     parser.add_argument("--sqlite", type=sizes, default=[], help="event counts to run on SQLite, e.g. 10000,100000")
     parser.add_argument("--postgresql", type=sizes, default=[], help="event counts to run on PostgreSQL")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),

@@ -53,7 +53,7 @@ def walked_statements(client: TestClient) -> Iterator[list[bool]]:
     def record(conn, cursor, statement, *args):
         walked.append("event_participants AS walk" in statement)
 
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.engine
     sa_event.listen(engine, "before_cursor_execute", record)
     try:
         yield walked
@@ -169,7 +169,7 @@ def test_participant_dates_are_their_events_bounds(data_client: TestClient):
             span = parse_edtf(str(record["date"]))
             bounds = (span.start or dt.date.min, span.end or dt.date.max)
             expected |= {(record["id"], p["actor"], p["role"], *bounds) for p in record["participants"]}
-    with data_client.app.state.sessions() as session:  # type: ignore[attr-defined]
+    with data_client.app.state.sessions() as session:
         rows = session.execute(
             select(m.EventParticipant.event_id, m.EventParticipant.actor_id, m.EventParticipant.role,
                    m.EventParticipant.date_start, m.EventParticipant.date_end)

@@ -99,7 +99,7 @@ def _example_values(resource: Resource) -> list[tuple[str, dict[str, Any]]]:
 def test_every_example_is_a_working_value_that_filters(data_client: TestClient, resource: Resource) -> None:
     """Each declared filter's example resolves (no 400) to a set filter on the bundled data, so no
     parameter is silently ignored and /docs' "Try it out" works as written."""
-    with data_client.app.state.sessions() as session:  # type: ignore[attr-defined]
+    with data_client.app.state.sessions() as session:
         for key, raw in _example_values(resource):
             planned = plan(session, resource, raw, Purpose.PAGE)
             assert key in planned.values, (resource.name, key, raw)

@@ -24,7 +24,7 @@ def test_every_document_is_exactly_the_documented_model(data_client: TestClient)
 
 
 def test_documents_carry_the_relations_the_orm_declares(data_client: TestClient) -> None:
-    sessions = data_client.app.state.sessions  # type: ignore[attr-defined]
+    sessions = data_client.app.state.sessions
     with sessions() as session:
         events = session.scalars(select(m.Event)).all()
         assert len(events) == len(all_events(data_client)) >= 30
