@@ -76,7 +76,9 @@ def load(
 def draft(
     path: Annotated[Path, typer.Argument(help="A brief in markdown (headings, <sup>N</sup> footnotes).")],
     source_id: Annotated[str, typer.Option("--id", help="Slug for the source document.")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+    ] = None,
 ) -> None:
     """Draft a bundle from a markdown brief: source, sections and footnotes as citations, to review by hand."""
     from app.importers.draft import draft_bundle, dump_draft

@@ -89,7 +89,9 @@ class Lister:
     request: Request
     response: Response
 
-    def page(self, resource: Resource, params: BaseModel, serialize: Callable[[Any], BaseModel] | None = None) -> Response:
+    def page(
+        self, resource: Resource, params: BaseModel, serialize: Callable[[Any], BaseModel] | None = None
+    ) -> Response:
         """One JSON page; ``serialize`` turns ORM records into models (resources with `documents` need none)."""
         page = list_page(self.snapshot.session, resource, params.model_dump())
         if page.next_cursor:

@@ -61,7 +61,9 @@ def is_expensive(request: Request) -> bool:
     if fmt and fmt != "json":
         return True
     accept = request.headers.get("accept", "")
-    return any(t in accept for t in ("text/csv", "ndjson", "text/calendar", "geo+json", "csl+json", "research-info", "bibtex"))
+    return any(
+        t in accept for t in ("text/csv", "ndjson", "text/calendar", "geo+json", "csl+json", "research-info", "bibtex")
+    )
 
 
 def client_key(request: Request) -> str:
@@ -81,7 +83,9 @@ def refuse(request: Request, buckets: TokenBuckets | None) -> Response | None:
         return problem_response(request, 404, "not-found", "no resource has this path")
     for name, value in request.query_params.multi_items():
         if "\x00" in name or "\x00" in value:
-            return problem_response(request, 400, "invalid-parameter", "contains a NUL character", name.replace("\x00", ""))
+            return problem_response(
+                request, 400, "invalid-parameter", "contains a NUL character", name.replace("\x00", "")
+            )
     if buckets is not None and request.method == "GET" and is_expensive(request):
         wait = buckets.take(client_key(request))
         if wait > 0:

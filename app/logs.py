@@ -50,7 +50,10 @@ def mark_logged(exc: BaseException) -> None:
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into JSON lines.
 # (uvicorn adds `color_message`, the same message with terminal colour codes.)
 _RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "request_id", "color_message"
+    "message",
+    "asctime",
+    "request_id",
+    "color_message",
 }
 
 
@@ -233,7 +236,13 @@ class RequestLogMiddleware:
         access_logger.log(
             level,
             "%s %s%s %s %.1fms %dB %s%s",
-            fields["method"], path, "?" + query if query else "", status or "-", duration_ms, sent,
-            fields["client"] or "-", f" ({error})" if error else "",
+            fields["method"],
+            path,
+            "?" + query if query else "",
+            status or "-",
+            duration_ms,
+            sent,
+            fields["client"] or "-",
+            f" ({error})" if error else "",
             extra=fields,
         )

@@ -103,8 +103,12 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, description=app.description,
-        routes=app.routes, tags=app.openapi_tags,
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
     )
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in schema["paths"].items():
@@ -112,13 +116,18 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
             responses = operation["responses"]
             responses.pop("422", None)
             if path not in ("/health", "/health/live"):
-                responses["503"] = {"description": "Database unavailable or query time cap exceeded (see `Retry-After`).", "content": problem}
+                responses["503"] = {
+                    "description": "Database unavailable or query time cap exceeded (see `Retry-After`).",
+                    "content": problem,
+                }
             if any(p["in"] == "query" for p in operation.get("parameters", [])):
                 responses["414"] = {"description": "Query string too long.", "content": problem}
             if path.endswith(("/facets", "/timeline", "/network", "/cite")) or path in ("/v1/events", "/v1/citations"):
-                responses["429"] = {"description": "Rate limit for exports and aggregations exceeded (see `Retry-After`).", "content": problem}
+                responses["429"] = {
+                    "description": "Rate limit for exports and aggregations exceeded (see `Retry-After`).",
+                    "content": problem,
+                }
     for name in ("HTTPValidationError", "ValidationError"):
         schema.get("components", {}).get("schemas", {}).pop(name, None)
     app.openapi_schema = schema
     return schema
-

@@ -27,13 +27,22 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "A filter names an id (actor, topic, type, source…) that does not exist; check the spelling "
         "against the corresponding list endpoint.",
     ),
-    "invalid-cursor": ("Invalid cursor", "The cursor was not issued by this API for this query; start again without it."),
+    "invalid-cursor": (
+        "Invalid cursor",
+        "The cursor was not issued by this API for this query; start again without it.",
+    ),
     "not-found": ("Not found", "No resource has this id, or no route has this path."),
     "method-not-allowed": ("Method not allowed", "The resource exists but does not support this HTTP method."),
     "http-error": ("HTTP error", "The request could not be served as sent."),
     "request-too-large": ("Request too large", "The query string (or body) exceeds the documented limit."),
-    "rate-limited": ("Rate limited", "Too many expensive requests (exports, aggregations); wait `Retry-After` seconds."),
-    "database-unavailable": ("Database unavailable", "The database cannot be reached; retry after `Retry-After` seconds."),
+    "rate-limited": (
+        "Rate limited",
+        "Too many expensive requests (exports, aggregations); wait `Retry-After` seconds.",
+    ),
+    "database-unavailable": (
+        "Database unavailable",
+        "The database cannot be reached; retry after `Retry-After` seconds.",
+    ),
     "query-timeout": ("Query took too long", "The query exceeded the time cap; narrow the filters or retry later."),
     "internal-error": ("Internal error", "The server failed; the failure was logged. Please report it."),
 }
@@ -50,12 +59,19 @@ class Problem(BaseModel):
     type: str = Field(description="URI identifying the problem type.", examples=["/problems/invalid-parameter"])
     title: str = Field(description="Short summary of the problem type.", examples=["Invalid parameter"])
     status: int = Field(description="HTTP status code.", examples=[400])
-    detail: str = Field(description="Explanation of this occurrence.", examples=["start: '2019-13-01' is not a valid EDTF date"])
+    detail: str = Field(
+        description="Explanation of this occurrence.", examples=["start: '2019-13-01' is not a valid EDTF date"]
+    )
     instance: str | None = Field(default=None, description="The request path.", examples=["/v1/events"])
-    parameter: str | None = Field(default=None, description="The offending parameter, when there is one.", examples=["start"])
-    errors: list[ParameterError] = Field(default_factory=list, description="Every problem found, when there are several.")
+    parameter: str | None = Field(
+        default=None, description="The offending parameter, when there is one.", examples=["start"]
+    )
+    errors: list[ParameterError] = Field(
+        default_factory=list, description="Every problem found, when there are several."
+    )
     request_id: str | None = Field(
-        default=None, description="This request's id, as in the `X-Request-ID` header: quote it when reporting a problem.",
+        default=None,
+        description="This request's id, as in the `X-Request-ID` header: quote it when reporting a problem.",
         examples=["4f9c1e0b2a6d4b8e9f3a7c5d1e2b0a9c"],
     )
 
@@ -74,7 +90,12 @@ def bad_parameter(parameter: str, detail: str, kind: str = "invalid-parameter") 
 
 
 def problem_response(
-    request: Request, status: int, kind: str, detail: str, parameter: str | None = None, errors: list[dict[str, str]] | None = None
+    request: Request,
+    status: int,
+    kind: str,
+    detail: str,
+    parameter: str | None = None,
+    errors: list[dict[str, str]] | None = None,
 ) -> JSONResponse:
     title = PROBLEM_TYPES.get(kind, PROBLEM_TYPES["http-error"])[0]
     body: dict[str, Any] = {
@@ -94,7 +115,9 @@ def problem_response(
         return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
     body["request_id"] = request_id
     # Set here too: the 500 document is sent from outside the middleware that adds the header to the others.
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers={REQUEST_ID_HEADER: request_id})
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers={REQUEST_ID_HEADER: request_id}
+    )
 
 
 def _location_name(loc: tuple[Any, ...]) -> str:

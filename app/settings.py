@@ -29,12 +29,15 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(default=30, description="Requests a client may make at once before the rate applies.")
     cors_origins: list[str] = Field(
-        default=["*"], description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].'
+        default=["*"],
+        description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", description="Least severe log records written (one INFO line per request)."
     )
-    log_format: Literal["text", "json"] = Field(default="text", description="text (for terminals) or json (one object per line).")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text (for terminals) or json (one object per line)."
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

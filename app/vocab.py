@@ -20,7 +20,9 @@ class EventType:
 
 EVENT_TYPES: dict[str, EventType] = {
     "visit": EventType("Visit", "An official travels to another country or to a multilateral venue.", "CONSULT", "042"),
-    "meeting": EventType("Meeting", "Leaders or officials meet: summits, talks, briefings, dialogue rounds.", "CONSULT", "040"),
+    "meeting": EventType(
+        "Meeting", "Leaders or officials meet: summits, talks, briefings, dialogue rounds.", "CONSULT", "040"
+    ),
     "statement": EventType(
         "Statement",
         "A public statement of position not addressed as a request, offer or denial. "
@@ -29,12 +31,18 @@ EVENT_TYPES: dict[str, EventType] = {
         "010",
     ),
     "request": EventType("Request", "One actor asks another for cooperation or support.", "REQUEST", "020"),
-    "mediation_request": EventType("Mediation request", "An actor asks a third party to mediate a dispute.", "REQUEST", "028"),
+    "mediation_request": EventType(
+        "Mediation request", "An actor asks a third party to mediate a dispute.", "REQUEST", "028"
+    ),
     "commitment": EventType("Commitment", "An actor pledges or reaffirms cooperation.", "AGREE", "030"),
-    "mediation_offer": EventType("Mediation offer", "An actor offers to mediate between parties to a dispute.", "AGREE", "039"),
+    "mediation_offer": EventType(
+        "Mediation offer", "An actor offers to mediate between parties to a dispute.", "AGREE", "039"
+    ),
     "denial": EventType("Denial", "An actor publicly rejects a claim made about it.", "REJECT", "120"),
     "agreement": EventType("Agreement", "Parties sign or conclude a formal agreement.", "AGREE", "057"),
-    "aid_approval": EventType("Aid approval", "A government approves assistance, sales support or funding.", "AID", "070"),
+    "aid_approval": EventType(
+        "Aid approval", "A government approves assistance, sales support or funding.", "AID", "070"
+    ),
     "aid_suspension": EventType("Aid suspension", "A government suspends or cuts assistance.", "SANCTION", "162"),
     "programme_reinstatement": EventType(
         "Programme reinstatement", "A suspended cooperation programme is restored.", "COOPERATE", "062"

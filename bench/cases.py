@@ -47,7 +47,9 @@ class Dialect(JsonDialect):
         return f"(SELECT group_concat(s.x, '{sep}') FROM (SELECT {expr} AS x FROM {source} ORDER BY {order}) s)"
 
     def year(self, column: str) -> str:
-        return f"CAST(EXTRACT(YEAR FROM {column}) AS integer)" if self.pg else f"CAST(substr({column}, 1, 4) AS INTEGER)"
+        return (
+            f"CAST(EXTRACT(YEAR FROM {column}) AS integer)" if self.pg else f"CAST(substr({column}, 1, 4) AS INTEGER)"
+        )
 
     def placeholders(self, sql: str) -> str:
         """`:name` (sqlite3, Datasette) -> `%(name)s` (psycopg)."""
@@ -93,7 +95,9 @@ def where(f: Filters) -> str:
     if f.actor:
         conditions.append("e.id IN (SELECT p.event_id FROM event_participants p WHERE p.actor_id = :actor)")
     if f.topic:
-        conditions.append("e.id IN (SELECT t.event_id FROM event_topics t WHERE t.topic_id IN (SELECT id FROM topic_tree))")
+        conditions.append(
+            "e.id IN (SELECT t.event_id FROM event_topics t WHERE t.topic_id IN (SELECT id FROM topic_tree))"
+        )
     if f.q:
         conditions.append("e.search_text LIKE :q")
     return " AND ".join(conditions)
@@ -110,22 +114,29 @@ def walk(f: Filters, keyset: bool = True) -> str:
     if f.end:
         conditions.append("w.date_start <= :end")
     if f.topic:
-        conditions.append("EXISTS (SELECT 1 FROM event_topics t WHERE t.event_id = w.event_id "
-                          "AND t.topic_id IN (SELECT id FROM topic_tree))")
+        conditions.append(
+            "EXISTS (SELECT 1 FROM event_topics t WHERE t.event_id = w.event_id "
+            "AND t.topic_id IN (SELECT id FROM topic_tree))"
+        )
     if f.q:
         conditions.append("EXISTS (SELECT 1 FROM events e WHERE e.id = w.event_id AND e.search_text LIKE :q)")
     if keyset and f.keyset:
         conditions.append(f"(w.date_start, w.event_id) {'<' if desc else '>'} (:k_date, :k_id)")
     order = "w.date_start DESC, w.event_id DESC" if desc else "w.date_start, w.event_id"
-    return (f"SELECT w.event_id, w.date_start FROM event_participants w WHERE {' AND '.join(conditions)} "
-            f"GROUP BY w.date_start, w.event_id ORDER BY {order}")
+    return (
+        f"SELECT w.event_id, w.date_start FROM event_participants w WHERE {' AND '.join(conditions)} "
+        f"GROUP BY w.date_start, w.event_id ORDER BY {order}"
+    )
 
 
 def ctes(f: Filters, *more: str) -> str:
     parts = list(more)
     if f.topic:  # the topic and its descendants, as the API's `topic` filter expands it
-        parts.insert(0, "topic_tree(id) AS (SELECT id FROM topics WHERE id = :topic "
-                        "UNION SELECT c.id FROM topics c JOIN topic_tree ON c.parent_id = topic_tree.id)")
+        parts.insert(
+            0,
+            "topic_tree(id) AS (SELECT id FROM topics WHERE id = :topic "
+            "UNION SELECT c.id FROM topics c JOIN topic_tree ON c.parent_id = topic_tree.id)",
+        )
     return "WITH RECURSIVE " + ", ".join(parts) + " " if parts else ""
 
 
@@ -158,47 +169,72 @@ def event_sql(d: Dialect) -> str:
 def timeline_sql(d: Dialect, f: Filters) -> str:
     """Per year: events whose whole span lies in it (`count`), and those that overlap it but extend beyond."""
     if f.actor:  # the walk's date copies are the event's bounds, so the index alone answers
-        spans = (f"spans AS (SELECT {d.year('m.date_start')} AS sy, {d.year('m.date_end')} AS ey, count(*) AS n FROM "
-                 f"(SELECT w.event_id, min(w.date_start) AS date_start, min(w.date_end) AS date_end FROM event_participants w "
-                 f"WHERE w.actor_id = :actor GROUP BY w.event_id) m GROUP BY 1, 2)")
+        spans = (
+            f"spans AS (SELECT {d.year('m.date_start')} AS sy, {d.year('m.date_end')} AS ey, count(*) AS n FROM "
+            f"(SELECT w.event_id, min(w.date_start) AS date_start, min(w.date_end) AS date_end FROM event_participants w "
+            f"WHERE w.actor_id = :actor GROUP BY w.event_id) m GROUP BY 1, 2)"
+        )
     else:
-        spans = (f"spans AS (SELECT {d.year('e.date_start')} AS sy, {d.year('e.date_end')} AS ey, count(*) AS n "
-                 f"FROM events e WHERE {where(f)} GROUP BY 1, 2)")
+        spans = (
+            f"spans AS (SELECT {d.year('e.date_start')} AS sy, {d.year('e.date_end')} AS ey, count(*) AS n "
+            f"FROM events e WHERE {where(f)} GROUP BY 1, 2)"
+        )
     years = "years(y) AS (SELECT min(sy) FROM spans UNION ALL SELECT y + 1 FROM years WHERE y < (SELECT max(ey) FROM spans))"
-    return (f"{ctes(f, spans, years)}SELECT y AS year, coalesce(sum(CASE WHEN sy = y AND ey = y THEN n END), 0) AS count, "
-            "coalesce(sum(CASE WHEN sy = y AND ey = y THEN 0 ELSE n END), 0) AS imprecise "
-            "FROM years LEFT JOIN spans ON spans.sy <= y AND spans.ey >= y GROUP BY y ORDER BY y")
+    return (
+        f"{ctes(f, spans, years)}SELECT y AS year, coalesce(sum(CASE WHEN sy = y AND ey = y THEN n END), 0) AS count, "
+        "coalesce(sum(CASE WHEN sy = y AND ey = y THEN 0 ELSE n END), 0) AS imprecise "
+        "FROM years LEFT JOIN spans ON spans.sy <= y AND spans.ey >= y GROUP BY y ORDER BY y"
+    )
 
 
 def facets_sql(d: Dialect, f: Filters, size: int = 10) -> str:
     """The five facets of /v1/events/facets and the total, in one statement over one materialised match set."""
-    matching = (f"matching AS (SELECT e.id, e.type, e.location_country, {d.year('e.date_start')} AS sy, "
-                f"{d.year('e.date_end')} AS ey FROM events e WHERE {where(f)})")
-    closure = ("closure(ancestor, descendant) AS (SELECT id, id FROM topics UNION ALL "
-               "SELECT closure.ancestor, c.id FROM closure JOIN topics c ON c.parent_id = closure.descendant)")
+    matching = (
+        f"matching AS (SELECT e.id, e.type, e.location_country, {d.year('e.date_start')} AS sy, "
+        f"{d.year('e.date_end')} AS ey FROM events e WHERE {where(f)})"
+    )
+    closure = (
+        "closure(ancestor, descendant) AS (SELECT id, id FROM topics UNION ALL "
+        "SELECT closure.ancestor, c.id FROM closure JOIN topics c ON c.parent_id = closure.descendant)"
+    )
     spans = "spans AS (SELECT sy, ey, count(*) AS n FROM matching GROUP BY sy, ey)"
     years = "years(y) AS (SELECT min(sy) FROM spans UNION ALL SELECT y + 1 FROM years WHERE y < (SELECT max(ey) FROM spans))"
+
     def facet(item: str, rest: str) -> str:
         return d.rows(f"SELECT {item} AS x {rest} LIMIT {size}")
 
     in_matching = "IN (SELECT id FROM matching)"
-    return ctes(f, matching, closure, spans, years) + ", ".join([
-        "SELECT (SELECT count(*) FROM matching) AS total",
-        facet(d.obj(id="type", count="count(*)"), "FROM matching GROUP BY type ORDER BY count(*) DESC, type") + " AS type",
-        facet(d.obj(id="closure.ancestor", label="t.label", count="count(DISTINCT et.event_id)"),
-              f"FROM event_topics et JOIN closure ON closure.descendant = et.topic_id JOIN topics t ON t.id = closure.ancestor "
-              f"WHERE et.event_id {in_matching} GROUP BY closure.ancestor, t.label "
-              "ORDER BY count(DISTINCT et.event_id) DESC, closure.ancestor") + " AS topic",
-        facet(d.obj(id="a.id", label="a.name", count="count(DISTINCT p.event_id)"),
-              f"FROM event_participants p JOIN actors a ON a.id = p.actor_id WHERE p.event_id {in_matching} "
-              "GROUP BY a.id, a.name ORDER BY count(DISTINCT p.event_id) DESC, a.id") + " AS actor",
-        facet(d.obj(id="location_country", count="count(*)"),
-              "FROM matching WHERE location_country IS NOT NULL GROUP BY location_country "
-              "ORDER BY count(*) DESC, location_country") + " AS country",
-        d.rows(f"SELECT {d.obj(id='CAST(y AS text)', count='n')} AS x FROM (SELECT y, sum(spans.n) AS n FROM years "
-               f"JOIN spans ON spans.sy <= y AND spans.ey >= y GROUP BY y ORDER BY sum(spans.n) DESC, y LIMIT {size}) top ORDER BY y")
-        + " AS year",
-    ])
+    return ctes(f, matching, closure, spans, years) + ", ".join(
+        [
+            "SELECT (SELECT count(*) FROM matching) AS total",
+            facet(d.obj(id="type", count="count(*)"), "FROM matching GROUP BY type ORDER BY count(*) DESC, type")
+            + " AS type",
+            facet(
+                d.obj(id="closure.ancestor", label="t.label", count="count(DISTINCT et.event_id)"),
+                f"FROM event_topics et JOIN closure ON closure.descendant = et.topic_id JOIN topics t ON t.id = closure.ancestor "
+                f"WHERE et.event_id {in_matching} GROUP BY closure.ancestor, t.label "
+                "ORDER BY count(DISTINCT et.event_id) DESC, closure.ancestor",
+            )
+            + " AS topic",
+            facet(
+                d.obj(id="a.id", label="a.name", count="count(DISTINCT p.event_id)"),
+                f"FROM event_participants p JOIN actors a ON a.id = p.actor_id WHERE p.event_id {in_matching} "
+                "GROUP BY a.id, a.name ORDER BY count(DISTINCT p.event_id) DESC, a.id",
+            )
+            + " AS actor",
+            facet(
+                d.obj(id="location_country", count="count(*)"),
+                "FROM matching WHERE location_country IS NOT NULL GROUP BY location_country "
+                "ORDER BY count(*) DESC, location_country",
+            )
+            + " AS country",
+            d.rows(
+                f"SELECT {d.obj(id='CAST(y AS text)', count='n')} AS x FROM (SELECT y, sum(spans.n) AS n FROM years "
+                f"JOIN spans ON spans.sy <= y AND spans.ey >= y GROUP BY y ORDER BY sum(spans.n) DESC, y LIMIT {size}) top ORDER BY y"
+            )
+            + " AS year",
+        ]
+    )
 
 
 def csv_sql(d: Dialect, f: Filters) -> str:
@@ -209,10 +245,17 @@ def csv_sql(d: Dialect, f: Filters) -> str:
         f"{ctes(f)}SELECT e.id, e.type, e.title, e.date_edtf, e.date_start, e.date_end, e.date_precision, "
         "e.date_approximate, e.date_uncertain, coalesce(e.location_name, '') AS location_name, "
         "coalesce(e.location_country, '') AS location_country, "
-        + d.concat("p.actor_id || ':' || p.role", ";", "event_participants p WHERE p.event_id = e.id", "p.ordinal") + " AS participants, "
-        + d.concat("et.topic_id", ";", "event_topics et WHERE et.event_id = e.id", "et.topic_id") + " AS topics, "
-        + d.concat("c.url", " ", "event_citations ec JOIN citations c ON c.id = ec.citation_id WHERE ec.event_id = e.id",
-                   "c.source_id, c.footnote") + " AS citation_urls, "
+        + d.concat("p.actor_id || ':' || p.role", ";", "event_participants p WHERE p.event_id = e.id", "p.ordinal")
+        + " AS participants, "
+        + d.concat("et.topic_id", ";", "event_topics et WHERE et.event_id = e.id", "et.topic_id")
+        + " AS topics, "
+        + d.concat(
+            "c.url",
+            " ",
+            "event_citations ec JOIN citations c ON c.id = ec.citation_id WHERE ec.event_id = e.id",
+            "c.source_id, c.footnote",
+        )
+        + " AS citation_urls, "
         f"e.quantity, e.parent_id, e.summary FROM {source} ORDER BY {order}"
     )
 
@@ -254,37 +297,76 @@ Q1 = Filters(actor=POPULAR, start="2015", end="2020", sort="-date")
 
 def build(d: Dialect, event_ids: list[str], deep_page: tuple[str, str, tuple[str, str]] | None) -> list[Case]:
     """All cases; `deep_page` is (page label, its API cursor, its keyset) found by walking Q1's cursors."""
+
     def page_case(name: str, description: str, f: Filters, note: str = "", cursor: str | None = None) -> Case:
         api = f.api(limit=50, **({"cursor": cursor} if cursor else {}))
-        return Case(name, description, "page", page_sql(d, f), [Request(_api("/v1/events", api), f.sql_params())],
-                    note, ["items"])
+        return Case(
+            name,
+            description,
+            "page",
+            page_sql(d, f),
+            [Request(_api("/v1/events", api), f.sql_params())],
+            note,
+            ["items"],
+        )
 
     q2 = Filters(actor=POPULAR, topic=TOPIC_WITH_CHILDREN, start="2015", end="2020", sort="-date")
     timeline = Filters(actor=POPULAR)
     facets = Filters(topic=TOPIC_WITH_CHILDREN)
     cases = [
         page_case("Q1", "popular actor, 2015–2020, newest first, 50", Q1),
-        page_case("Q1r", "rare actor, 2015–2020, newest first, 50", Filters(actor=RARE, start="2015", end="2020", sort="-date")),
+        page_case(
+            "Q1r",
+            "rare actor, 2015–2020, newest first, 50",
+            Filters(actor=RARE, start="2015", end="2020", sort="-date"),
+        ),
         page_case("Q2", "Q1 + topic (with sub-topics)", q2),
         page_case("Q3", f"full text q={SEARCH_WORD}, oldest first, 50", Filters(q=SEARCH_WORD)),
-        Case("Q4", "timeline per year, popular actor", "timeline", timeline_sql(d, timeline),
-             [Request(_api("/v1/events/timeline", {"actor": POPULAR, "interval": "year"}), timeline.sql_params())]),
-        Case("Q5", "facets (all five) for a topic", "facets", facets_sql(d, facets),
-             [Request(_api("/v1/events/facets", {"topic": TOPIC_WITH_CHILDREN}), facets.sql_params())],
-             json_columns=["type", "topic", "actor", "country", "year"]),
+        Case(
+            "Q4",
+            "timeline per year, popular actor",
+            "timeline",
+            timeline_sql(d, timeline),
+            [Request(_api("/v1/events/timeline", {"actor": POPULAR, "interval": "year"}), timeline.sql_params())],
+        ),
+        Case(
+            "Q5",
+            "facets (all five) for a topic",
+            "facets",
+            facets_sql(d, facets),
+            [Request(_api("/v1/events/facets", {"topic": TOPIC_WITH_CHILDREN}), facets.sql_params())],
+            json_columns=["type", "topic", "actor", "country", "year"],
+        ),
     ]
     if deep_page:
         number, cursor, keyset = deep_page
         f = Filters(**{**Q1.__dict__, "keyset": keyset})
         cases.append(page_case("Q6", f"page {number} of Q1 via cursor", f, f"page {number}", cursor))
     cases += [
-        Case("Q7", "one event by id", "event", event_sql(d),
-             [Request(f"/v1/events/{i}", {"id": i}) for i in event_ids], json_columns=["item"]),
-        Case("Q8", "CSV export of Q2 (streamed)", "csv", csv_sql(d, q2),
-             [Request(_api("/v1/events", q2.api(format="csv")), q2.sql_params())]),
-        Case("Q8x", "CSV export, popular actor, all years", "csv", csv_sql(d, Filters(actor=POPULAR, sort="-date")),
-             [Request(_api("/v1/events", Filters(actor=POPULAR, sort="-date").api(format="csv")), {"actor": POPULAR})],
-             "memory check only", concurrent=False),
+        Case(
+            "Q7",
+            "one event by id",
+            "event",
+            event_sql(d),
+            [Request(f"/v1/events/{i}", {"id": i}) for i in event_ids],
+            json_columns=["item"],
+        ),
+        Case(
+            "Q8",
+            "CSV export of Q2 (streamed)",
+            "csv",
+            csv_sql(d, q2),
+            [Request(_api("/v1/events", q2.api(format="csv")), q2.sql_params())],
+        ),
+        Case(
+            "Q8x",
+            "CSV export, popular actor, all years",
+            "csv",
+            csv_sql(d, Filters(actor=POPULAR, sort="-date")),
+            [Request(_api("/v1/events", Filters(actor=POPULAR, sort="-date").api(format="csv")), {"actor": POPULAR})],
+            "memory check only",
+            concurrent=False,
+        ),
     ]
     return cases
 
@@ -292,7 +374,9 @@ def build(d: Dialect, event_ids: list[str], deep_page: tuple[str, str, tuple[str
 # -- signatures: what must agree between the API, the floor and Datasette --------------------------
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "page": ("total", "items"), "event": ("item",), "timeline": ("year", "count", "imprecise"),
+    "page": ("total", "items"),
+    "event": ("item",),
+    "timeline": ("year", "count", "imprecise"),
     "facets": ("total", "type", "topic", "actor", "country", "year"),
 }
 
@@ -302,7 +386,12 @@ def _loads(value: Any) -> Any:
 
 
 def _event(item: dict[str, Any]) -> tuple[Any, ...]:
-    return item["id"], sorted(p["actor"]["id"] for p in item["participants"]), sorted(t["id"] for t in item["topics"]), len(item["citations"])
+    return (
+        item["id"],
+        sorted(p["actor"]["id"] for p in item["participants"]),
+        sorted(t["id"] for t in item["topics"]),
+        len(item["citations"]),
+    )
 
 
 def _facets(facets: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -334,7 +423,11 @@ def signature(kind: Kind, result: Any) -> Any:
 
 def run_sql(conn: Any, d: Dialect, case: Case, request: Request) -> Any:
     """Execute a case's SQL directly (sqlite3 or psycopg connection) and fetch every row."""
-    params = request.params if d.pg else {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in request.params.items()}
+    params = (
+        request.params
+        if d.pg
+        else {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in request.params.items()}
+    )
     cursor = conn.execute(d.placeholders(case.sql), params)
     rows = cursor.fetchall()
     if case.kind == "csv":  # the floor writes the CSV too, as the API does

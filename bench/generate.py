@@ -48,24 +48,246 @@ FIRST_YEAR, LAST_YEAR = 1990, 2025
 UPDATED_AT = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 SHAPE = 2  # bump when the generated data changes, so stale benchmark databases are regenerated
 
-WORDS = ["accord", "agenda", "aid", "alliance", "ambassador", "arms", "assistance", "bilateral", "border", "briefing", "cabinet", "capital", "ceasefire", "charter", "coalition", "commerce", "communique", "conference", "consulate", "corridor", "council", "counterpart", "crisis", "customs", "debt", "defence", "delegation", "democracy", "deployment", "dialogue", "diplomacy", "dispute", "drought", "election", "embassy", "emergency", "energy", "envoy", "exchange", "exports", "famine", "finance", "fisheries", "framework", "frontier", "funding", "gas", "grain", "growth", "harbour", "humanitarian", "imports", "industry", "infrastructure", "initiative", "investment", "irrigation", "justice", "labour", "loan", "maritime", "mediation", "migration", "military", "minister", "mission", "monsoon", "negotiation", "nuclear", "observer", "oil", "parliament", "partnership", "patrol", "peace", "pipeline", "pledge", "police", "port", "powers", "protocol", "railway", "reconstruction", "reform", "refugees", "region", "relief", "resolution", "rights", "road", "sanctions", "satellite", "security", "settlement", "shipping", "sovereignty", "statement", "steel", "summit", "talks", "tariff", "telecom", "terrorism", "textile", "tourism", "trade", "training", "transit", "treaty", "troops", "truce", "tunnel", "uranium", "vaccine", "visa", "water", "wheat", "withdrawal", "workshop", "youth"]
+WORDS = [
+    "accord",
+    "agenda",
+    "aid",
+    "alliance",
+    "ambassador",
+    "arms",
+    "assistance",
+    "bilateral",
+    "border",
+    "briefing",
+    "cabinet",
+    "capital",
+    "ceasefire",
+    "charter",
+    "coalition",
+    "commerce",
+    "communique",
+    "conference",
+    "consulate",
+    "corridor",
+    "council",
+    "counterpart",
+    "crisis",
+    "customs",
+    "debt",
+    "defence",
+    "delegation",
+    "democracy",
+    "deployment",
+    "dialogue",
+    "diplomacy",
+    "dispute",
+    "drought",
+    "election",
+    "embassy",
+    "emergency",
+    "energy",
+    "envoy",
+    "exchange",
+    "exports",
+    "famine",
+    "finance",
+    "fisheries",
+    "framework",
+    "frontier",
+    "funding",
+    "gas",
+    "grain",
+    "growth",
+    "harbour",
+    "humanitarian",
+    "imports",
+    "industry",
+    "infrastructure",
+    "initiative",
+    "investment",
+    "irrigation",
+    "justice",
+    "labour",
+    "loan",
+    "maritime",
+    "mediation",
+    "migration",
+    "military",
+    "minister",
+    "mission",
+    "monsoon",
+    "negotiation",
+    "nuclear",
+    "observer",
+    "oil",
+    "parliament",
+    "partnership",
+    "patrol",
+    "peace",
+    "pipeline",
+    "pledge",
+    "police",
+    "port",
+    "powers",
+    "protocol",
+    "railway",
+    "reconstruction",
+    "reform",
+    "refugees",
+    "region",
+    "relief",
+    "resolution",
+    "rights",
+    "road",
+    "sanctions",
+    "satellite",
+    "security",
+    "settlement",
+    "shipping",
+    "sovereignty",
+    "statement",
+    "steel",
+    "summit",
+    "talks",
+    "tariff",
+    "telecom",
+    "terrorism",
+    "textile",
+    "tourism",
+    "trade",
+    "training",
+    "transit",
+    "treaty",
+    "troops",
+    "truce",
+    "tunnel",
+    "uranium",
+    "vaccine",
+    "visa",
+    "water",
+    "wheat",
+    "withdrawal",
+    "workshop",
+    "youth",
+]
 VERBS = ["discusses", "reviews", "announces", "welcomes", "raises", "rejects", "supports", "signs", "proposes"]
-FIRST = ["Amina", "Bilal", "Chen", "Dmitri", "Elena", "Farid", "Grace", "Hassan", "Ines", "Jamal", "Kenji", "Leila",
-         "Marco", "Nadia", "Omar", "Priya", "Quentin", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wei", "Yusuf", "Zara"]
-LAST = ["Abbasi", "Baker", "Chaudhry", "Dubois", "Evans", "Fischer", "Gill", "Haider", "Iqbal", "Jensen", "Khan",
-        "Lopez", "Malik", "Novak", "Okafor", "Petrov", "Qureshi", "Rahman", "Singh", "Tanaka", "Usman", "Volkov"]
-PLACES = [("Islamabad", "PK"), ("Washington, D.C.", "US"), ("Kabul", "AF"), ("Beijing", "CN"), ("New Delhi", "IN"),
-          ("Riyadh", "SA"), ("Doha", "QA"), ("Tehran", "IR"), ("Moscow", "RU"), ("London", "GB"), ("Brussels", "BE"),
-          ("Geneva", "CH"), ("New York", "US"), ("Tokyo", "JP"), ("Ankara", "TR"), ("Dubai", "AE"), ("Lahore", "PK"),
-          ("Karachi", "PK"), ("Berlin", "DE"), ("Paris", "FR"), ("Dhaka", "BD"), ("Kathmandu", "NP"),
-          ("Colombo", "LK"), ("Tashkent", "UZ"), ("Astana", "KZ"), ("Baku", "AZ"), ("Cairo", "EG"), ("Nairobi", "KE")]
+FIRST = [
+    "Amina",
+    "Bilal",
+    "Chen",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hassan",
+    "Ines",
+    "Jamal",
+    "Kenji",
+    "Leila",
+    "Marco",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samir",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Yusuf",
+    "Zara",
+]
+LAST = [
+    "Abbasi",
+    "Baker",
+    "Chaudhry",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Gill",
+    "Haider",
+    "Iqbal",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Malik",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Qureshi",
+    "Rahman",
+    "Singh",
+    "Tanaka",
+    "Usman",
+    "Volkov",
+]
+PLACES = [
+    ("Islamabad", "PK"),
+    ("Washington, D.C.", "US"),
+    ("Kabul", "AF"),
+    ("Beijing", "CN"),
+    ("New Delhi", "IN"),
+    ("Riyadh", "SA"),
+    ("Doha", "QA"),
+    ("Tehran", "IR"),
+    ("Moscow", "RU"),
+    ("London", "GB"),
+    ("Brussels", "BE"),
+    ("Geneva", "CH"),
+    ("New York", "US"),
+    ("Tokyo", "JP"),
+    ("Ankara", "TR"),
+    ("Dubai", "AE"),
+    ("Lahore", "PK"),
+    ("Karachi", "PK"),
+    ("Berlin", "DE"),
+    ("Paris", "FR"),
+    ("Dhaka", "BD"),
+    ("Kathmandu", "NP"),
+    ("Colombo", "LK"),
+    ("Tashkent", "UZ"),
+    ("Astana", "KZ"),
+    ("Baku", "AZ"),
+    ("Cairo", "EG"),
+    ("Nairobi", "KE"),
+]
 ROLES = ["participant", "visitor", "host", "speaker", "addressee", "delegation_head", "mediator", "party"]
-TYPE_WEIGHTS = {"visit": 20, "meeting": 25, "statement": 20, "request": 5, "commitment": 6, "mediation_offer": 2,
-                "mediation_request": 2, "denial": 3, "agreement": 4, "aid_approval": 4, "aid_suspension": 2,
-                "programme_reinstatement": 1, "restrictions_eased": 2, "loan": 2, "policy_change": 2}
-PUBLISHERS = ["Reuters", "Dawn", "The Express Tribune", "Associated Press", "Al Jazeera", "BBC News", "The Hindu",
-              "Ministry of Foreign Affairs, Pakistan", "U.S. Department of State", "The White House", "Xinhua",
-              "The New York Times", "The Washington Post", "Financial Times", "Geo News", "Arab News"]
+TYPE_WEIGHTS = {
+    "visit": 20,
+    "meeting": 25,
+    "statement": 20,
+    "request": 5,
+    "commitment": 6,
+    "mediation_offer": 2,
+    "mediation_request": 2,
+    "denial": 3,
+    "agreement": 4,
+    "aid_approval": 4,
+    "aid_suspension": 2,
+    "programme_reinstatement": 1,
+    "restrictions_eased": 2,
+    "loan": 2,
+    "policy_change": 2,
+}
+PUBLISHERS = [
+    "Reuters",
+    "Dawn",
+    "The Express Tribune",
+    "Associated Press",
+    "Al Jazeera",
+    "BBC News",
+    "The Hindu",
+    "Ministry of Foreign Affairs, Pakistan",
+    "U.S. Department of State",
+    "The White House",
+    "Xinhua",
+    "The New York Times",
+    "The Washington Post",
+    "Financial Times",
+    "Geo News",
+    "Arab News",
+]
 ACTOR_KINDS = ["person"] * 6 + ["state", "government_body", "international_organisation", "other"]
 
 
@@ -116,12 +338,26 @@ class Generator:
 
     def source(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         document = {
-            "id": SOURCE, "title": "Synthetic diplomatic chronicle", "subtitle": None, "series": "Benchmarks",
-            "part": None, "csl_type": "report", "publisher": "dipevents", "publisher_place": None,
-            "authors": [{"literal": "dipevents benchmark"}], "issued_edtf": "2025", "period_edtf": "1990/2025",
-            "period_start": dt.date(1990, 1, 1), "period_end": dt.date(2025, 12, 31), "language": "en",
-            "issued_date": date_record("2025"), "period_date": date_record("1990/2025"),
-            "url": None, "description": "Generated by bench/generate.py.", "notes": None, "assessments": [],
+            "id": SOURCE,
+            "title": "Synthetic diplomatic chronicle",
+            "subtitle": None,
+            "series": "Benchmarks",
+            "part": None,
+            "csl_type": "report",
+            "publisher": "dipevents",
+            "publisher_place": None,
+            "authors": [{"literal": "dipevents benchmark"}],
+            "issued_edtf": "2025",
+            "period_edtf": "1990/2025",
+            "period_start": dt.date(1990, 1, 1),
+            "period_end": dt.date(2025, 12, 31),
+            "language": "en",
+            "issued_date": date_record("2025"),
+            "period_date": date_record("1990/2025"),
+            "url": None,
+            "description": "Generated by bench/generate.py.",
+            "notes": None,
+            "assessments": [],
         }
         sections = [
             {"source_id": SOURCE, "key": key, "title": key.title(), "ordinal": i, "parent_key": None, "paragraphs": 40}
@@ -145,26 +381,42 @@ class Generator:
         for actor_id, name, kind in specials + ordinary:
             aliases = [name.split()[-1]] if rng.random() < 0.2 else []
             self.actor_names[actor_id] = name
-            rows.append({
-                "id": actor_id, "name": name, "kind": kind, "aliases": aliases,
-                "country": rng.choice(PLACES)[1], "description": "",
-                "search_text": " ".join([name, *aliases]).lower(),
-            })
+            rows.append(
+                {
+                    "id": actor_id,
+                    "name": name,
+                    "kind": kind,
+                    "aliases": aliases,
+                    "country": rng.choice(PLACES)[1],
+                    "description": "",
+                    "search_text": " ".join([name, *aliases]).lower(),
+                }
+            )
         return rows
 
     def citations(self, n: int) -> list[dict[str, Any]]:
         rng, rows = self.rng, []
         for footnote in range(1, n + 1):
             issued = dt.date(rng.randint(FIRST_YEAR, LAST_YEAR), rng.randint(1, 12), rng.randint(1, 28))
-            rows.append({
-                "id": f"cite-{footnote:05d}", "source_id": SOURCE, "footnote": footnote,
-                "csl_type": rng.choice(["webpage", "article-newspaper", "report"]),
-                "title": " ".join(rng.choice(WORDS) for _ in range(6)).capitalize(),
-                "container_title": None, "publisher": rng.choice(PUBLISHERS), "authors": [],
-                "issued_edtf": issued.isoformat(), "issued_start": issued, "issued_end": issued,
-                "issued_date": date_record(issued.isoformat()),
-                "url": f"https://example.org/news/{footnote}", "accessed": None, "notes": None,
-            })
+            rows.append(
+                {
+                    "id": f"cite-{footnote:05d}",
+                    "source_id": SOURCE,
+                    "footnote": footnote,
+                    "csl_type": rng.choice(["webpage", "article-newspaper", "report"]),
+                    "title": " ".join(rng.choice(WORDS) for _ in range(6)).capitalize(),
+                    "container_title": None,
+                    "publisher": rng.choice(PUBLISHERS),
+                    "authors": [],
+                    "issued_edtf": issued.isoformat(),
+                    "issued_start": issued,
+                    "issued_end": issued,
+                    "issued_date": date_record(issued.isoformat()),
+                    "url": f"https://example.org/news/{footnote}",
+                    "accessed": None,
+                    "notes": None,
+                }
+            )
         return rows
 
     # -- events ---------------------------------------------------------------------------------
@@ -190,7 +442,9 @@ class Generator:
 
     def events(self, start: int, count: int, citations: int) -> dict[str, list[dict[str, Any]]]:
         rng = self.rng
-        out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("events", "participants", "topics", "citations", "locators")}
+        out: dict[str, list[dict[str, Any]]] = {
+            k: [] for k in ("events", "participants", "topics", "citations", "locators")
+        }
         for number in range(start, start + count):
             event_id = f"ev-{number:07d}"
             actors: dict[str, None] = {}
@@ -211,11 +465,19 @@ class Generator:
             for footnote in sorted(rng.sample(range(1, citations + 1), rng.randint(1, 3))):
                 out["citations"].append({"event_id": event_id, "citation_id": f"cite-{footnote:05d}"})
                 self.locator_id += 1
-                out["locators"].append({
-                    "id": self.locator_id, "source_id": SOURCE, "section": rng.choice(SECTIONS),
-                    "paragraph": rng.randint(1, 40), "footnote": footnote, "event_id": event_id,
-                    "agreement_id": None, "office_id": None, "note": None,
-                })
+                out["locators"].append(
+                    {
+                        "id": self.locator_id,
+                        "source_id": SOURCE,
+                        "section": rng.choice(SECTIONS),
+                        "paragraph": rng.randint(1, 40),
+                        "footnote": footnote,
+                        "event_id": event_id,
+                        "agreement_id": None,
+                        "office_id": None,
+                        "note": None,
+                    }
+                )
             type_ = self.types[bisect.bisect(self.type_weights, rng.random() * self.type_weights[-1])]
             place, country = rng.choice(PLACES) if rng.random() < 0.85 else (None, None)
             lead = self.actor_names[next(iter(actors))]
@@ -224,13 +486,27 @@ class Generator:
             edtf, date_start, date_end, precision, approximate, uncertain = self.date()
             for participant in participants:  # the importer's denormalised copy of the event's bounds
                 participant.update(date_start=date_start, date_end=date_end)
-            out["events"].append({
-                "id": event_id, "type": type_, "title": title, "summary": summary, "location_name": place,
-                "location_country": country, "quantity": None, "notes": None, "discrepancies": [], "parent_id": None,
-                "search_text": " ".join(filter(None, [title, summary, place])).lower(),
-                "date_edtf": edtf, "date_start": date_start, "date_end": date_end, "date_precision": precision,
-                "date_approximate": approximate, "date_uncertain": uncertain,
-            })
+            out["events"].append(
+                {
+                    "id": event_id,
+                    "type": type_,
+                    "title": title,
+                    "summary": summary,
+                    "location_name": place,
+                    "location_country": country,
+                    "quantity": None,
+                    "notes": None,
+                    "discrepancies": [],
+                    "parent_id": None,
+                    "search_text": " ".join(filter(None, [title, summary, place])).lower(),
+                    "date_edtf": edtf,
+                    "date_start": date_start,
+                    "date_end": date_end,
+                    "date_precision": precision,
+                    "date_approximate": approximate,
+                    "date_uncertain": uncertain,
+                }
+            )
         return out
 
 
@@ -255,9 +531,11 @@ def _progress(total: int, enabled: bool) -> Any:
     except ImportError:  # the smoke test runs without the bench requirements
         enabled = False
     if not enabled:
+
         class Silent:
             def update(self, _n: int) -> None: ...
             def close(self) -> None: ...
+
         return Silent()
     return tqdm(total=total, unit="ev", unit_scale=True, desc="events", smoothing=0.1)
 
@@ -282,8 +560,11 @@ def generate(url: str, events: int, seed: int = 42, progress: bool = True) -> Co
     gen = Generator(seed)
     n_citations = citation_count(events)
     tables = {
-        "events": m.Event.__table__, "participants": m.EventParticipant.__table__, "topics": m.EventTopic.__table__,
-        "citations": m.EventCitation.__table__, "locators": m.Locator.__table__,
+        "events": m.Event.__table__,
+        "participants": m.EventParticipant.__table__,
+        "topics": m.EventTopic.__table__,
+        "citations": m.EventCitation.__table__,
+        "locators": m.Locator.__table__,
     }
     bar = _progress(events, progress)
     with engine.begin() as conn:
@@ -299,8 +580,14 @@ def generate(url: str, events: int, seed: int = 42, progress: bool = True) -> Co
                 _write(conn, table, rows[key])
             bar.update(count)
         if not sqlite:  # explicit locator ids bypassed the sequence
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('locators', 'id'), (SELECT max(id) FROM locators))"))
-        _write(conn, m.DatasetState.__table__, [{"id": 1, "version": dataset_version(events, seed), "updated_at": UPDATED_AT}])
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence('locators', 'id'), (SELECT max(id) FROM locators))")
+            )
+        _write(
+            conn,
+            m.DatasetState.__table__,
+            [{"id": 1, "version": dataset_version(events, seed), "updated_at": UPDATED_AT}],
+        )
     bar.close()
     finish(engine)
     counts = count_rows(engine)
@@ -322,9 +609,16 @@ def finish(engine: Any) -> None:
 
 
 def count_rows(engine: Any) -> Counts:
-    models = {"events": m.Event, "actors": m.Actor, "topics": m.Topic, "citations": m.Citation,
-              "participants": m.EventParticipant, "event_topics": m.EventTopic,
-              "event_citations": m.EventCitation, "locators": m.Locator}
+    models = {
+        "events": m.Event,
+        "actors": m.Actor,
+        "topics": m.Topic,
+        "citations": m.Citation,
+        "participants": m.EventParticipant,
+        "event_topics": m.EventTopic,
+        "event_citations": m.EventCitation,
+        "locators": m.Locator,
+    }
     with engine.connect() as conn:
         return Counts(**{k: conn.scalar(select(func.count()).select_from(model)) for k, model in models.items()})
 

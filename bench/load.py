@@ -108,7 +108,10 @@ def serve(database_url: str | None, workers: int = 1) -> Iterator[str]:
     log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server process, closed below)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

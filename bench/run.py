@@ -53,6 +53,7 @@ PACKAGES = ["fastapi", "starlette", "sqlalchemy", "pydantic", "uvicorn", "psycop
 
 # -- measurement -----------------------------------------------------------------------------------
 
+
 def summary(latencies: list[float]) -> dict[str, float]:
     if not latencies:
         return {"n": 0, "p50": float("nan"), "p99": float("nan")}
@@ -141,6 +142,7 @@ class RssSampler(threading.Thread):
 
 # -- servers ---------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -148,9 +150,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], ready_path: str, port: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+def server(
+    command: list[str], ready_path: str, port: int, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server process, closed below)
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -176,20 +182,49 @@ def server(command: list[str], ready_path: str, port: int, env: dict[str, str] |
 
 def api_server(url: str, workers: int = 1) -> Any:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--workers",
+        str(workers),
+    ]
     env = {"DATABASE_URL": url, "RATE_LIMIT_PER_MINUTE": "0", "QUERY_TIMEOUT_MS": "0"}
     return server(command, "/health", port, env)
 
 
 def datasette_server(path: Path, metadata_file: Path) -> Any:
     port = free_port()
-    command = [str(BIN / "datasette"), "serve", "-i", str(path), "--port", str(port), "-m", str(metadata_file),
-               "--setting", "sql_time_limit_ms", "60000", "--setting", "max_returned_rows", "1000"]
+    command = [
+        str(BIN / "datasette"),
+        "serve",
+        "-i",
+        str(path),
+        "--port",
+        str(port),
+        "-m",
+        str(metadata_file),
+        "--setting",
+        "sql_time_limit_ms",
+        "60000",
+        "--setting",
+        "max_returned_rows",
+        "1000",
+    ]
     return server(command, "/-/versions.json", port)
 
 
 # -- one database and size -------------------------------------------------------------------------
+
 
 def walk_cursors(client: httpx.Client, pages: int) -> tuple[str, str, tuple[str, str]] | None:
     """Follow Q1's next_cursor to page `pages` (or the last page): (page label, its cursor, its keyset)."""
@@ -248,11 +283,21 @@ def floor_connection(url: str) -> Any:
 
 def rows_of(kind: str, sig: Any) -> int:
     """What the `rows` column shows: the total for lists and facets, buckets for timelines, export rows."""
-    return {"csv": lambda: sig, "page": lambda: sig[0], "facets": lambda: sig[0], "timeline": lambda: len(sig)}.get(kind, lambda: 1)()
+    return {"csv": lambda: sig, "page": lambda: sig[0], "facets": lambda: sig[0], "timeline": lambda: len(sig)}.get(
+        kind, lambda: 1
+    )()
 
 
-def measure_case(case: c.Case, api: httpx.Client, ds: httpx.Client | None, ds_db: str, floor: Any,
-                 dialect: c.Dialect, rss: RssSampler, args: argparse.Namespace) -> dict[str, Any]:
+def measure_case(
+    case: c.Case,
+    api: httpx.Client,
+    ds: httpx.Client | None,
+    ds_db: str,
+    floor: Any,
+    dialect: c.Dialect,
+    rss: RssSampler,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
     requests = case.requests
     slow = case.kind == "csv"
     count, warmup = (min(args.requests, 20), 1) if slow else (args.requests, args.warmup)
@@ -275,15 +320,20 @@ def measure_case(case: c.Case, api: httpx.Client, ds: httpx.Client | None, ds_db
     mismatched = [k for k, v in checks.items() if v != api_sig]
     if case.kind == "csv" and checks.get("datasette") == 1000 and api_sig > 1000:
         mismatched.remove("datasette")  # Datasette caps SQL results at max_returned_rows
-    out: dict[str, Any] = {"description": case.description, "note": case.note, "kind": case.kind,
-                           "rows": rows_of(case.kind, api_sig),
-                           "check": "ok" if not mismatched else "MISMATCH: " + ", ".join(mismatched)}
+    out: dict[str, Any] = {
+        "description": case.description,
+        "note": case.note,
+        "kind": case.kind,
+        "rows": rows_of(case.kind, api_sig),
+        "check": "ok" if not mismatched else "MISMATCH: " + ", ".join(mismatched),
+    }
     if case.kind == "csv" and ds is not None:
         out["datasette_rows"] = checks["datasette"]
 
     out["rss_base_mb"] = rss.reset() / 2**20
     out["api"] = sequential(lambda i: get(api, requests[i % len(requests)].api), count, args.budget, warmup)
     out["rss_seq_mb"] = rss.peak / 2**20  # one request at a time: the flat-memory check for exports
+
     # Requests in flight at the deadline still finish: skip what would take too long to drain.
     def drains(p50_ms: float) -> bool:
         return p50_ms / 1000 * args.concurrency <= args.drain_cap
@@ -292,17 +342,24 @@ def measure_case(case: c.Case, api: httpx.Client, ds: httpx.Client | None, ds_db
     if conc:
         out["api_conc"] = concurrent(str(api.base_url), [r.api for r in requests], args.concurrency, args.seconds)
     elif case.concurrent:
-        out["note"] = (out["note"] + "; " if out["note"] else "") + f"@{args.concurrency} skipped: p50 × {args.concurrency} > {args.drain_cap:.0f} s"
+        out["note"] = (
+            out["note"] + "; " if out["note"] else ""
+        ) + f"@{args.concurrency} skipped: p50 × {args.concurrency} > {args.drain_cap:.0f} s"
     out["rss_mb"] = rss.peak / 2**20
-    out["floor"] = sequential(lambda i: c.run_sql(floor, dialect, case, requests[i % len(requests)]), count, args.budget, warmup)
+    out["floor"] = sequential(
+        lambda i: c.run_sql(floor, dialect, case, requests[i % len(requests)]), count, args.budget, warmup
+    )
     if ds is not None:
         out["datasette"] = sequential(lambda i: get(ds, case.datasette_path(ds_db, i)), count, args.budget, warmup)
         if case.concurrent and drains(out["datasette"]["p50"]):
             paths = [case.datasette_path(ds_db, i) for i in range(len(requests))]
             out["datasette_conc"] = concurrent(str(ds.base_url), paths, args.concurrency, args.seconds)
     if case.kind == "csv":
-        out["rows_per_s"] = {k: (out["datasette_rows"] if k == "datasette" else out["rows"]) / (out[k]["p50"] / 1000)
-                             for k in ("api", "floor", "datasette") if k in out}
+        out["rows_per_s"] = {
+            k: (out["datasette_rows"] if k == "datasette" else out["rows"]) / (out[k]["p50"] / 1000)
+            for k in ("api", "floor", "datasette")
+            if k in out
+        }
     return out
 
 
@@ -310,9 +367,15 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
     started = time.perf_counter()
     url, generate_s = prepare(database, size, args.pg_url, args.regenerate)
     dialect = c.Dialect(database)
-    entry: dict[str, Any] = {"database": database, "size": size, "command": args.command, "machine": machine(args.pg_url),
-                             "memory": "private",
-                             "started": dt.datetime.now().isoformat(timespec="seconds"), "generate_s": round(generate_s, 1)}
+    entry: dict[str, Any] = {
+        "database": database,
+        "size": size,
+        "command": args.command,
+        "machine": machine(args.pg_url),
+        "memory": "private",
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "generate_s": round(generate_s, 1),
+    }
     try:
         with ExitStack() as stack:
             api_base, api_pid = stack.enter_context(api_server(url))
@@ -336,7 +399,9 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
                 ds = stack.enter_context(httpx.Client(base_url=ds_base, timeout=300))
             floor = floor_connection(url)
             stack.callback(floor.close)
-            entry["cases"] = {case.name: measure_case(case, api, ds, ds_db, floor, dialect, rss, args) for case in cases}
+            entry["cases"] = {
+                case.name: measure_case(case, api, ds, ds_db, floor, dialect, rss, args) for case in cases
+            }
         if args.compare_workers > 1:  # the same server with N processes, for the throughput cases only
             entry["compare_workers"] = args.compare_workers
             with api_server(url, args.compare_workers) as (base, _pid):
@@ -344,7 +409,8 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
                     if case.name in THROUGHPUT_CASES:
                         print(f"  {case.name:4} @{args.concurrency} with {args.compare_workers} workers", flush=True)
                         entry["cases"][case.name]["api_conc_workers"] = concurrent(
-                            base, [r.api for r in case.requests], args.concurrency, args.seconds)
+                            base, [r.api for r in case.requests], args.concurrency, args.seconds
+                        )
     finally:
         if database == "postgresql" and not args.keep_pg:
             drop_pg(args.pg_url, url)
@@ -354,12 +420,20 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
 
 # -- environment and report ------------------------------------------------------------------------
 
+
 def machine(pg_url: str) -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), platform.processor())
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+        platform.processor(),
+    )
     info: dict[str, Any] = {
-        "cpus": os.cpu_count(), "cpu_model": model, "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "os": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "os": platform.platform(),
         "packages": {p: _version(p) for p in PACKAGES},
     }
     try:
@@ -404,7 +478,9 @@ def exclusive() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            sys.exit(f"another benchmark run is in progress ({handle.read().strip() or 'unknown pid'}); wait for it to finish")
+            sys.exit(
+                f"another benchmark run is in progress ({handle.read().strip() or 'unknown pid'}); wait for it to finish"
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -414,22 +490,34 @@ def exclusive() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
     def sizes(s: str) -> list[int]:
         return [int(x) for x in s.split(",") if x]
 
     parser.add_argument("--sqlite", type=sizes, default=[], help="event counts to run on SQLite, e.g. 10000,100000")
     parser.add_argument("--postgresql", type=sizes, default=[], help="event counts to run on PostgreSQL")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-                        help="an existing database to connect to for CREATE/DROP DATABASE dipevents_bench_<n>")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+        help="an existing database to connect to for CREATE/DROP DATABASE dipevents_bench_<n>",
+    )
     parser.add_argument("--requests", type=int, default=200, help="sequential requests per case and target (at most)")
     parser.add_argument("--budget", type=float, default=20, help="seconds per case and target for the sequential run")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5, help="duration of each concurrent run")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--drain-cap", type=float, default=90,
-                        help="skip a concurrent run when p50 × concurrency exceeds this many seconds")
-    parser.add_argument("--compare-workers", type=int, default=2,
-                        help="also measure Q1/Q1r/Q2/Q7 @concurrency with this many uvicorn workers (1 = skip)")
+    parser.add_argument(
+        "--drain-cap",
+        type=float,
+        default=90,
+        help="skip a concurrent run when p50 × concurrency exceeds this many seconds",
+    )
+    parser.add_argument(
+        "--compare-workers",
+        type=int,
+        default=2,
+        help="also measure Q1/Q1r/Q2/Q7 @concurrency with this many uvicorn workers (1 = skip)",
+    )
     parser.add_argument("--regenerate", action="store_true", help="regenerate SQLite files even if they match")
     parser.add_argument("--keep-pg", action="store_true", help="keep the PostgreSQL databases afterwards")
     parser.add_argument("--fresh", action="store_true", help="discard earlier entries of results.json")

@@ -14,9 +14,19 @@ def write_bundle(directory: Path, events: int, seed: int = 7) -> Path:
     actors = [{"id": f"actor-{i}", "name": f"Actor {i}", "kind": "person"} for i in range(200)]
     topics = [{"id": f"topic-{i}", "label": f"Topic {i}"} for i in range(20)]
     bundle = {
-        "sources": [{"id": source, "title": "Synthetic", "sections": [{"key": "body", "title": "Body", "paragraphs": 100}]}],
+        "sources": [
+            {"id": source, "title": "Synthetic", "sections": [{"key": "body", "title": "Body", "paragraphs": 100}]}
+        ],
         "citations": [
-            {"id": f"cite-{n}", "source": source, "footnote": n, "type": "webpage", "title": f"Cite {n}", "publisher": "P", "url": f"https://example.org/{n}"}
+            {
+                "id": f"cite-{n}",
+                "source": source,
+                "footnote": n,
+                "type": "webpage",
+                "title": f"Cite {n}",
+                "publisher": "P",
+                "url": f"https://example.org/{n}",
+            }
             for n in range(1, 51)
         ],
         "topics": topics,

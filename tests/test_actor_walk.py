@@ -89,27 +89,66 @@ def test_an_actor_in_two_roles_is_one_match_and_open_ends_match_alike(databases,
     bundle.mkdir()
     source = "s"
     event = {
-        "type": "meeting", "summary": "Test.", "topics": ["t"],
+        "type": "meeting",
+        "summary": "Test.",
+        "topics": ["t"],
         "locators": [{"source": source, "section": "body", "paragraph": 1}],
     }
-    (bundle / "bundle.json").write_text(json.dumps({
-        "sources": [{"id": source, "title": "S", "sections": [{"key": "body", "title": "Body", "paragraphs": 3}]}],
-        "citations": [], "topics": [{"id": "t", "label": "T"}],
-        "actors": [{"id": "a", "name": "A", "kind": "person"}, {"id": "b", "name": "B", "kind": "person"}],
-        "events": [
-            {**event, "id": "two-roles", "title": "Host and chair", "date": "2019-01-02",
-             "participants": [{"actor": "a", "role": "host"}, {"actor": "a", "role": "participant"}, {"actor": "b", "role": "visitor"}]},
-            {**event, "id": "one-role", "title": "Guest", "date": "2019-01-01", "participants": [{"actor": "a", "role": "visitor"}]},
-            {**event, "id": "year", "title": "Some day", "date": "2017", "participants": [{"actor": "b", "role": "host"}]},
-            {**event, "id": "open-end", "title": "Since", "date": "2019-06/..", "participants": [{"actor": "b", "role": "host"}]},
-        ],
-    }))
+    (bundle / "bundle.json").write_text(
+        json.dumps(
+            {
+                "sources": [
+                    {"id": source, "title": "S", "sections": [{"key": "body", "title": "Body", "paragraphs": 3}]}
+                ],
+                "citations": [],
+                "topics": [{"id": "t", "label": "T"}],
+                "actors": [{"id": "a", "name": "A", "kind": "person"}, {"id": "b", "name": "B", "kind": "person"}],
+                "events": [
+                    {
+                        **event,
+                        "id": "two-roles",
+                        "title": "Host and chair",
+                        "date": "2019-01-02",
+                        "participants": [
+                            {"actor": "a", "role": "host"},
+                            {"actor": "a", "role": "participant"},
+                            {"actor": "b", "role": "visitor"},
+                        ],
+                    },
+                    {
+                        **event,
+                        "id": "one-role",
+                        "title": "Guest",
+                        "date": "2019-01-01",
+                        "participants": [{"actor": "a", "role": "visitor"}],
+                    },
+                    {
+                        **event,
+                        "id": "year",
+                        "title": "Some day",
+                        "date": "2017",
+                        "participants": [{"actor": "b", "role": "host"}],
+                    },
+                    {
+                        **event,
+                        "id": "open-end",
+                        "title": "Since",
+                        "date": "2019-06/..",
+                        "participants": [{"actor": "b", "role": "host"}],
+                    },
+                ],
+            }
+        )
+    )
     load_into(url, bundle)
     app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
     with TestClient(app) as client:
         body = client.get("/v1/events", params={"actor": "a", "start": "2019"}).json()
         assert [i["id"] for i in body["items"]] == ["one-role", "two-roles"] and body["total"] == 2
-        assert [i["id"] for i in all_pages(client, "/v1/events", 1, actor="a", sort="-date")] == ["two-roles", "one-role"]
+        assert [i["id"] for i in all_pages(client, "/v1/events", 1, actor="a", sort="-date")] == [
+            "two-roles",
+            "one-role",
+        ]
         roles = client.get("/v1/events", params={"actor": "a", "role": "host,participant"}).json()
         assert [i["id"] for i in roles["items"]] == ["two-roles"] and roles["total"] == 1
         csv_lines = client.get("/v1/events", params={"actor": "a", "format": "csv"}).text.strip().splitlines()
@@ -171,7 +210,12 @@ def test_participant_dates_are_their_events_bounds(data_client: TestClient):
             expected |= {(record["id"], p["actor"], p["role"], *bounds) for p in record["participants"]}
     with data_client.app.state.sessions() as session:
         rows = session.execute(
-            select(m.EventParticipant.event_id, m.EventParticipant.actor_id, m.EventParticipant.role,
-                   m.EventParticipant.date_start, m.EventParticipant.date_end)
+            select(
+                m.EventParticipant.event_id,
+                m.EventParticipant.actor_id,
+                m.EventParticipant.role,
+                m.EventParticipant.date_start,
+                m.EventParticipant.date_end,
+            )
         ).all()
     assert len(expected) > 30 and set(map(tuple, rows)) == expected

@@ -53,11 +53,18 @@ def test_generated_rows_are_complete_and_consistent(db: sqlite3.Connection) -> N
     ):
         span = parse_edtf(edtf)  # the stored bounds are what the app itself derives from the EDTF text
         assert (str(span.start), str(span.end), span.precision, span.approximate, span.uncertain) == (
-            start, end, precision, bool(approximate), bool(uncertain)
+            start,
+            end,
+            precision,
+            bool(approximate),
+            bool(uncertain),
         )
-    assert db.execute("SELECT count(*) FROM events WHERE search_text != lower(search_text) OR search_text = ''").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM events e WHERE NOT EXISTS "
-                      "(SELECT 1 FROM event_participants p WHERE p.event_id = e.id)").fetchone() == (0,)
+    assert db.execute(
+        "SELECT count(*) FROM events WHERE search_text != lower(search_text) OR search_text = ''"
+    ).fetchone() == (0,)
+    assert db.execute(
+        "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_participants p WHERE p.event_id = e.id)"
+    ).fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM event_participants WHERE actor_id = ?", (POPULAR,)).fetchone()[0] > 0
 
 

@@ -121,7 +121,9 @@ def event_ids(client, **params) -> list[str]:
 
 
 def test_who_visited_pakistan_in_september_2018(data_client):
-    items = data_client.get("/v1/events", params={"type": "visit", "country": "PK", "start": "2018-09", "end": "2018-09"}).json()["items"]
+    items = data_client.get(
+        "/v1/events", params={"type": "visit", "country": "PK", "start": "2018-09", "end": "2018-09"}
+    ).json()["items"]
     visitors = {p["actor"]["id"] for item in items for p in item["participants"] if p["role"] == "visitor"}
     assert {"mike-pompeo", "joseph-dunford", "david-hale"} <= visitors
 
@@ -129,7 +131,11 @@ def test_who_visited_pakistan_in_september_2018(data_client):
 def test_what_happened_in_july_2019_and_which_sources_say_so(data_client):
     items = data_client.get("/v1/events", params={"start": "2019-07", "end": "2019-07", "limit": 500}).json()["items"]
     ids = {item["id"] for item in items}
-    assert {"khan-visits-washington-2019-07", "khan-trump-summit-2019-07-22", "trump-offers-kashmir-mediation-2019-07-22"} <= ids
+    assert {
+        "khan-visits-washington-2019-07",
+        "khan-trump-summit-2019-07-22",
+        "trump-offers-kashmir-mediation-2019-07-22",
+    } <= ids
     urls = {c["url"] for item in items for c in item["citations"]}
     assert "https://www.dawn.com/news/1495570" in urls
     assert "http://mofa.gov.pk/prime-minister-imran-khan-holds-talks-with-president-trump/" in urls

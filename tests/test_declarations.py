@@ -47,7 +47,13 @@ def query_parameters(spec: dict, path: str) -> dict[str, dict]:
 
 def test_every_documented_parameter_is_a_declared_filter_or_control_and_back(data_client: TestClient) -> None:
     spec = data_client.get("/openapi.json").json()
-    with_query = {path for path, ops in spec["paths"].items() for op in ops.values() for p in op.get("parameters", []) if p["in"] == "query"}
+    with_query = {
+        path
+        for path, ops in spec["paths"].items()
+        for op in ops.values()
+        for p in op.get("parameters", [])
+        if p["in"] == "query"
+    }
     assert with_query == set(LISTS), "an endpoint takes query parameters that no declaration covers"
     for path, resource in LISTS.items():
         documented = set(query_parameters(spec, path))
@@ -60,7 +66,9 @@ def test_every_declared_filter_is_served_by_its_list_endpoint(data_client: TestC
     served = {resource.name for resource in LISTS.values()}
     assert served == {r.name for r in RESOURCES}
     for resource in RESOURCES:
-        path = next(p for p, r in LISTS.items() if r is resource and not p.endswith(("facets", "timeline", "network", "cite")))
+        path = next(
+            p for p, r in LISTS.items() if r is resource and not p.endswith(("facets", "timeline", "network", "cite"))
+        )
         documented = query_parameters(spec, path)
         for declared in resource.filters:
             assert declared.params and all(p.name in documented for p in declared.params), (resource.name, declared.key)
@@ -121,6 +129,8 @@ def test_a_parameter_is_declared_by_one_filter_only() -> None:
 
     with pytest.raises(ValueError, match="declared by two filters"):
         Resource(
-            "twice", object, (Words(Param("q", str, None, "a", "b"), None), Words(Param("q", str, None, "c", "d"), None)),
+            "twice",
+            object,
+            (Words(Param("q", str, None, "a", "b"), None), Words(Param("q", str, None, "c", "d"), None)),
             resources.TOPICS.sorting,
         )

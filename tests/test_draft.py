@@ -157,7 +157,9 @@ def test_synthetic_brief_generalises() -> None:
 
 
 def test_unparseable_footnote_becomes_a_note() -> None:
-    markdown = "# A Brief\n\n## Body\n\nSomething happened.<sup>1</sup>\n\n<sup>1</sup> Interview with an official, Capital.\n"
+    markdown = (
+        "# A Brief\n\n## Body\n\nSomething happened.<sup>1</sup>\n\n<sup>1</sup> Interview with an official, Capital.\n"
+    )
     bundle = draft_bundle(markdown, "a-brief")
     Bundle.model_validate(bundle)
     (cite,) = bundle["citations"]

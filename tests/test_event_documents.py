@@ -20,7 +20,9 @@ def test_every_document_is_exactly_the_documented_model(data_client: TestClient)
     assert len(events) >= 30
     for event in events:
         # No missing, extra or mistyped field: validating and dumping again gives the same JSON.
-        assert EventOut.model_validate(event, by_alias=False, by_name=True).model_dump(mode="json") == event, event["id"]
+        assert EventOut.model_validate(event, by_alias=False, by_name=True).model_dump(mode="json") == event, event[
+            "id"
+        ]
 
 
 def test_documents_carry_the_relations_the_orm_declares(data_client: TestClient) -> None:
@@ -38,7 +40,9 @@ def test_documents_carry_the_relations_the_orm_declares(data_client: TestClient)
             assert [(x["source"], x["section"], x["paragraph"], x["footnote"]) for x in document["locators"]] == [
                 (x.source_id, x.section, x.paragraph, x.footnote) for x in event.locators
             ]
-            assert [(q["speaker"]["id"], q["text"]) for q in document["quotes"]] == [(q.speaker_id, q.text) for q in event.quotes]
+            assert [(q["speaker"]["id"], q["text"]) for q in document["quotes"]] == [
+                (q.speaker_id, q.text) for q in event.quotes
+            ]
             assert [(r["event"], r["relation"]) for r in document["related"]] == [
                 (r.related_id, r.relation) for r in event.relations
             ]

@@ -35,7 +35,9 @@ def brute_force(actor: str | None = None, role: str | None = None, topic: str | 
     matches = []
     for event in bundle_events():
         participants = event["participants"]
-        if actor and not any(p["actor"] in actor.split(",") and (roles is None or p["role"] in roles) for p in participants):
+        if actor and not any(
+            p["actor"] in actor.split(",") and (roles is None or p["role"] in roles) for p in participants
+        ):
             continue
         if roles and not actor and not any(p["role"] in roles for p in participants):
             continue
@@ -48,27 +50,52 @@ def brute_force(actor: str | None = None, role: str | None = None, topic: str | 
 def test_event_item_has_the_contract_shape(client):
     item = client.get("/v1/events/summit-meeting").json()
     assert set(item) >= {
-        "id", "type", "title", "summary", "date", "location", "participants", "topics",
-        "citations", "locators", "notes", "quantity", "parent",
+        "id",
+        "type",
+        "title",
+        "summary",
+        "date",
+        "location",
+        "participants",
+        "topics",
+        "citations",
+        "locators",
+        "notes",
+        "quantity",
+        "parent",
     }
     assert item["date"] == {
-        "edtf": "2019-07-22", "start": "2019-07-22", "end": "2019-07-22",
-        "precision": "day", "approximate": False, "uncertain": False,
+        "edtf": "2019-07-22",
+        "start": "2019-07-22",
+        "end": "2019-07-22",
+        "precision": "day",
+        "approximate": False,
+        "uncertain": False,
     }
     assert item["location"] == {"name": "Beta City", "country": "BB"}
-    assert item["participants"][0] == {"actor": {"id": "ann-leader", "name": "Ann Leader", "kind": "person"}, "role": "participant"}
+    assert item["participants"][0] == {
+        "actor": {"id": "ann-leader", "name": "Ann Leader", "kind": "person"},
+        "role": "participant",
+    }
     assert item["topics"] == [{"id": "training", "label": "Training"}]
     # Exactly the citations of the event's footnotes, with the fields the bundle gives them.
     summit = next(e for e in bundle_events() if e["id"] == "summit-meeting")
     footnotes = {locator["footnote"] for locator in summit["locators"] if "footnote" in locator}
     assert item["citations"] == [
         {k: c[k] for k in ("id", "url", "title", "publisher", "issued", "footnote", "source")}
-        for c in bundle_records("citations") if c["footnote"] in footnotes
+        for c in bundle_records("citations")
+        if c["footnote"] in footnotes
     ]
     assert {k: item["citations"][0][k] for k in ("id", "url", "footnote", "issued", "publisher")} == {
-        "id": "cite-two", "url": "http://example.org/two", "footnote": 2, "issued": "2019-07-22", "publisher": "Beta Ministry",
+        "id": "cite-two",
+        "url": "http://example.org/two",
+        "footnote": 2,
+        "issued": "2019-07-22",
+        "publisher": "Beta Ministry",
     }
-    assert item["locators"] == [{"source": "test-brief", "section": "chronology", "paragraph": 2, "footnote": 2, "note": None}]
+    assert item["locators"] == [
+        {"source": "test-brief", "section": "chronology", "paragraph": 2, "footnote": 2, "note": None}
+    ]
     assert item["parent"] == "ann-visits-beta"
     assert item["quotes"][0]["speaker"]["id"] == "bob-minister"
     assert item["codes"] == {"plover": "CONSULT", "cameo": "040"}
@@ -142,7 +169,11 @@ def test_topic_includes_subtopics(client):
 
 
 def test_type_country_source_parent_filters(client):
-    assert sorted(ids(client.get("/v1/events", params={"type": "visit"}))) == ["ann-visits-beta", "repeated-visits", "september-visit"]
+    assert sorted(ids(client.get("/v1/events", params={"type": "visit"}))) == [
+        "ann-visits-beta",
+        "repeated-visits",
+        "september-visit",
+    ]
     assert ids(client.get("/v1/events", params={"type": "statement,meeting", "country": "BB"})) == ["summit-meeting"]
     assert len(ids(client.get("/v1/events", params={"source": "test-brief"}))) == len(bundle_events())
     assert ids(client.get("/v1/events", params={"parent": "ann-visits-beta"})) == ["summit-meeting"]
@@ -223,8 +254,11 @@ def test_selective_and_broad_plans_return_the_same_events(client, monkeypatch, b
     from app.queries import plan
 
     queries = [
-        {"actor": "ann-leader"}, {"actor": "ann-leader,bob-minister", "role": "participant"},
-        {"role": "host"}, {"topic": "relations"}, {"topic": "security", "actor": "gamma-org"},
+        {"actor": "ann-leader"},
+        {"actor": "ann-leader,bob-minister", "role": "participant"},
+        {"role": "host"},
+        {"topic": "relations"},
+        {"topic": "security", "actor": "gamma-org"},
     ]
     monkeypatch.setattr(plan, "BROAD", broad)
     statements: list[str] = []

@@ -22,7 +22,9 @@ DATES = ["2019-07-22", "2019-07", "2019~", "2019-06/..", "2018?/2020?", "2019-07
 FOOTNOTES = [None, 1, 2, 3]  # 3: a citation with no url, publisher or issued date
 QUOTES = [[], [{"speaker": "b", "text": "We agree", "footnote": 1}], [{"speaker": "a", "text": "Perhaps"}]]
 DISCREPANCY = {
-    "field": "date", "description": "Two dates.", "resolution": "The later one.",
+    "field": "date",
+    "description": "Two dates.",
+    "resolution": "The later one.",
     "readings": [{"value": "2019-07-01", "per": "brief"}, {"value": "2019-07-22", "per": "footnote 1"}],
 }
 
@@ -30,7 +32,12 @@ DISCREPANCY = {
 # Never empty for a valid record (app.schemas.bundle): every event has a start, a participant, a topic and a
 # locator; an event's citations come from its locators' footnotes; a discrepancy has readings.
 REQUIRED_BY_THE_BUNDLE = {
-    "date.start", "participants", "topics", "locators", "citations[].footnote", "discrepancies[].readings",
+    "date.start",
+    "participants",
+    "topics",
+    "locators",
+    "citations[].footnote",
+    "discrepancies[].readings",
 }
 
 
@@ -46,13 +53,21 @@ def generated_bundle(count: int = 48) -> dict[str, Any]:
         if footnote is not None:
             locator["footnote"] = footnote
         event: dict[str, Any] = {
-            "id": f"e{index:03d}", "type": ["visit", "meeting", "statement", "policy_change"][index % 4],
-            "title": f"Event {index}", "summary": "" if index % 5 == 0 else "Something happened.", "date": date,
-            "participants": [{"actor": "a", "role": "host"}] + ([{"actor": "b", "role": "visitor"}] if index % 3 else []),
-            "topics": ["t"] + (["u"] if index % 2 else []), "locators": [locator],
+            "id": f"e{index:03d}",
+            "type": ["visit", "meeting", "statement", "policy_change"][index % 4],
+            "title": f"Event {index}",
+            "summary": "" if index % 5 == 0 else "Something happened.",
+            "date": date,
+            "participants": [{"actor": "a", "role": "host"}]
+            + ([{"actor": "b", "role": "visitor"}] if index % 3 else []),
+            "topics": ["t"] + (["u"] if index % 2 else []),
+            "locators": [locator],
             # A quote's footnote must be one of the event's locators' footnotes.
-            "quotes": [{k: v for k, v in q.items() if k != "footnote" or footnote is not None} | (
-                {"footnote": footnote} if "footnote" in q and footnote is not None else {}) for q in quotes],
+            "quotes": [
+                {k: v for k, v in q.items() if k != "footnote" or footnote is not None}
+                | ({"footnote": footnote} if "footnote" in q and footnote is not None else {})
+                for q in quotes
+            ],
         }
         if location is not None:
             event["location"] = location
@@ -66,14 +81,32 @@ def generated_bundle(count: int = 48) -> dict[str, Any]:
     return {
         "sources": [{"id": "s", "title": "S", "sections": [{"key": "body", "title": "Body", "paragraphs": 3}]}],
         "citations": [
-            {"id": "c1", "source": "s", "footnote": 1, "type": "webpage", "title": "One", "publisher": "P",
-             "issued": "2019-07-22", "url": "https://example.org/1"},
-            {"id": "c2", "source": "s", "footnote": 2, "type": "article-newspaper", "title": "Two", "issued": "2019",
-             "url": "https://example.org/2"},
+            {
+                "id": "c1",
+                "source": "s",
+                "footnote": 1,
+                "type": "webpage",
+                "title": "One",
+                "publisher": "P",
+                "issued": "2019-07-22",
+                "url": "https://example.org/1",
+            },
+            {
+                "id": "c2",
+                "source": "s",
+                "footnote": 2,
+                "type": "article-newspaper",
+                "title": "Two",
+                "issued": "2019",
+                "url": "https://example.org/2",
+            },
             {"id": "c3", "source": "s", "footnote": 3, "type": "report", "title": "Three"},
         ],
         "topics": [{"id": "t", "label": "T"}, {"id": "u", "label": "U", "parent": "t"}],
-        "actors": [{"id": "a", "name": "A", "kind": "person"}, {"id": "b", "name": "B", "kind": "state", "country": "PK"}],
+        "actors": [
+            {"id": "a", "name": "A", "kind": "person"},
+            {"id": "b", "name": "B", "kind": "state", "country": "PK"},
+        ],
         "events": events,
     }
 
@@ -83,7 +116,9 @@ def leaves(value: Any, model: type[BaseModel], path: str = "") -> Iterator[tuple
     for name, info in model.model_fields.items():
         item = value[name]
         yield f"{path}{name}", item
-        inner = [a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [
+            a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
             inner = [info.annotation]
         if inner and isinstance(item, dict):
@@ -107,7 +142,9 @@ def test_generated_documents_are_exactly_the_documented_model(databases, tmp_pat
     seen: dict[str, set[str]] = {}
     for document in documents:
         # No missing, extra or mistyped field: validating and dumping again gives the same JSON.
-        assert EventOut.model_validate(document, by_alias=False, by_name=True).model_dump(mode="json") == document, document["id"]
+        assert EventOut.model_validate(document, by_alias=False, by_name=True).model_dump(mode="json") == document, (
+            document["id"]
+        )
         for path, value in leaves(document, EventOut):
             seen.setdefault(path, set()).add("absent" if value in (None, [], "") else "present")
     optional = {path for path, _ in _optional_fields(EventOut)} - REQUIRED_BY_THE_BUNDLE

@@ -124,7 +124,12 @@ def test_check_reports_malformed_files(tmp_path, content, message):
 
 def test_check_names_unknown_fields_and_vocabulary(tmp_path):
     (tmp_path / "bad.yaml").write_text(
-        yaml.safe_dump({"topics": [{"id": "t", "label": "T", "colour": "red"}], "actors": [{"id": "a", "name": "A", "kind": "alien"}]})
+        yaml.safe_dump(
+            {
+                "topics": [{"id": "t", "label": "T", "colour": "red"}],
+                "actors": [{"id": "a", "name": "A", "kind": "alien"}],
+            }
+        )
     )
     result = runner.invoke(cli, ["check", str(tmp_path)])
     assert result.exit_code == 1

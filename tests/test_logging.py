@@ -28,10 +28,7 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def access_records(caplog: pytest.LogCaptureFixture, request_id: str | None = None) -> list[logging.LogRecord]:
-    return [
-        r for r in caplog.records
-        if r.name == ACCESS_LOGGER and (request_id is None or r.request_id == request_id)
-    ]
+    return [r for r in caplog.records if r.name == ACCESS_LOGGER and (request_id is None or r.request_id == request_id)]
 
 
 def failing_app(test_db: str, exc: Exception):
@@ -280,4 +277,3 @@ def test_serve_leaves_the_access_log_and_logging_config_to_the_app(monkeypatch, 
         configure_logging()
     assert result.exit_code == 0, result.output
     assert calls[0]["access_log"] is False and calls[0]["log_config"] is None
-

@@ -41,8 +41,14 @@ def test_stored_dates_are_backfilled_as_the_import_writes_them(empty_db):
     upgrade(empty_db)
     load_into(empty_db, TEST_BUNDLE)
     engine = make_engine(empty_db)
-    columns = [m.Office.start_date, m.Office.end_date, m.Office.attested_date, m.Citation.issued_date,
-               m.SourceDocument.issued_date, m.SourceDocument.period_date]
+    columns = [
+        m.Office.start_date,
+        m.Office.end_date,
+        m.Office.attested_date,
+        m.Citation.issued_date,
+        m.SourceDocument.issued_date,
+        m.SourceDocument.period_date,
+    ]
 
     def stored() -> list:
         with session_factory(engine)() as session:

@@ -44,7 +44,11 @@ FILTER_CHOICES = {
 }
 filter_sets = st.lists(
     st.sampled_from([(k, v) for k, vs in FILTER_CHOICES.items() for v in vs]), min_size=0, max_size=3, unique=True
-).filter(lambda pairs: len({k for k, _ in pairs if k in ("start", "end")}) == sum(1 for k, _ in pairs if k in ("start", "end")))
+).filter(
+    lambda pairs: (
+        len({k for k, _ in pairs if k in ("start", "end")}) == sum(1 for k, _ in pairs if k in ("start", "end"))
+    )
+)
 
 
 def valid_range(pairs) -> bool:
@@ -81,13 +85,21 @@ def test_timeline_buckets_are_contiguous_and_equal_list_totals(data_client, pair
     assert buckets[0]["start"] == "2018-01-01" and buckets[-1]["end"] == "2020-12-31"
     assert len(buckets) == (3 if interval == "year" else 36)  # empty periods included
     for bucket in buckets:
-        within = [(k, v) for k, v in pairs if k not in ("start", "end")] + [("start", bucket["start"]), ("end", bucket["end"])]
+        within = [(k, v) for k, v in pairs if k not in ("start", "end")] + [
+            ("start", bucket["start"]),
+            ("end", bucket["end"]),
+        ]
         assert bucket["count"] + bucket["imprecise"] == total(data_client, within), bucket
         assert bucket["count"] == total(data_client, [*within, ("date_match", "within")]), bucket
 
 
 def test_month_precision_events_count_in_their_month_and_coarser_ones_as_imprecise(data_client):
-    months = {b["start"][:7]: b for b in data_client.get("/v1/events/timeline", params={"interval": "month", "start": "2018", "end": "2020"}).json()["buckets"]}
+    months = {
+        b["start"][:7]: b
+        for b in data_client.get(
+            "/v1/events/timeline", params={"interval": "month", "start": "2018", "end": "2020"}
+        ).json()["buckets"]
+    }
     assert months["2018-09"]["count"] >= 3  # Pompeo, Dunford and Hale, stated as "September 2018"
     assert months["2018-10"]["imprecise"] >= 1  # the undated "eight visits" (2018?/2020?) may fall in any month
     # Every month against a brute force over data/: certainly inside it counts, possibly inside is imprecise.
@@ -167,7 +179,11 @@ def test_geojson_only_has_events_with_known_coordinates(data_client):
     # Exactly the events of data/ whose place the curated gazetteer lists, at the gazetteer's coordinates.
     gazetteer = yaml.safe_load((ROOT / "app" / "exports" / "gazetteer.yaml").read_text())["places"]
     places = {p["name"]: [p["lon"], p["lat"]] for p in gazetteer}
-    located = {e["id"]: places[e["location"]["name"]] for e in yaml_records(DATA, "events") if (e.get("location") or {}).get("name") in places}
+    located = {
+        e["id"]: places[e["location"]["name"]]
+        for e in yaml_records(DATA, "events")
+        if (e.get("location") or {}).get("name") in places
+    }
     assert {f["id"]: f["geometry"]["coordinates"] for f in collection["features"]} == located
 
 
@@ -177,7 +193,9 @@ def test_citations_as_csl_json_render_in_a_csl_processor(data_client):
     import citeproc
 
     style_path = next((__import__("pathlib").Path(citeproc.__file__).parent / "data" / "styles").glob("*.csl"))
-    bibliography = CitationStylesBibliography(CitationStylesStyle(str(style_path), validate=False), CiteProcJSON(items), formatter.plain)
+    bibliography = CitationStylesBibliography(
+        CitationStylesStyle(str(style_path), validate=False), CiteProcJSON(items), formatter.plain
+    )
     for item in items:
         bibliography.register(Citation([CitationItem(item["id"])]))
     rendered = " ".join(str(entry) for entry in bibliography.bibliography())
@@ -250,14 +268,27 @@ def test_conditional_get_is_304_only_while_nothing_changed(databases, tmp_path):
         etag, modified = first.headers["etag"], first.headers["last-modified"]
         again = client.get("/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-None-Match": etag})
         assert again.status_code == 304 and again.content == b""
-        assert client.get("/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-Modified-Since": modified}).status_code == 304
+        assert (
+            client.get(
+                "/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-Modified-Since": modified}
+            ).status_code
+            == 304
+        )
         other = client.get("/v1/events", params={"topic": "cpec"}, headers={"If-None-Match": etag})
         assert other.status_code == 200  # another representation, another validator
-        assert client.get("/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-None-Match": '"stale"'}).status_code == 200
+        assert (
+            client.get(
+                "/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-None-Match": '"stale"'}
+            ).status_code
+            == 200
+        )
 
         # Reloading identical data keeps the version; changed data changes it and ends the 304s.
         assert runner.invoke(cli, ["load", str(DATA), "--replace", "--database-url", url]).exit_code == 0
-        assert client.get("/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-None-Match": etag}).status_code == 304
+        assert (
+            client.get("/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-None-Match": etag}).status_code
+            == 304
+        )
         edited = tmp_path / "edited"
         shutil.copytree(DATA, edited)
         events_file = next(edited.rglob("events.yaml"))

@@ -80,9 +80,7 @@ def test_every_subpackage_is_declared_in_pyproject():
     missing from the wheel while every test of the checkout still passed."""
     declared = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(p.parent.relative_to(ROOT).parts)
-        for p in (ROOT / "app").rglob("*.py")
-        if "__pycache__" not in p.parts
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "app").rglob("*.py") if "__pycache__" not in p.parts
     }
     assert found - declared == set(), "add these to [tool.setuptools] packages in pyproject.toml"
 
@@ -181,7 +179,10 @@ def served(installed, empty_db, tmp_path) -> Iterator[str]:
     log = open(tmp_path / "serve.log", "w+b")  # noqa: SIM115
     process = subprocess.Popen(
         [str(installed.bin / "dipevents"), "serve", "--port", str(port)],
-        cwd=run_dir, env=installed.env(DATABASE_URL=empty_db), stdout=log, stderr=subprocess.STDOUT,
+        cwd=run_dir,
+        env=installed.env(DATABASE_URL=empty_db),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

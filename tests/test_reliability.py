@@ -31,12 +31,52 @@ from tests.synthetic import write_bundle
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 NASTY = [
-    "' OR 1=1 --", '"; DROP TABLE events; --', "%", "_", "\\", "%%_\\%", "*", 'NEAR("a" "b")', "a AND b",
-    "\u202eنام\u202c", "e\u0301", "😀🇵🇰", "\ufeff", "\u0000", "a\u0000b", "x" * 5000, "", ",", ",,", " ",
-    "../../etc/passwd", "<script>alert(1)</script>", "1e309", "-1", "9" * 40, "2019-02-30", "NaN",
+    "' OR 1=1 --",
+    '"; DROP TABLE events; --',
+    "%",
+    "_",
+    "\\",
+    "%%_\\%",
+    "*",
+    'NEAR("a" "b")',
+    "a AND b",
+    "\u202eنام\u202c",
+    "e\u0301",
+    "😀🇵🇰",
+    "\ufeff",
+    "\u0000",
+    "a\u0000b",
+    "x" * 5000,
+    "",
+    ",",
+    ",,",
+    " ",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "1e309",
+    "-1",
+    "9" * 40,
+    "2019-02-30",
+    "NaN",
 ]
 PARAMETERS = {
-    "/v1/events": ["start", "end", "date_match", "actor", "role", "topic", "type", "country", "source", "parent", "q", "sort", "limit", "cursor", "format"],
+    "/v1/events": [
+        "start",
+        "end",
+        "date_match",
+        "actor",
+        "role",
+        "topic",
+        "type",
+        "country",
+        "source",
+        "parent",
+        "q",
+        "sort",
+        "limit",
+        "cursor",
+        "format",
+    ],
     "/v1/events/facets": ["facet", "facet_size", "q", "actor"],
     "/v1/events/timeline": ["interval", "start", "end"],
     "/v1/actors": ["q", "kind", "country", "sort", "limit", "cursor"],
@@ -167,7 +207,9 @@ def test_database_outage_gives_503_and_the_service_recovers_by_itself(tmp_path_f
             assert client.get("/health").status_code == 200
             with admin.connect() as conn:
                 conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+                )
             health = client.get("/health")
             assert health.status_code == 503 and health.json()["database"] == "unreachable"
             down = client.get("/v1/events")
@@ -190,7 +232,10 @@ def test_sigkill_during_import_leaves_the_database_as_it_was(migrated_db, tmp_pa
     bundle = write_bundle(tmp_path / "big", events=12_000)
     process = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "load", str(bundle), "--replace", "--database-url", migrated_db],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
     line = process.stderr.readline()  # printed once validation passed and the import transaction starts
@@ -239,7 +284,12 @@ days = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31))
 
 
 @settings(max_examples=200, deadline=None)
-@given(first=days, second=days, precision=st.sampled_from(["day", "month", "year"]), flags=st.sampled_from(["", "~", "?", "%"]))
+@given(
+    first=days,
+    second=days,
+    precision=st.sampled_from(["day", "month", "year"]),
+    flags=st.sampled_from(["", "~", "?", "%"]),
+)
 def test_edtf_text_to_bounds_and_back(first, second, precision, flags):
     lower, upper = sorted((first, second))
     fmt = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[precision]
@@ -271,7 +321,19 @@ def test_single_day_query_equals_brute_force(data_client, day):
 
 @settings(FAST, max_examples=25)
 @given(
-    filters=st.lists(st.sampled_from([("topic", "kashmir-dispute"), ("actor", "united-states"), ("type", "visit,meeting"), ("start", "2019"), ("q", "pakistan")]), max_size=2, unique=True),
+    filters=st.lists(
+        st.sampled_from(
+            [
+                ("topic", "kashmir-dispute"),
+                ("actor", "united-states"),
+                ("type", "visit,meeting"),
+                ("start", "2019"),
+                ("q", "pakistan"),
+            ]
+        ),
+        max_size=2,
+        unique=True,
+    ),
     size=st.integers(min_value=1, max_value=7),
     sort=st.sampled_from(["date", "-date"]),
 )
@@ -281,7 +343,9 @@ def test_cursor_pages_visit_every_match_once_in_order(data_client, filters, size
     everything = [i["id"] for i in data_client.get("/v1/events", params=[*params, ("limit", "500")]).json()["items"]]
     seen, cursor = [], None
     while True:
-        page = data_client.get("/v1/events", params=params + [("limit", str(size))] + ([("cursor", cursor)] if cursor else [])).json()
+        page = data_client.get(
+            "/v1/events", params=params + [("limit", str(size))] + ([("cursor", cursor)] if cursor else [])
+        ).json()
         seen += [i["id"] for i in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -300,5 +364,3 @@ def test_short_load_run_has_no_errors():
     for level in levels:
         assert level.latencies, level.concurrency
         assert level.errors == 0 and level.server_errors == 0, level.row()
-
-

@@ -36,7 +36,10 @@ def test_actor_pages_in_name_order(client):
 def test_agreements_carry_amounts_milestones_and_filter_like_events(client):
     programme = client.get("/v1/agreements/training-programme").json()
     assert programme["amount"] == {"value": "125000000.00", "currency": "USD", "qualifier": "exact"}
-    assert [(m["kind"], m["date"]["edtf"]) for m in programme["milestones"]] == [("suspended", "2018"), ("reinstated", "2020-01")]
+    assert [(m["kind"], m["date"]["edtf"]) for m in programme["milestones"]] == [
+        ("suspended", "2018"),
+        ("reinstated", "2020-01"),
+    ]
     assert programme["events"] == ["summit-meeting"]
     assert programme["citations"][0]["id"] == "cite-two"
     assert ids(client.get("/v1/agreements", params={"status": "reinstated"})) == ["training-programme"]
@@ -64,7 +67,10 @@ def test_citations_are_csl_json_and_filter_by_publisher_date_source(client):
     assert ids(client.get("/v1/citations")) == ["cite-one", "cite-two"]  # footnote order
     assert ids(client.get("/v1/citations", params={"publisher": "Beta Ministry"})) == ["cite-two"]
     assert ids(client.get("/v1/citations", params={"start": "2019"})) == ["cite-two"]
-    assert ids(client.get("/v1/citations", params={"source": "test-brief", "sort": "issued"})) == ["cite-one", "cite-two"]
+    assert ids(client.get("/v1/citations", params={"source": "test-brief", "sort": "issued"})) == [
+        "cite-one",
+        "cite-two",
+    ]
     problem(client.get("/v1/citations", params={"source": "other"}), 400, "source")
 
 
@@ -84,7 +90,9 @@ def test_source_document_lists_sections_citations_and_assessments(client):
     assert ids(client.get("/v1/sources", params={"q": "test institute"})) == ["test-brief"]
 
 
-@pytest.mark.parametrize("path", ["/v1/actors/x", "/v1/agreements/x", "/v1/citations/x", "/v1/topics/x", "/v1/sources/x"])
+@pytest.mark.parametrize(
+    "path", ["/v1/actors/x", "/v1/agreements/x", "/v1/citations/x", "/v1/topics/x", "/v1/sources/x"]
+)
 def test_unknown_ids_are_404_problems(client, path):
     problem(client.get(path), 404, None)
 

@@ -12,12 +12,28 @@ class Export(NamedTuple):
     # Flat columns to select instead of loading whole records (fast path for tabular formats).
     columns: tuple[Any, ...] | None = None
 
+
 EXAMPLES: dict[str, Any] = {
     "text/csv": "id,type,title,date_edtf,date_start,date_end,...\nkhan-trump-summit-2019-07-22,meeting,...",
     "application/x-ndjson": '{"id":"khan-trump-summit-2019-07-22","type":"meeting",...}\n',
     "text/calendar": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:...\r\nDTSTART;VALUE=DATE:20190722\r\n...",
-    "application/geo+json": {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [9.8372, 46.8043]}, "properties": {"id": "khan-trump-meeting-davos-2020-01-21"}}]},
-    "application/vnd.citationstyles.csl+json": [{"id": "dawn-2019-07-23-india-denies-modi-asked-trump-to-mediate", "type": "article-newspaper", "title": "India denies Modi asked Trump to mediate Kashmir dispute"}],
+    "application/geo+json": {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [9.8372, 46.8043]},
+                "properties": {"id": "khan-trump-meeting-davos-2020-01-21"},
+            }
+        ],
+    },
+    "application/vnd.citationstyles.csl+json": [
+        {
+            "id": "dawn-2019-07-23-india-denies-modi-asked-trump-to-mediate",
+            "type": "article-newspaper",
+            "title": "India denies Modi asked Trump to mediate Kashmir dispute",
+        }
+    ],
     "application/x-research-info-systems": "TY  - NEWS\nTI  - India denies Modi asked Trump to mediate Kashmir dispute\n...\nER  - \n",
     "application/x-bibtex": "@article{dawn-2019-07-23-...,\n title = {India denies ...},\n ...\n}\n",
 }

@@ -44,7 +44,11 @@ def write_csl_json(citations: Iterable[Citation]) -> Iterator[str]:
 
 
 def ris_entry(citation: Citation) -> dict[str, Any]:
-    entry: dict[str, Any] = {"type_of_reference": RIS_TYPES.get(citation.csl_type, "GEN"), "title": citation.title, "id": citation.id}
+    entry: dict[str, Any] = {
+        "type_of_reference": RIS_TYPES.get(citation.csl_type, "GEN"),
+        "title": citation.title,
+        "id": citation.id,
+    }
     if names := _names(citation):
         entry["authors"] = names
     if citation.container_title:
@@ -81,7 +85,11 @@ def _latex(text: str) -> str:
 def bibtex_entry(citation: Citation) -> dict[str, str]:
     """BibLaTeX: `@article` for newspaper/magazine/journal pieces, `@online` otherwise."""
     article = citation.csl_type in ("article-newspaper", "article-magazine", "article-journal")
-    entry = {"ENTRYTYPE": "article" if article else "online", "ID": _bibtex_key(citation.id), "title": _latex(citation.title)}
+    entry = {
+        "ENTRYTYPE": "article" if article else "online",
+        "ID": _bibtex_key(citation.id),
+        "title": _latex(citation.title),
+    }
     if names := _names(citation):
         entry["author"] = _latex(" and ".join(names))
     if citation.container_title:

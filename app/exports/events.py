@@ -46,13 +46,18 @@ CSV: tuple[tuple[str, Any], ...] = (
     ("date_uncertain", Event.date_uncertain),
     ("location_name", Event.location_name),
     ("location_country", Event.location_country),
-    ("participants", _joined(EventParticipant.actor_id + ":" + EventParticipant.role, EventParticipant.event_id == Event.id, ";")),
+    (
+        "participants",
+        _joined(EventParticipant.actor_id + ":" + EventParticipant.role, EventParticipant.event_id == Event.id, ";"),
+    ),
     ("topics", _joined(EventTopic.topic_id, EventTopic.event_id == Event.id, ";")),
     (
         "citation_urls",
         _joined(
             Citation.url,
-            (EventCitation.event_id == Event.id) & (EventCitation.citation_id == Citation.id) & Citation.url.is_not(None),
+            (EventCitation.event_id == Event.id)
+            & (EventCitation.citation_id == Citation.id)
+            & Citation.url.is_not(None),
             " ",
         ),
     ),

@@ -174,7 +174,9 @@ def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invali
             elif (loc.source, loc.section) not in sections:
                 report(kind, record_id, f"{field}.section", f"source {loc.source!r} has no section {loc.section!r}")
             if loc.footnote is not None and (loc.source, loc.footnote) not in footnotes:
-                report(kind, record_id, f"{field}.footnote", f"no citation for footnote {loc.footnote} of {loc.source!r}")
+                report(
+                    kind, record_id, f"{field}.footnote", f"no citation for footnote {loc.footnote} of {loc.source!r}"
+                )
 
     for source in bundle.sources:
         keys = [sec.key for sec in source.sections]
@@ -194,7 +196,9 @@ def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invali
     duplicate_footnotes = Counter((c.source, c.footnote) for c in bundle.citations if c.footnote is not None)
     for (source_id, footnote), count in duplicate_footnotes.items():
         if count > 1:
-            problems.append(Problem("-", f"source {source_id!r}", "citations", f"footnote {footnote} cited {count} times"))
+            problems.append(
+                Problem("-", f"source {source_id!r}", "citations", f"footnote {footnote} cited {count} times")
+            )
     for topic_in in bundle.topics:
         need("topics", topic_in.id, "parent", topic_in.parent, topics, "topic")
     for actor in bundle.actors:
@@ -215,7 +219,9 @@ def _check_references(bundle: Bundle, origin: dict[tuple[str, str], str], invali
         for i, q in enumerate(event.quotes):
             need("events", event.id, f"quotes.{i}.speaker", q.speaker, actors, "actor")
             if q.footnote is not None and q.footnote not in located_footnotes:
-                report("events", event.id, f"quotes.{i}.footnote", f"footnote {q.footnote} is not in the event's locators")
+                report(
+                    "events", event.id, f"quotes.{i}.footnote", f"footnote {q.footnote} is not in the event's locators"
+                )
         check_locators("events", event.id, "", event.locators)
     for kind, records in (("topics", bundle.topics), ("events", bundle.events)):
         for record_id in _parent_cycles(records):
@@ -382,6 +388,7 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                     locators=locators(office.locators),
                 )
             )
+
     def walk_dates(span: DateSpan) -> dict[str, dt.date | None]:
         start, end = m.walk_bounds(span.start, span.end)
         return {"date_start": start, "date_end": end}

@@ -35,7 +35,9 @@ FACET = Param(
     ["type", "actor"],
     vocabulary=FACETS,
 )
-FACET_SIZE = Param("facet_size", int, 10, "Values per facet, most frequent first.", 10, constraints={"ge": 1, "le": 500})
+FACET_SIZE = Param(
+    "facet_size", int, 10, "Values per facet, most frequent first.", 10, constraints={"ge": 1, "le": 500}
+)
 INTERVAL = Param("interval", str, "year", "Bucket size.", "month", vocabulary=INTERVALS)
 
 
@@ -87,7 +89,9 @@ def _topic_facet(session: Session, ids: Any) -> FacetRows:
     closure = topic_closure_rows(session)
     if not closure:
         return []
-    pairs = union_all(*(select(literal(a).label("ancestor"), literal(d).label("descendant")) for a, d in closure)).subquery()
+    pairs = union_all(
+        *(select(literal(a).label("ancestor"), literal(d).label("descendant")) for a, d in closure)
+    ).subquery()
     rows = session.execute(
         select(pairs.c.ancestor, m.Topic.label, func.count(func.distinct(m.EventTopic.event_id)))
         .join(m.EventTopic, m.EventTopic.topic_id == pairs.c.descendant)
@@ -181,7 +185,11 @@ def matching_spans(plan: Plan) -> tuple[Any, Any, Any]:
     (Shape.WALK), read off the actor's (actor, date) index like the list: an actor in 10% of 1M events
     is 100k index entries instead of 100k event lookups."""
     if plan.shape is not Shape.WALK:
-        spans = select(m.Event.date_start.label("first"), m.Event.date_end.label("last")).where(*conditions(plan)).subquery()
+        spans = (
+            select(m.Event.date_start.label("first"), m.Event.date_end.label("last"))
+            .where(*conditions(plan))
+            .subquery()
+        )
         return spans.c.first, spans.c.last, spans
     assert plan.resource.walk is not None
     walk = plan.resource.walk.entity
@@ -197,7 +205,9 @@ def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
     dates = plan.dates
     lower, upper = (dates.start, dates.end) if dates else (None, None)
     first_day, last_day, spans = matching_spans(plan)
-    bounds = session.execute(select(func.min(first_day), func.max(func.coalesce(last_day, first_day))).select_from(spans)).one()
+    bounds = session.execute(
+        select(func.min(first_day), func.max(func.coalesce(last_day, first_day))).select_from(spans)
+    ).one()
     first, last = lower or bounds[0], upper or bounds[1]
     if first is None or last is None:
         return []
@@ -211,7 +221,9 @@ def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
             raise ValueError(f"more than {MAX_BUCKETS} {interval} periods; use a coarser interval or a narrower range")
     # Events grouped by (first period, last period) in SQL: a few hundred rows even for 100k events.
     start_key, end_key = _period_key(first_day, interval), _period_key(last_day, interval)
-    groups = session.execute(select(start_key, end_key, func.count()).select_from(spans).group_by(start_key, end_key)).all()
+    groups = session.execute(
+        select(start_key, end_key, func.count()).select_from(spans).group_by(start_key, end_key)
+    ).all()
     index = {_key_of(b.start, interval): i for i, b in enumerate(buckets)}
     first_key, last_key = _key_of(buckets[0].start, interval), _key_of(buckets[-1].start, interval)
     for start, end, count in groups:
@@ -235,11 +247,15 @@ class Neighbour:
 def network(session: Session, actor_id: str, plan: Plan) -> list[Neighbour]:
     """Actors sharing the plan's matching events with ``actor_id``: counts and shared event ids, most
     connected first."""
-    ids = matching_ids(plan).where(
-        select(m.EventParticipant.event_id)
-        .where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id)
-        .exists()
-    ).scalar_subquery()
+    ids = (
+        matching_ids(plan)
+        .where(
+            select(m.EventParticipant.event_id)
+            .where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id)
+            .exists()
+        )
+        .scalar_subquery()
+    )
     rows = session.execute(
         select(m.EventParticipant.actor_id, m.EventParticipant.event_id)
         .where(m.EventParticipant.event_id.in_(ids), m.EventParticipant.actor_id != actor_id)

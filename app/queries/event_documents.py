@@ -54,7 +54,9 @@ class JsonDialect:
         to the model and not to the SQL, or the other way round, fails at import)."""
         expected = set(shape.model_fields) if shape is not None else set(fields)
         if shape is not None and set(fields) != expected:
-            raise RuntimeError(f"{shape.__name__}: SQL document fields {sorted(fields)} != model fields {sorted(expected)}")
+            raise RuntimeError(
+                f"{shape.__name__}: SQL document fields {sorted(fields)} != model fields {sorted(expected)}"
+            )
         pairs = ", ".join(f"'{key}', {value}" for key, value in fields.items())
         return f"json_build_object({pairs})" if self.pg else f"json_object({pairs})"
 
@@ -75,8 +77,16 @@ class JsonDialect:
 def document_sql(d: JsonDialect, e: str = "e") -> str:
     """The JSON document (shape: app.schemas.events.EventOut) of the event row aliased ``e``."""
     E, P, A, T, ET, C, EC, L, Q, R = (
-        m.Event, m.EventParticipant, m.Actor, m.Topic, m.EventTopic, m.Citation, m.EventCitation, m.Locator,
-        m.EventQuote, m.EventRelation,
+        m.Event,
+        m.EventParticipant,
+        m.Actor,
+        m.Topic,
+        m.EventTopic,
+        m.Citation,
+        m.EventCitation,
+        m.Locator,
+        m.EventQuote,
+        m.EventRelation,
     )
 
     def actor(a: str) -> str:
@@ -96,13 +106,17 @@ def document_sql(d: JsonDialect, e: str = "e") -> str:
         summary=col(e, E.summary),
         date=d.obj(
             DateOut,
-            edtf=col(e, E.date_edtf), start=col(e, E.date_start), end=col(e, E.date_end),
-            precision=col(e, E.date_precision), approximate=d.flag(col(e, E.date_approximate)),
+            edtf=col(e, E.date_edtf),
+            start=col(e, E.date_start),
+            end=col(e, E.date_end),
+            precision=col(e, E.date_precision),
+            approximate=d.flag(col(e, E.date_approximate)),
             uncertain=d.flag(col(e, E.date_uncertain)),
         ),
         location=d.embed(
             f"CASE WHEN {col(e, E.location_name)} IS NOT NULL OR {col(e, E.location_country)} IS NOT NULL THEN "
-            + d.obj(LocationOut, name=col(e, E.location_name), country=col(e, E.location_country)) + " END"
+            + d.obj(LocationOut, name=col(e, E.location_name), country=col(e, E.location_country))
+            + " END"
         ),
         participants=d.array(
             d.obj(ParticipantOut, actor=actor("a"), role=col("p", P.role)),
@@ -119,8 +133,13 @@ def document_sql(d: JsonDialect, e: str = "e") -> str:
         citations=d.array(
             d.obj(
                 CitationRef,
-                id=col("c", C.id), url=col("c", C.url), title=col("c", C.title), publisher=col("c", C.publisher),
-                issued=col("c", C.issued_edtf), footnote=col("c", C.footnote), source=col("c", C.source_id),
+                id=col("c", C.id),
+                url=col("c", C.url),
+                title=col("c", C.title),
+                publisher=col("c", C.publisher),
+                issued=col("c", C.issued_edtf),
+                footnote=col("c", C.footnote),
+                source=col("c", C.source_id),
             ),
             f"{table(EC)} ec JOIN {table(C)} c ON {col('c', C.id)} = {col('ec', EC.citation_id)} "
             f"WHERE {col('ec', EC.event_id)} = {event_id}",
@@ -129,8 +148,11 @@ def document_sql(d: JsonDialect, e: str = "e") -> str:
         locators=d.array(
             d.obj(
                 LocatorOut,
-                source=col("l", L.source_id), section=col("l", L.section), paragraph=col("l", L.paragraph),
-                footnote=col("l", L.footnote), note=col("l", L.note),
+                source=col("l", L.source_id),
+                section=col("l", L.section),
+                paragraph=col("l", L.paragraph),
+                footnote=col("l", L.footnote),
+                note=col("l", L.note),
             ),
             f"{table(L)} l WHERE {col('l', L.event_id)} = {event_id}",
             col("l", L.id),

@@ -67,7 +67,11 @@ class Param:
         # A mutable default is given as a factory, so no two requests share one list.
         default: dict[str, Any] = {"default_factory": list} if self.default == [] else {"default": self.default}
         info = Field(
-            **default, description=self.description, examples=[self.example], json_schema_extra=extra, **self.constraints
+            **default,
+            description=self.description,
+            examples=[self.example],
+            json_schema_extra=extra,
+            **self.constraints,
         )
         return annotation, info
 
@@ -184,7 +188,9 @@ def check_choices(param: str, groups: Groups, allowed: Sequence[str]) -> None:
 Expand = Callable[[Session, Groups], tuple[Groups, set[str]]]
 
 
-def resolve_ids(session: Session, param: str, raw: Mapping[str, Any], model: Any, expand: Expand | None) -> Groups | None:
+def resolve_ids(
+    session: Session, param: str, raw: Mapping[str, Any], model: Any, expand: Expand | None
+) -> Groups | None:
     """The value groups of an id parameter, checked to exist (400 naming the unknown ones) and, given
     ``expand`` (which returns the expanded groups and every known id, in one read), expanded (a topic
     and its sub-topics); None when unset."""
@@ -351,10 +357,13 @@ class DateRange(Filter):
         if self.matching:
             declared.append(
                 Param(
-                    "date_match", str, "overlaps",
+                    "date_match",
+                    str,
+                    "overlaps",
                     "`overlaps` (default): any day the record may denote falls in the range, so a September 2018 "
                     "event matches a query for 15 September 2018. `within`: every day it may denote does.",
-                    "overlaps", vocabulary=("overlaps", "within"),
+                    "overlaps",
+                    vocabulary=("overlaps", "within"),
                 )
             )
         return tuple(declared)

@@ -59,13 +59,17 @@ def decode_cursor(cursor: str, sort: str, keys: list[SortKey]) -> list[Any]:
             raise ValueError("bad signature")
         data = json.loads(payload)
         if data["s"] != sort:
-            raise bad_parameter("cursor", f"this cursor belongs to sort={data['s']!r}, not sort={sort!r}", "invalid-cursor")
+            raise bad_parameter(
+                "cursor", f"this cursor belongs to sort={data['s']!r}, not sort={sort!r}", "invalid-cursor"
+            )
         values = data["k"]
         if len(values) != len(keys):
             raise ValueError("wrong arity")
         return [key.decode(value) for key, value in zip(keys, values, strict=True)]
     except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_parameter("cursor", "not a cursor issued by this API; omit it to start from the first page", "invalid-cursor") from None
+        raise bad_parameter(
+            "cursor", "not a cursor issued by this API; omit it to start from the first page", "invalid-cursor"
+        ) from None
 
 
 def after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:

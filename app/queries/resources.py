@@ -178,14 +178,19 @@ EVENT_FILTERS: tuple[Filter, ...] = (
     ),
     Ref(
         Param(
-            "parent", str | None, None, "Only parts of this event (e.g. meetings during a visit).",
+            "parent",
+            str | None,
+            None,
+            "Only parts of this event (e.g. meetings during a visit).",
             "khan-visits-washington-2019-07",
         ),
         m.Event,
         lambda ids, _: m.Event.parent_id.in_(ids),
     ),
     Words(
-        words_param("Words that must all appear in the title, summary or place (case-insensitive).", "mediation kashmir"),
+        words_param(
+            "Words that must all appear in the title, summary or place (case-insensitive).", "mediation kashmir"
+        ),
         m.Event.search_text,
     ),
 )
@@ -231,7 +236,9 @@ AGREEMENTS = Resource(
             expand=topic_with_descendants,
         ),
         Choice(
-            repeatable("status", "Status (in_effect, suspended, reinstated, …).", "suspended", vocab.AGREEMENT_STATUSES),
+            repeatable(
+                "status", "Status (in_effect, suspended, reinstated, …).", "suspended", vocab.AGREEMENT_STATUSES
+            ),
             m.Agreement.status,
         ),
         Choice(
@@ -260,7 +267,9 @@ ACTORS = Resource(
         Words(words_param("Words that must all appear in the name or an alias.", "pompeo"), m.Actor.search_text),
         Choice(
             repeatable(
-                "kind", "Actor kind (person, state, government_body, international_organisation, other).", "person",
+                "kind",
+                "Actor kind (person, state, government_body, international_organisation, other).",
+                "person",
                 vocab.ACTOR_KINDS,
             ),
             m.Actor.kind,

@@ -72,5 +72,7 @@ def actor_network(
     neighbours = aggregations.network(snapshot.session, actor_id, matching)[: values["limit"]]
     return NetworkOut(
         actor=ActorRef.model_validate(actor),
-        neighbours=[NeighbourOut(actor=ActorRef.model_validate(n.actor), count=n.count, events=n.events) for n in neighbours],
+        neighbours=[
+            NeighbourOut(actor=ActorRef.model_validate(n.actor), count=n.count, events=n.events) for n in neighbours
+        ],
     )

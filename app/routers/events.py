@@ -60,7 +60,9 @@ def event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()])
     names = list(dict.fromkeys(n for group in value_groups("facet", values["facet"]) for n in group))
     unknown = sorted(set(names) - set(aggregations.FACETS))
     if unknown or not names:
-        raise bad_parameter("facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(aggregations.FACETS)}")
+        raise bad_parameter(
+            "facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(aggregations.FACETS)}"
+        )
     matching = plan(snapshot.session, EVENTS, values, Purpose.AGGREGATE)
     chosen = cast(list[aggregations.FacetName], names)  # each checked against FACETS above
     counts = aggregations.facet_counts(snapshot.session, matching, chosen, values["facet_size"])
@@ -103,7 +105,10 @@ def event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, Quer
         raise bad_parameter("interval", str(exc)) from None
     return TimelineOut(
         interval=values["interval"],
-        buckets=[BucketOut(start=b.start.isoformat(), end=b.end.isoformat(), count=b.count, imprecise=b.imprecise) for b in buckets],
+        buckets=[
+            BucketOut(start=b.start.isoformat(), end=b.end.isoformat(), count=b.count, imprecise=b.imprecise)
+            for b in buckets
+        ],
     )
 
 
@@ -116,6 +121,8 @@ def event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, Quer
 )
 def get_event(
     snapshot: SnapshotDep,
-    event_id: Annotated[str, Path(description="Event id (a stable slug).", examples=["khan-trump-meeting-davos-2020-01-21"])],
+    event_id: Annotated[
+        str, Path(description="Event id (a stable slug).", examples=["khan-trump-meeting-davos-2020-01-21"])
+    ],
 ) -> Response:
     return json_response(get_one(snapshot.session, EVENTS, event_id))

@@ -89,7 +89,9 @@ def vocabularies() -> dict[str, Any]:
     description="The `type` of every error response points here.",
     responses=problem_responses(404),
 )
-def problem_type(slug: Annotated[str, Path(description="Problem type slug.", examples=["invalid-parameter"])]) -> dict[str, str]:
+def problem_type(
+    slug: Annotated[str, Path(description="Problem type slug.", examples=["invalid-parameter"])],
+) -> dict[str, str]:
     if slug not in PROBLEM_TYPES:
         raise ProblemError(404, "not-found", f"no problem type {slug!r}")
     title, explanation = PROBLEM_TYPES[slug]
@@ -98,10 +100,13 @@ def problem_type(slug: Annotated[str, Path(description="Problem type slug.", exa
 
 class MetaOut(BaseModel):
     dataset_version: str = Field(description="Changes whenever the data changes.", examples=["3f9a1c0d2b7e4a51"])
-    last_modified: str | None = Field(description="When the data last changed (UTC).", examples=["2026-11-28T03:40:00+00:00"])
+    last_modified: str | None = Field(
+        description="When the data last changed (UTC).", examples=["2026-11-28T03:40:00+00:00"]
+    )
     counts: dict[str, int] = Field(description="Records per resource.", examples=[{"events": 33, "actors": 33}])
     date_range: dict[str, str | None] = Field(
-        description="Earliest and latest day any event may denote.", examples=[{"start": "2018-01-01", "end": "2021-01-07"}]
+        description="Earliest and latest day any event may denote.",
+        examples=[{"start": "2018-01-01", "end": "2021-01-07"}],
     )
 
 

@@ -40,7 +40,9 @@ def list_sources(lister: ListerDep, params: Annotated[SourceParams, Query()]) ->
 )
 def get_source(
     snapshot: SnapshotDep,
-    source_id: Annotated[str, Path(description="Source document id.", examples=["ips-pakistan-us-relations-2018-2020"])],
+    source_id: Annotated[
+        str, Path(description="Source document id.", examples=["ips-pakistan-us-relations-2018-2020"])
+    ],
 ) -> Response:
     return json_response(SourceOut.from_row(get_one(snapshot.session, SOURCES, source_id)))
 
@@ -68,6 +70,8 @@ def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]
 )
 def get_citation(
     snapshot: SnapshotDep,
-    citation_id: Annotated[str, Path(description="Citation id.", examples=["reuters-2018-01-05-us-suspends-security-aid"])],
+    citation_id: Annotated[
+        str, Path(description="Citation id.", examples=["reuters-2018-01-05-us-suspends-security-aid"])
+    ],
 ) -> Response:
     return json_response(CitationOut.from_row(get_one(snapshot.session, CITATIONS, citation_id)))

@@ -44,7 +44,9 @@ class OfficeOut(Schema):
 class ActorOut(Schema):
     id: str = Field(description="Stable slug.", examples=["mike-pompeo"])
     name: str = Field(examples=["Mike Pompeo"])
-    kind: str = Field(description="person, state, government_body, international_organisation or other.", examples=["person"])
+    kind: str = Field(
+        description="person, state, government_body, international_organisation or other.", examples=["person"]
+    )
     aliases: list[str] = Field(examples=[["Michael Pompeo"]])
     country: str | None = Field(description="ISO 3166-1 alpha-2.", examples=["US"])
     description: str

@@ -31,7 +31,9 @@ class MilestoneOut(Schema):
 class AmountOut(Schema):
     value: Decimal = Field(examples=["125000000"])
     currency: str | None = Field(description="ISO 4217.", examples=["USD"])
-    qualifier: str | None = Field(description="`exact`, `at_least` or `about`, as the source words it.", examples=["exact"])
+    qualifier: str | None = Field(
+        description="`exact`, `at_least` or `about`, as the source words it.", examples=["exact"]
+    )
 
 
 class AgreementOut(Schema):
@@ -54,7 +56,9 @@ class AgreementOut(Schema):
     def from_row(cls, agreement: Agreement) -> AgreementOut:
         amount = None
         if agreement.amount is not None:
-            amount = AmountOut(value=agreement.amount, currency=agreement.currency, qualifier=agreement.amount_qualifier)
+            amount = AmountOut(
+                value=agreement.amount, currency=agreement.currency, qualifier=agreement.amount_qualifier
+            )
         return cls.model_validate(
             {
                 "id": agreement.id,

@@ -27,9 +27,13 @@ class Page(Schema, Generic[T]):
         "`/v1/events/facets` always returns the exact total.",
         examples=[17],
     )
-    total_exact: bool = Field(default=True, description="False when `total` is the 1,000 cap (there are more matches).", examples=[True])
+    total_exact: bool = Field(
+        default=True, description="False when `total` is the 1,000 cap (there are more matches).", examples=[True]
+    )
     dataset_version: str | None = Field(
-        default=None, description="Version of the data that answered; changes with every import.", examples=["3f9a1c0d2b7e4a51"]
+        default=None,
+        description="Version of the data that answered; changes with every import.",
+        examples=["3f9a1c0d2b7e4a51"],
     )
     query_url: str | None = Field(
         default=None,
@@ -44,7 +48,9 @@ class DateOut(Schema):
     edtf: str = Field(description="Extended Date/Time Format (ISO 8601-2) text.", examples=["2019-07-21/2019-07-23"])
     start: dt.date | None = Field(description="First day it may denote; null if open.", examples=["2019-07-21"])
     end: dt.date | None = Field(description="Last day it may denote; null if open.", examples=["2019-07-23"])
-    precision: Literal["day", "month", "year"] = Field(description="Coarsest precision of the stated date.", examples=["day"])
+    precision: Literal["day", "month", "year"] = Field(
+        description="Coarsest precision of the stated date.", examples=["day"]
+    )
     approximate: bool = Field(description="The source says 'about' (EDTF `~`).", examples=[False])
     uncertain: bool = Field(description="The date is doubtful or inferred (EDTF `?`).", examples=[False])
 
@@ -68,7 +74,11 @@ class DateOut(Schema):
 class LocatorOut(Schema):
     """Where in a source document a record is stated."""
 
-    source: str = Field(validation_alias="source_id", description="Source document id.", examples=["ips-pakistan-us-relations-2018-2020"])
+    source: str = Field(
+        validation_alias="source_id",
+        description="Source document id.",
+        examples=["ips-pakistan-us-relations-2018-2020"],
+    )
     section: str = Field(description="Section key within the source.", examples=["high-level-visits"])
     paragraph: int | None = Field(description="Paragraph number within the section (1-based).", examples=[2])
     footnote: int | None = Field(description="Footnote that backs the statement, if any.", examples=[5])
@@ -105,10 +115,11 @@ class CitationRef(Schema):
     url: str | None = Field(examples=["http://mofa.gov.pk/prime-minister-imran-khan-holds-talks-with-president-trump/"])
     title: str
     publisher: str | None = Field(examples=["Ministry of Foreign Affairs, Pakistan"])
-    issued: str | None = Field(validation_alias="issued_edtf", description="EDTF date of publication.", examples=["2019-07-22"])
+    issued: str | None = Field(
+        validation_alias="issued_edtf", description="EDTF date of publication.", examples=["2019-07-22"]
+    )
     footnote: int | None = Field(description="Footnote number in the source document.", examples=[5])
     source: str = Field(validation_alias="source_id", description="Source document the footnote belongs to.")
-
 
 
 def _json(value: BaseModel | bytes) -> bytes:

@@ -42,7 +42,9 @@ class RelationOut(Schema):
 
 
 class CodesOut(Schema):
-    plover: str | None = Field(description="PLOVER 2.0 event category (null where PLOVER has none).", examples=["CONSULT"])
+    plover: str | None = Field(
+        description="PLOVER 2.0 event category (null where PLOVER has none).", examples=["CONSULT"]
+    )
     cameo: str = Field(description="CAMEO event code.", examples=["042"])
 
 
@@ -61,6 +63,8 @@ class EventOut(Schema):
     quotes: list[QuoteOut]
     notes: str | None = Field(description="Curator's notes, including how an imprecise date was derived.")
     discrepancies: list[DiscrepancyOut]
-    quantity: int | None = Field(description="How many occurrences one record stands for ('eight visits').", examples=[8])
+    quantity: int | None = Field(
+        description="How many occurrences one record stands for ('eight visits').", examples=[8]
+    )
     parent: str | None = Field(description="The event this one is part of.", examples=[None])
     related: list[RelationOut]

@@ -15,13 +15,17 @@ class CitationOut(Schema):
     """A citation in CSL-JSON terms (`csl` holds the CSL-JSON item itself)."""
 
     id: str = Field(examples=["reuters-2018-01-05-us-suspends-security-aid"])
-    source: str = Field(description="Source document the footnote belongs to.", examples=["ips-pakistan-us-relations-2018-2020"])
+    source: str = Field(
+        description="Source document the footnote belongs to.", examples=["ips-pakistan-us-relations-2018-2020"]
+    )
     footnote: int | None = Field(examples=[1])
     type: str = Field(description="CSL type.", examples=["article-newspaper"])
     title: str
     container_title: str | None = Field(examples=["Reuters"])
     publisher: str | None = Field(examples=["Reuters"])
-    authors: list[dict[str, Any]] = Field(description="CSL name objects.", examples=[[{"family": "Mohammed", "given": "Arshad"}]])
+    authors: list[dict[str, Any]] = Field(
+        description="CSL name objects.", examples=[[{"family": "Mohammed", "given": "Arshad"}]]
+    )
     issued: DateOut | None
     url: str | None = Field(description="Exactly as the footnote gives it.")
     accessed: dt.date | None
@@ -102,7 +106,9 @@ class SourceOut(Schema):
     publisher: str | None
     publisher_place: str | None
     authors: list[dict[str, Any]]
-    issued: DateOut | None = Field(description="Publication date (may be an open interval when only a lower bound is known).")
+    issued: DateOut | None = Field(
+        description="Publication date (may be an open interval when only a lower bound is known)."
+    )
     period: DateOut | None = Field(description="The period the document covers.")
     language: str | None
     url: str | None
@@ -116,8 +122,14 @@ class SourceOut(Schema):
     def from_row(cls, source: SourceDocument) -> SourceOut:
         return cls.model_validate(
             {
-                **{k: getattr(source, k) for k in ("id", "title", "subtitle", "series", "part", "csl_type", "publisher")},
-                **{k: getattr(source, k) for k in ("publisher_place", "authors", "language", "url", "description", "notes")},
+                **{
+                    k: getattr(source, k)
+                    for k in ("id", "title", "subtitle", "series", "part", "csl_type", "publisher")
+                },
+                **{
+                    k: getattr(source, k)
+                    for k in ("publisher_place", "authors", "language", "url", "description", "notes")
+                },
                 "issued": DateOut.stored(source.issued_date),
                 "period": DateOut.stored(source.period_date),
                 "sections": source.sections,

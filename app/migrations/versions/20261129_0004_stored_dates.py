@@ -14,16 +14,16 @@ from alembic import op
 
 from app.dates import date_record
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 # table -> (stored JSON column, EDTF column it is derived from)
 COLUMNS = {
-    'offices': [('start_date', 'start_edtf'), ('end_date', 'end_edtf'), ('attested_date', 'attested_edtf')],
-    'citations': [('issued_date', 'issued_edtf')],
-    'source_documents': [('issued_date', 'issued_edtf'), ('period_date', 'period_edtf')],
+    "offices": [("start_date", "start_edtf"), ("end_date", "end_edtf"), ("attested_date", "attested_edtf")],
+    "citations": [("issued_date", "issued_edtf")],
+    "source_documents": [("issued_date", "issued_edtf"), ("period_date", "period_edtf")],
 }
 
 
@@ -38,7 +38,10 @@ def upgrade() -> None:
     for table, columns in COLUMNS.items():
         edtf_columns = ", ".join(source for _, source in columns)
         for row in bind.execute(sa.text(f"SELECT id, {edtf_columns} FROM {table}")).all():
-            values = {stored: json.dumps(date_record(text)) if text else None for (stored, _), text in zip(columns, row[1:], strict=True)}
+            values = {
+                stored: json.dumps(date_record(text)) if text else None
+                for (stored, _), text in zip(columns, row[1:], strict=True)
+            }
             assignments = ", ".join(f"{stored} = :{stored}" for stored in values)
             bind.execute(sa.text(f"UPDATE {table} SET {assignments} WHERE id = :id"), {**values, "id": row[0]})
 
