@@ -1,0 +1,459 @@
+"""Rules of evidence, second pass: no date, role, amount, citation or flag claims more than the brief says.
+
+Each test guards one kind of over-claim found by the audit of issue 17, over the whole bundle:
+
+1. interval bounds taken from sentence order in a paragraph that is not chronological;
+2. inferred dates stored without the EDTF uncertainty marker;
+3. citations derived from a locator that only points at context;
+4. amount qualifiers that claim more precision than the source's wording;
+5. facts known only from outside the brief that contradict it without a flag;
+6. discrepancies that record a contradiction the brief does not contain;
+
+and the smaller kinds the issue lists: publishers recorded as participants, people the text makes the
+addressee left out, prose that states a date the brief never gives, and attested office spans that ignore
+earlier mentions.
+
+The tests read the brief itself (``../shared/seeds``) and split it into sections, paragraphs and sentences.
+Locators name a paragraph only, so ``REPORTED_IN`` below says, for every event, which sentence of that
+paragraph reports it and which date expression (if any) that sentence gives *for this event*. It is the
+audit's reading of the brief, written down once; the tests check every stored date, bound, citation and
+flag against it. A new event without an entry fails ``test_every_event_is_mapped_to_its_sentence``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pytest
+
+from app.dates import DateSpan, parse_edtf
+from app.importers.bundle import read_bundle
+from tests.conftest import DATA, SHARED
+
+SEED = SHARED / "seeds" / "000_f2abaf40c4b61f5c.txt"
+pytestmark = pytest.mark.skipif(not SEED.exists(), reason="the source brief (../shared/seeds) is not on this machine")
+
+SOURCE = "ips-pakistan-us-relations-2018-2020"
+
+# event id, or "agreement-id:milestone-kind" for a milestone with no event ->
+#   (section, paragraph, sentence number in the paragraph (1-based), the date the sentence gives for it)
+# The date is None when the sentence gives none for this record (it may give dates for other records), one
+# expression when it gives one, or (lower, upper) when the record lies between two expressions.
+REPORTED_IN: dict[str, tuple[str, int, int, str | tuple[str, str] | None]] = {
+    # introduction ¶1
+    "us-suspends-security-assistance-2018-01": ("introduction", 1, 5, None),
+    "imf-approves-bailout-2019-07": ("introduction", 1, 5, "July 2019"),
+    "wells-voices-cpec-reservations-2019-11-21": ("introduction", 1, 5, None),
+    # high-level visits ¶1
+    "pompeo-visits-pakistan-2018-09": ("high-level-visits", 1, 2, "September 2018"),
+    "dunford-visits-pakistan-2018-09": ("high-level-visits", 1, 2, "September 2018"),
+    "hale-visits-pakistan-2018-09": ("high-level-visits", 1, 2, "September 2018"),
+    "pakistan-seeks-sustainable-ties-2018-09": ("high-level-visits", 1, 3, None),
+    "pompeo-requests-pakistan-cooperation-2018-09": ("high-level-visits", 1, 4, None),
+    "pakistan-commits-afghan-peace-facilitation-2018-09": ("high-level-visits", 1, 4, None),
+    # high-level visits ¶2
+    "khan-trump-summit-2019-07-22": ("high-level-visits", 2, 1, "July 2, 2019"),
+    "khan-visits-washington-2019-07": ("high-level-visits", 2, 2, "July 21-23, 2019"),
+    "india-changes-jammu-kashmir-status-2019-08": ("high-level-visits", 2, 2, None),
+    "trump-requests-afghan-peace-support-2019-07-22": ("high-level-visits", 2, 3, None),
+    "khan-reaffirms-afghan-political-solution-2019-07-22": ("high-level-visits", 2, 3, None),
+    "khan-statement-kashmir-dialogue-2019-07-22": ("high-level-visits", 2, 4, None),
+    "trump-offers-kashmir-mediation-2019-07-22": ("high-level-visits", 2, 5, None),
+    "india-mea-denies-modi-mediation-request-2019-07": ("high-level-visits", 2, 6, None),
+    # high-level visits ¶3
+    "khan-leads-delegation-unga-2019-09": ("high-level-visits", 3, 1, "September 2019"),
+    "trump-offers-kashmir-mediation-2019-09": ("high-level-visits", 3, 2, None),
+    "khan-trump-meeting-davos-2020-01-21": ("high-level-visits", 3, 3, "January 21, 2020"),
+    "khan-requests-us-role-kashmir-2020-01-21": ("high-level-visits", 3, 4, None),
+    "trump-reiterates-kashmir-mediation-2020-01-21": ("high-level-visits", 3, 5, None),
+    # high-level visits ¶4
+    "khalilzad-visits-pakistan-2018-2020": ("high-level-visits", 4, 1, None),
+    "qureshi-visits-new-york-2020-01-15": ("high-level-visits", 4, 2, "January 15, 2020"),
+    "qureshi-visits-washington-2020-01": ("high-level-visits", 4, 2, "January 16-17, 2020"),
+    # the briefing is in the same sentence as both stops and is not placed in either
+    "qureshi-briefs-us-officials-2020-01": ("high-level-visits", 4, 2, ("January 15, 2020", "January 16-17, 2020")),
+    # other developments ¶1
+    "us-approves-f16-support-2019-07": ("other-developments", 1, 1, "July 2019"),
+    "us-pakistan-lift-diplomat-travel-restrictions-2019-08": ("other-developments", 1, 2, "August 2019"),
+    "us-reinstates-imet-2020-01": ("other-developments", 1, 3, "January 2020"),
+    "us-suspends-imet-2018": ("other-developments", 1, 4, "2018"),
+    # the same sentence dates the suspension, not the signing
+    "pakistan-russia-military-training-agreement-2018": ("other-developments", 1, 4, None),
+    "us-pakistan-agree-defence-dialogue": ("other-developments", 1, 5, None),
+    "defence-dialogue-first-meeting-2021-01-07": ("other-developments", 1, 6, "January 7, 2021"),
+    "us-security-assistance-suspension-pakistan:in_effect_as_of": ("other-developments", 1, 7, None),
+}
+
+# Facts the brief does not give but the general public record does, which bear on its records. A record they
+# contradict must carry a discrepancy with a reading attributed to the general public record.
+GENERAL_RECORD = [
+    # The US-Taliban agreement was signed at the end of February 2020: a record before then that speaks of
+    # "the deal" as something to facilitate or support is the brief's wording, not a deal that existed.
+    {"topic": "us-taliban-peace-deal", "before": dt.date(2020, 2, 29)},
+    # Trump took office on 20 January 2017; the brief says he assumed power in 2016.
+    {"office": "donald-trump-president-of-the-united-states", "field": "start", "date": "2017-01-20"},
+]
+GENERAL = "general public record"
+
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+ORDER_RELATIONS = {"follows", "responds_to", "contradicts", "reiterates"}  # the record is after the one named
+
+
+# ------------------------------------------------------------------------------------------ the brief
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    footnotes: tuple[int, ...]  # markers in the sentence
+    dates: tuple[DateSpan, ...]  # date expressions in the sentence, in order
+
+
+@dataclass(frozen=True)
+class Brief:
+    paragraphs: dict[tuple[str, int], tuple[Sentence, ...]]
+    footnotes: dict[int, str]
+
+    def sentence(self, section: str, paragraph: int, number: int) -> Sentence:
+        return self.paragraphs[(section, paragraph)][number - 1]
+
+
+SECTION_HEADINGS = {
+    "Pakistan-US Relations": "introduction",
+    "Chronology": None,
+    "(1) High-Level Visits": "high-level-visits",
+    "(2) Other Developments/Defense Cooperation": "other-developments",
+    "Analysis": "analysis",
+}
+
+
+def date_expressions(text: str) -> list[tuple[int, DateSpan]]:
+    """Dates the text states, with their position: day ranges, days, months and bare years."""
+    found: list[tuple[int, int, DateSpan]] = []
+
+    def add(match: re.Match, edtf: str) -> None:
+        if not any(s <= match.start() < e for s, e, _ in found):
+            found.append((match.start(), match.end(), parse_edtf(edtf)))
+
+    def month(name: str) -> int:
+        return dt.datetime.strptime(name, "%B").month
+
+    for m in re.finditer(rf"({MONTHS}) (\d{{1,2}})-(\d{{1,2}}), (\d{{4}})", text):
+        y, mo = int(m[4]), month(m[1])
+        add(m, f"{y:04}-{mo:02}-{int(m[2]):02}/{y:04}-{mo:02}-{int(m[3]):02}")
+    for m in re.finditer(rf"({MONTHS}) (\d{{1,2}}), (\d{{4}})", text):
+        add(m, f"{int(m[3]):04}-{month(m[1]):02}-{int(m[2]):02}")
+    for m in re.finditer(rf"(\d{{1,2}}) ({MONTHS}) (\d{{4}})", text):
+        add(m, f"{int(m[3]):04}-{month(m[2]):02}-{int(m[1]):02}")
+    for m in re.finditer(r"\b(\d{4})-(\d{2})-(\d{2})\b", text):
+        add(m, m[0])
+    for m in re.finditer(rf"({MONTHS}) (\d{{4}})", text):
+        add(m, f"{int(m[2]):04}-{month(m[1]):02}")
+    for m in re.finditer(r"\b(\d{4})-(\d{2})\b", text):
+        add(m, m[0])
+    for m in re.finditer(r"(?<![\d$.,])(19\d\d|20\d\d)(?![\d,])", text):
+        add(m, m[1])
+    return [(start, span) for start, _, span in sorted(found, key=lambda f: f[0])]
+
+
+def split_sentences(paragraph: str) -> tuple[Sentence, ...]:
+    # A sentence ends at . ? or ! (a closing quote and footnote markers stay with it) before a capital or quote.
+    ends = [m.end() for m in re.finditer(r"[.?!][\"”]?(?:<sup>\d+</sup>)*(?=\s+[\"“A-Z])", paragraph)]
+    pieces, start = [], 0
+    for end in ends + [len(paragraph)]:
+        piece = paragraph[start:end].strip()
+        if piece:
+            pieces.append(piece)
+        start = end
+    return tuple(
+        Sentence(
+            text=p,
+            footnotes=tuple(int(n) for n in re.findall(r"<sup>(\d+)</sup>", p)),
+            dates=tuple(span for _, span in date_expressions(re.sub(r"<sup>\d+</sup>", "", p))),
+        )
+        for p in pieces
+    )
+
+
+@lru_cache
+def brief() -> Brief:
+    section: str | None = None
+    blocks: dict[str, list[str]] = {}
+    footnotes: dict[int, str] = {}
+    for block in re.split(r"\n\s*\n", SEED.read_text()):
+        block = " ".join(line.strip() for line in block.strip().splitlines())
+        if not block:
+            continue
+        heading = re.match(r"^#+\s*(.*)$", block)
+        if heading:
+            if heading[1] in SECTION_HEADINGS:
+                section = SECTION_HEADINGS[heading[1]]
+            continue
+        note = re.match(r"^<sup>(\d+)</sup>\s*(.*)$", block)
+        if note:
+            footnotes[int(note[1])] = note[2]
+            continue
+        if block.startswith("Prepared by:"):
+            section = "credits"
+        if section is None or block in ("Prepared by:", "For queries:"):
+            continue
+        paragraphs = blocks.setdefault(section, [])
+        # A paragraph broken by a page's footnote block continues in lower case.
+        if paragraphs and block[0].islower() and not re.search(r"[.?!:][\"”]?(?:<sup>\d+</sup>)*$", paragraphs[-1]):
+            paragraphs[-1] += " " + block
+        else:
+            paragraphs.append(block)
+    return Brief(
+        paragraphs={(s, i): split_sentences(p) for s, ps in blocks.items() for i, p in enumerate(ps, start=1)},
+        footnotes=footnotes,
+    )
+
+
+def covering_footnotes(section: str, paragraph: int, number: int) -> set[int]:
+    """Footnotes that source a sentence: its own markers, or else, for a sentence that states no date, the
+    next marker in the paragraph unless a sentence stating a date comes first (a marker closing a run of
+    undated sentences covers the run)."""
+    sentences = brief().paragraphs[(section, paragraph)]
+    own = sentences[number - 1]
+    if own.footnotes:
+        return set(own.footnotes)
+    if own.dates:
+        return set()
+    for later in sentences[number:]:
+        if later.footnotes:
+            return set(later.footnotes)
+        if later.dates:
+            return set()
+    return set()
+
+
+def test_the_brief_splits_as_the_source_record_describes_it():
+    b = brief()
+    source = next(s for s in bundle().sources if s.id == SOURCE)
+    for section in source.sections:
+        found = max((p for s, p in b.paragraphs if s == section.key), default=0)
+        assert found == section.paragraphs, section.key
+    assert sorted(b.footnotes) == list(range(1, 9))
+    # spot checks on the splitter: the paragraph broken by footnotes 1-4 is one paragraph
+    assert len(b.paragraphs[("high-level-visits", 2)]) == 6
+    assert b.sentence("introduction", 1, 5).footnotes == (1, 2, 3, 4)
+    assert covering_footnotes("high-level-visits", 2, 3) == {5}
+    assert covering_footnotes("high-level-visits", 3, 2) == set()
+    assert covering_footnotes("other-developments", 1, 6) == set()
+
+
+# ------------------------------------------------------------------------------------------ the bundle
+
+
+@lru_cache
+def bundle():
+    return read_bundle(DATA).bundle
+
+
+@lru_cache
+def events():
+    return {e.id: e for e in bundle().events}
+
+
+@lru_cache
+def citation_by_footnote():
+    return {c.footnote: c for c in bundle().citations if c.source == SOURCE}
+
+
+def period() -> DateSpan:
+    source = next(s for s in bundle().sources if s.id == SOURCE)
+    return parse_edtf(source.period)
+
+
+def parse_stated(text: str) -> DateSpan:
+    spans = [span for _, span in date_expressions(text)]
+    assert len(spans) == 1, f"{text!r} is not one date expression"
+    return spans[0]
+
+
+@dataclass
+class Dated:
+    """One stored date with everything that may justify it."""
+
+    label: str
+    date: str
+    evidence_key: str
+    locators: list
+    parent: str | None
+    after: list[str]  # records this one is after (by an ordering relation in either record)
+    before: list[str]  # records this one is before
+    readings: list[str]  # reading values of discrepancies on this date
+    is_event: bool
+
+
+def ordering(event_id: str) -> tuple[list[str], list[str]]:
+    after = [r.event for r in events()[event_id].related if r.relation in ORDER_RELATIONS]
+    before = [e.id for e in bundle().events for r in e.related if r.event == event_id and r.relation in ORDER_RELATIONS]
+    return after, before
+
+
+def dated_records() -> list[Dated]:
+    records = []
+    for e in bundle().events:
+        after, before = ordering(e.id)
+        readings = [r.value for d in e.discrepancies if d.field == "date" for r in d.readings]
+        records.append(Dated(e.id, e.date, e.id, e.locators, e.parent, after, before, readings, True))
+    for a in bundle().agreements:
+        for m in a.milestones:
+            readings = [r.value for d in a.discrepancies if d.field == f"milestones.{m.kind}" for r in d.readings]
+            if m.event:
+                e = events()[m.event]
+                after, before = ordering(e.id)
+                records.append(
+                    Dated(f"{a.id} milestone {m.kind}", m.date, e.id, e.locators, e.parent, after, before, readings, False)
+                )
+            else:
+                key = f"{a.id}:{m.kind}"
+                records.append(Dated(f"{a.id} milestone {m.kind}", m.date, key, a.locators, None, [], [], readings, False))
+    return records
+
+
+def parts(date: str) -> list[tuple[str, str]]:
+    """(part, which) for each end of a date: a single date is both the lower and the upper bound."""
+    if "/" in date:
+        lower, upper = date.split("/")
+        return [(lower, "lower"), (upper, "upper")]
+    return [(date, "both")]
+
+
+def marked(part: str) -> bool:
+    span = parse_edtf(part)
+    return span.uncertain or span.approximate
+
+
+def bound(span: DateSpan, which: str) -> dt.date | None:
+    return span.start if which == "lower" else span.end
+
+
+def same_bound(part: DateSpan, other: DateSpan, which: str) -> bool:
+    """The part's bound is the other date's bound, at the part's precision or a coarser one."""
+    if which == "both":
+        return same_bound(part, other, "lower") and same_bound(part, other, "upper")
+    mine, theirs = bound(part, which), bound(other, which)
+    if mine is None or theirs is None:
+        return False
+    coarser = {"day": 0, "month": 1, "year": 2}
+    return coarser[part.precision] >= coarser[other.precision] and part.start <= theirs <= part.end
+
+
+def stated_for(record: Dated) -> tuple[DateSpan | None, DateSpan | None]:
+    section, paragraph, number, stated = REPORTED_IN[record.evidence_key]
+    if stated is None:
+        return None, None
+    lower, upper = (stated, stated) if isinstance(stated, str) else stated
+    return parse_stated(lower), parse_stated(upper)
+
+
+def direct(record: Dated, part: str, end: str) -> str | None:
+    """How the brief or a footnote directly states this end ("lower" or "upper") of the date, or None."""
+    span = parse_edtf(part)
+    stated = stated_for(record)[0 if end == "lower" else 1]
+    if stated is not None and same_bound(span, stated, end):
+        return "stated in its sentence"
+    section, paragraph, number, _ = REPORTED_IN[record.evidence_key]
+    located = {l.footnote for l in record.locators if l.footnote is not None}
+    for n in sorted(covering_footnotes(section, paragraph, number) & located):
+        issued = citation_by_footnote()[n].issued
+        if issued and same_bound(span, parse_edtf(issued), end):
+            return f"the date of footnote {n}, which sources its sentence"
+    for value in record.readings:
+        if value.split(" ")[0].rstrip("?~") == part.rstrip("?~"):
+            return "a reading of its recorded date discrepancy"
+    return None
+
+
+def related_bound(record: Dated, part: str, end: str, *, certain_only: bool) -> str | None:
+    """This end of the date is the matching end of a record known to come before (lower) or after (upper)."""
+    span = parse_edtf(part)
+    others = record.after if end == "lower" else record.before
+    for other in others:
+        theirs = events()[other].date.split("/")[0 if end == "lower" else -1]
+        if (not certain_only or not marked(theirs)) and same_bound(span, parse_edtf(theirs), end):
+            return f"{'after' if end == 'lower' else 'before'} {other}"
+    return None
+
+
+def justified_bound(record: Dated, part: str, end: str) -> str | None:
+    """Any evidence for one bound ("lower" or "upper") of a stored date; None if there is none."""
+    if part in ("", ".."):
+        return None if record.is_event else "open"  # an event needs a known earliest day (bundle schema)
+    span = parse_edtf(part)
+    reason = direct(record, part, end)
+    if reason:
+        return reason
+    if record.parent and same_bound(span, events()[record.parent].span, end):
+        return f"its parent {record.parent}"
+    reason = related_bound(record, part, end, certain_only=False)
+    if reason:
+        return reason
+    if record.is_event and marked(part) and same_bound(span, period(), end):
+        return "the period the brief covers, marked uncertain (an event needs a known earliest day)"
+    section, paragraph, number, _ = REPORTED_IN[record.evidence_key]
+    sentences = brief().paragraphs[(section, paragraph)]
+    sentence = sentences[number - 1]
+    if span.approximate and re.search(r"\b\w+ (?:days?|weeks?|months?) (?:before|after|later|earlier)\b", sentence.text):
+        return "an offset its sentence states, marked approximate"
+    if marked(part):
+        # Context: a sentence with no date of its own, in a paragraph whose dates run in order, read as
+        # belonging to the dated sentence before it. Never in a paragraph that goes back in time.
+        starts = [d.start for s in sentences for d in s.dates]
+        previous = next((s for s in reversed(sentences[: number - 1]) if s.dates), None)
+        if starts == sorted(starts) and previous and any(same_bound(span, d, end) for d in previous.dates):
+            return "the dated sentence before it in a paragraph that runs in order, marked uncertain"
+    return None
+
+
+# ------------------------------------------------------------------------------------------ the tests
+
+
+def test_every_event_is_mapped_to_its_sentence():
+    keys = {e.id for e in bundle().events} | {
+        f"{a.id}:{m.kind}" for a in bundle().agreements for m in a.milestones if not m.event
+    }
+    assert keys == set(REPORTED_IN), "REPORTED_IN must name the sentence of every event (and event-less milestone)"
+    for key, (section, paragraph, number, stated) in REPORTED_IN.items():
+        record = events().get(key) or next(a for a in bundle().agreements if a.id == key.split(":")[0])
+        assert any(l.section == section and l.paragraph == paragraph for l in record.locators), key
+        sentence = brief().sentence(section, paragraph, number)
+        for expression in [stated] if isinstance(stated, str) else list(stated or ()):
+            assert expression in sentence.text, f"{key}: {expression!r} is not in its sentence"
+
+
+def test_bounds_are_not_taken_from_sentence_order():
+    """Kind 1. Every bound of every stored date has evidence: the record's own sentence or footnote, its
+    parent, a record it is known to follow or precede, the brief's period (events only: they need a known
+    earliest day), an offset its sentence states, or a dated sentence just before it in a paragraph that runs
+    in order. Where the brief gives only an upper limit, a milestone's start is open (``..``)."""
+    problems = []
+    for record in dated_records():
+        for part, which in parts(record.date):
+            for end in ["lower", "upper"] if which == "both" else [which]:
+                if not justified_bound(record, part, end):
+                    problems.append(f"{record.label}: the {end} bound of {record.date!r} has no evidence")
+    assert not problems, "\n".join(problems)
+
+
+def test_inferred_dates_are_marked_uncertain():
+    """Kind 2. A date (or interval end) with no direct statement for this record, in its own sentence, a
+    footnote that sources that sentence, or a reading of a recorded date discrepancy, carries ``?`` or
+    ``~``. An interval end may also be the certain date of a record it is known to follow or precede."""
+    problems = []
+    for record in dated_records():
+        for part, which in parts(record.date):
+            if part in ("", "..") or marked(part):
+                continue
+            ends = ["lower", "upper"] if which == "both" else [which]
+            if all(direct(record, part, end) for end in ends):
+                continue
+            if which != "both" and related_bound(record, part, which, certain_only=True):
+                continue
+            problems.append(f"{record.label}: {part!r} is inferred but not marked uncertain")
+    assert not problems, "\n".join(problems)
