@@ -457,3 +457,70 @@ def test_inferred_dates_are_marked_uncertain():
                 continue
             problems.append(f"{record.label}: {part!r} is inferred but not marked uncertain")
     assert not problems, "\n".join(problems)
+
+
+STOPWORDS = {
+    # function words, and words every title of this bilateral brief shares
+    "the", "and", "for", "with", "of", "to", "in", "on", "at", "by", "from", "its", "his", "her", "their", "a",
+    "an", "as", "than", "least", "more", "about", "over", "into", "each", "other", "again", "once", "says",
+    "holds", "meets", "meet", "agrees", "united", "states", "america", "american", "washington", "pakistan",
+    "pakistani", "islamabad", "islamic", "republic", "prime", "minister", "president", "secretary", "state",
+    "ambassador", "remarks", "program", "programme", "million", "billion", "official", "officials",
+}
+
+
+def stems(text: str) -> set[str]:
+    words = re.findall(r"[a-z]+", text.lower())
+    return {w[:5] for w in words if len(w) >= 3 and w not in STOPWORDS}
+
+
+@lru_cache
+def actors():
+    return {a.id: a for a in bundle().actors}
+
+
+@lru_cache
+def topics():
+    return {t.id: t for t in bundle().topics}
+
+
+def vocabulary(title: str, topic_ids, actor_ids) -> set[str]:
+    words = stems(title)
+    for t in topic_ids:
+        words |= stems(topics()[t].label)
+    for a in actor_ids:
+        words |= stems(" ".join([actors()[a].name, *actors()[a].aliases]))
+    return words
+
+
+def footnotes_of(locators) -> set[int]:
+    return {l.footnote for l in locators if l.source == SOURCE and l.footnote is not None}
+
+
+def test_citations_are_sources_for_the_fact():
+    """Kind 3. A record's citations are derived from its locators' footnotes, so a locator that only points
+    at context must not carry one. Every event citation must be dated no earlier than the event could have
+    happened and be about the same thing (its title shares a word with the event's title, topics or
+    participants); an agreement's citation must be about the agreement, be cited by one of its events, or
+    source the sentence one of its milestones comes from."""
+    problems = []
+    for e in bundle().events:
+        words = vocabulary(e.title, e.topics, [p.actor for p in e.participants])
+        for n in sorted(footnotes_of(e.locators)):
+            c = citation_by_footnote()[n]
+            if c.issued and parse_edtf(c.issued).end < e.span.start:
+                problems.append(f"{e.id}: footnote {n} ({c.issued}) predates the event ({e.date})")
+            if not stems(c.title) & words:
+                problems.append(f"{e.id}: footnote {n} ({c.title!r}) is not about this event")
+    for a in bundle().agreements:
+        words = vocabulary(a.title, a.topics, [p.actor for p in a.parties])
+        by_events = set().union(*(footnotes_of(events()[e].locators) for e in a.events))
+        by_milestones = set()
+        for m in a.milestones:
+            section, paragraph, number, _ = REPORTED_IN[m.event or f"{a.id}:{m.kind}"]
+            by_milestones |= covering_footnotes(section, paragraph, number)
+        for n in sorted(footnotes_of(a.locators)):
+            c = citation_by_footnote()[n]
+            if not (stems(c.title) & words or n in by_events or n in by_milestones):
+                problems.append(f"{a.id}: footnote {n} ({c.title!r}) supports none of its facts")
+    assert not problems, "\n".join(problems)
