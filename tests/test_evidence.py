@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
 import pytest
@@ -523,4 +524,48 @@ def test_citations_are_sources_for_the_fact():
             c = citation_by_footnote()[n]
             if not (stems(c.title) & words or n in by_events or n in by_milestones):
                 problems.append(f"{a.id}: footnote {n} ({c.title!r}) supports none of its facts")
+    assert not problems, "\n".join(problems)
+
+
+QUALIFIER_WORDS = {
+    "at least": "at_least", "more than": "at_least", "over": "at_least",
+    "about": "about", "around": "about", "approximately": "about", "nearly": "about", "some": "about",
+    "roughly": "about", "exactly": "exact",
+    "up to": "no qualifier in the vocabulary says 'up to'",
+}  # fmt: skip
+MULTIPLIERS = {None: 1, "thousand": 10**3, "million": 10**6, "billion": 10**9}
+
+
+def figures(text: str) -> list[tuple[Decimal, str | None]]:
+    """Dollar figures in a text with the qualifier the text puts before them (None: a bare figure)."""
+    words = "|".join(sorted(QUALIFIER_WORDS, key=len, reverse=True))
+    found = []
+    for m in re.finditer(rf"(?:\b({words})\s+)?\$\s?(\d+(?:\.\d+)?)\s*(thousand|million|billion)?\b", text.replace("\\$", "$")):
+        found.append((Decimal(m[2]) * MULTIPLIERS[m[3]], QUALIFIER_WORDS.get(m[1]) if m[1] else None))
+    return found
+
+
+def test_amount_qualifiers_say_what_the_source_says():
+    """Kind 4. An amount is one the brief or a cited footnote gives, and its qualifier is the source's own
+    wording: "at least" and the like, "about" and the like, "exact" only for "exactly"; a bare figure, round
+    as they usually are, has no qualifier."""
+    assert figures("at least $900 million; $6 billion; \\$125 million") == [
+        (Decimal(900_000_000), "at_least"), (Decimal(6_000_000_000), None), (Decimal(125_000_000), None)
+    ]  # fmt: skip
+    problems = []
+    for a in bundle().agreements:
+        if a.amount is None:
+            continue
+        texts = []
+        for l in a.locators:
+            paragraph = brief().paragraphs.get((l.section, l.paragraph), ())
+            texts.append(" ".join(s.text for s in paragraph))
+            if l.footnote is not None:
+                texts.append(citation_by_footnote()[l.footnote].title)
+        given = [(value, q) for t in texts for value, q in figures(t) if value == a.amount and a.currency == "USD"]
+        if not given:
+            problems.append(f"{a.id}: {a.amount} {a.currency} is not a figure its sources give")
+        elif a.amount_qualifier not in {q for _, q in given}:
+            wanted = sorted({str(q) for _, q in given})
+            problems.append(f"{a.id}: qualifier {a.amount_qualifier!r}, but its sources word the figure as {wanted}")
     assert not problems, "\n".join(problems)
