@@ -569,3 +569,42 @@ def test_amount_qualifiers_say_what_the_source_says():
             wanted = sorted({str(q) for _, q in given})
             problems.append(f"{a.id}: qualifier {a.amount_qualifier!r}, but its sources word the figure as {wanted}")
     assert not problems, "\n".join(problems)
+
+
+def general_readings(discrepancies, field: str | None = None) -> list:
+    return [
+        r for d in discrepancies if field is None or d.field == field for r in d.readings if r.per.startswith(GENERAL)
+    ]
+
+
+def test_what_only_the_general_record_says_is_flagged():
+    """Kind 5. Where the general public record contradicts or dates what the brief says (``GENERAL_RECORD``),
+    every record concerned carries a discrepancy with a reading attributed to it; such a reading always says
+    it is not in the brief or its sources. The general record never becomes a milestone: the dated-record
+    tests above require every milestone to rest on the brief."""
+    problems = []
+    offices = {o.id: o for a in bundle().actors for o in a.offices}
+    for fact in GENERAL_RECORD:
+        if "topic" in fact:
+            for e in bundle().events:
+                if fact["topic"] in e.topics and e.span.end < fact["before"] and not general_readings(e.discrepancies):
+                    problems.append(f"{e.id}: speaks of {fact['topic']} before {fact['before']} without a flag")
+        else:
+            office = offices[fact["office"]]
+            value, known = getattr(office, fact["field"]), parse_edtf(fact["date"])
+            if value and not parse_edtf(value).overlaps(known.start, known.end):
+                if not general_readings(office.discrepancies, fact["field"]):
+                    problems.append(f"{office.id}: {fact['field']} {value} contradicts {fact['date']} without a flag")
+    everything = (
+        [(e.id, e.discrepancies) for e in bundle().events]
+        + [(a.id, a.discrepancies) for a in bundle().agreements]
+        + [(o.id, o.discrepancies) for o in offices.values()]
+    )
+    for record, discrepancies in everything:
+        for d in discrepancies:
+            for r in d.readings:
+                if "general" in r.per.lower() and not (
+                    r.per.startswith(GENERAL) and "not in the brief or its sources" in r.per
+                ):
+                    problems.append(f"{record}: reading per {r.per!r} must say it is the general record, not the brief")
+    assert not problems, "\n".join(problems)
