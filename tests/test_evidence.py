@@ -608,3 +608,72 @@ def test_what_only_the_general_record_says_is_flagged():
                 ):
                     problems.append(f"{record}: reading per {r.per!r} must say it is the general record, not the brief")
     assert not problems, "\n".join(problems)
+
+
+DATE_FIELDS = {"date", "start", "end", "attested"}
+
+
+def reading_date(value: str) -> DateSpan | None:
+    try:
+        return parse_edtf(value.split(" ")[0].rstrip(",;"))
+    except ValueError:
+        return None
+
+
+def test_discrepancies_record_a_disagreement_the_sources_contain():
+    """Kind 6. A discrepancy records that two sources disagree, so: its readings come from at least two
+    sources (the brief, a footnote, the general public record); a reading attributed to the brief names a
+    paragraph that exists, and a footnote it relies on must source the record's sentence; on a date field
+    every reading is a date, the brief's readings are dates its paragraph states, a footnote's reading is the
+    footnote's date, and at least two readings cannot both be true. What the brief does not say (a framing, a
+    silence, a marker on another sentence) is a note, not a discrepancy."""
+    problems = []
+    everything = (
+        [(e.id, e.id, e.discrepancies) for e in bundle().events]
+        + [(a.id, None, a.discrepancies) for a in bundle().agreements]
+        + [(o.id, None, o.discrepancies) for a in bundle().actors for o in a.offices]
+    )
+    for record, event_id, discrepancies in everything:
+        for d in discrepancies:
+            where = f"{record} discrepancy on {d.field}"
+            sources = set()
+            spans = []
+            for r in d.readings:
+                brief_ref = re.match(r"^brief, ([a-z-]+) ¶(\d+)", r.per)
+                footnote_ref = re.match(r"^footnote (\d+)\b", r.per)
+                if brief_ref:
+                    sources.add("brief")
+                    key = (brief_ref[1], int(brief_ref[2]))
+                    if key not in brief().paragraphs:
+                        problems.append(f"{where}: the brief has no paragraph {key}")
+                        continue
+                    for n in map(int, re.findall(r"footnote (\d+)", r.value)):
+                        if event_id and n not in covering_footnotes(*REPORTED_IN[event_id][:3]):
+                            problems.append(f"{where}: the brief does not attach footnote {n} to this record's sentence")
+                elif footnote_ref:
+                    sources.add(f"footnote {footnote_ref[1]}")
+                elif r.per.startswith(GENERAL):
+                    sources.add(GENERAL)
+                else:
+                    problems.append(f"{where}: reading per {r.per!r} names no source")
+                if d.field in DATE_FIELDS or d.field.startswith("milestones."):
+                    span = reading_date(r.value)
+                    if span is None:
+                        problems.append(f"{where}: reading {r.value!r} is not a date")
+                        continue
+                    spans.append(span)
+                    if brief_ref and key in brief().paragraphs:
+                        stated = [x for s in brief().paragraphs[key] for x in s.dates]
+                        if not any((x.start, x.end) == (span.start, span.end) for x in stated):
+                            problems.append(f"{where}: the brief's paragraph {key} does not state {r.value!r}")
+                    if footnote_ref:
+                        issued = parse_edtf(citation_by_footnote()[int(footnote_ref[1])].issued)
+                        if not (same_bound(span, issued, "lower") and same_bound(span, issued, "upper")):
+                            problems.append(f"{where}: footnote {footnote_ref[1]} is not dated {r.value!r}")
+            if len(sources) < 2:
+                problems.append(f"{where}: all its readings come from {sources}")
+            if spans and not any(
+                not a.overlaps(b.start, b.end) for i, a in enumerate(spans) for b in spans[i + 1 :]
+            ):
+                problems.append(f"{where}: its dates do not disagree")
+    assert not problems, "\n".join(problems)
