@@ -677,3 +677,123 @@ def test_discrepancies_record_a_disagreement_the_sources_contain():
             ):
                 problems.append(f"{where}: its dates do not disagree")
     assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------ the smaller kinds the issue lists
+
+
+def normalised(name: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", name.lower()))
+
+
+def mentioned(actor_id: str, text: str) -> bool:
+    actor = actors()[actor_id]
+    plain = f" {normalised(re.sub(r'<sup>.*?</sup>', ' ', text))} "
+    return any(f" {normalised(n)} " in plain for n in [actor.name, *actor.aliases])
+
+
+def test_a_publisher_is_not_a_participant():
+    """A body that only published a source (a footnote's publisher, or the brief's) takes part in an event
+    only if the brief's sentence for that event names it."""
+    publishers = {normalised(c.publisher) for c in bundle().citations if c.publisher}
+    publishers |= {normalised(s.publisher) for s in bundle().sources if s.publisher}
+    problems = []
+    for e in bundle().events:
+        sentence = brief().sentence(*REPORTED_IN[e.id][:3])
+        for p in e.participants:
+            actor = actors()[p.actor]
+            if {normalised(n) for n in [actor.name, *actor.aliases]} & publishers and not mentioned(p.actor, sentence.text):
+                problems.append(f"{e.id}: {p.actor} ({p.role}) only published a source; the brief does not name it here")
+    assert not problems, "\n".join(problems)
+
+
+SPEAKING_ROLES = {"requester", "speaker", "mediator"}
+
+
+def test_whoever_a_record_answers_is_its_addressee():
+    """Where the text makes one record the answer to another ("on X's request, Y ..."), the person who made
+    the request or statement answered is an addressee of the answer."""
+    problems = []
+    for e in bundle().events:
+        addressees = {p.actor for p in e.participants if p.role == "addressee"}
+        for r in e.related:
+            if r.relation != "responds_to":
+                continue
+            for p in events()[r.event].participants:
+                if p.role in SPEAKING_ROLES and actors()[p.actor].kind == "person" and p.actor not in addressees:
+                    problems.append(f"{e.id} answers {r.event} but {p.actor} is not among its addressees")
+    assert not problems, "\n".join(problems)
+
+
+def mentions_allowed(prose: str, allowed: list[DateSpan]) -> list[str]:
+    """Date mentions in our prose that none of the allowed dates states (at the mention's precision)."""
+    return [
+        prose[at : at + 20]
+        for at, span in date_expressions(prose)
+        if not any(same_bound(span, x, "lower") for x in allowed)
+    ]
+
+
+def stated_near(event_id: str) -> list[DateSpan]:
+    """Dates the brief states in an event's own sentence, and the dates of its cited footnotes."""
+    e = events()[event_id]
+    spans = list(brief().sentence(*REPORTED_IN[event_id][:3]).dates)
+    spans += [parse_edtf(citation_by_footnote()[n].issued) for n in footnotes_of(e.locators)]
+    return spans
+
+
+def test_prose_states_no_date_the_brief_does_not():
+    """A topic description, an assessment or a summary may state only a date the brief states where it says
+    so: for an assessment, in its paragraph or footnote (or the period the brief covers); for a topic, in the
+    sentence or footnotes of one of its records; for an event, in its own sentence or footnotes or those of
+    its parent and related records; for an agreement, in those of its events and milestones."""
+    problems = []
+    source = next(s for s in bundle().sources if s.id == SOURCE)
+    for a in source.assessments:
+        allowed = [x for s in brief().paragraphs[(a.section, a.paragraph)] for x in s.dates] + [period()]
+        allowed += [parse_stated(source.period.split("/")[0]), parse_stated(source.period.split("/")[1])]
+        if a.footnote:
+            allowed.append(parse_edtf(citation_by_footnote()[a.footnote].issued))
+        problems += [f"assessment {a.id}: {m!r}" for m in mentions_allowed(a.summary, allowed)]
+
+    def under(topic_id: str, ancestor: str) -> bool:
+        while topic_id:
+            if topic_id == ancestor:
+                return True
+            topic_id = topics()[topic_id].parent
+        return False
+
+    for t in bundle().topics:
+        allowed = [x for e in bundle().events if any(under(u, t.id) for u in e.topics) for x in stated_near(e.id)]
+        problems += [f"topic {t.id}: {m!r}" for m in mentions_allowed(f"{t.label}. {t.description}", allowed)]
+    for e in bundle().events:
+        near = [e.id] + ([e.parent] if e.parent else []) + [r.event for r in e.related]
+        near += [o.id for o in bundle().events if o.parent == e.id or any(r.event == e.id for r in o.related)]
+        allowed = [x for n in near for x in stated_near(n)]
+        problems += [f"event {e.id}: {m!r}" for m in mentions_allowed(f"{e.title}. {e.summary}", allowed)]
+    for a in bundle().agreements:
+        allowed = [x for n in a.events for x in stated_near(n)]
+        for m in a.milestones:
+            if not m.event:
+                allowed += brief().sentence(*REPORTED_IN[f"{a.id}:{m.kind}"][:3]).dates
+        allowed += [parse_edtf(citation_by_footnote()[n].issued) for n in footnotes_of(a.locators)]
+        problems += [f"agreement {a.id}: {m!r}" for m in mentions_allowed(f"{a.title}. {a.summary}", allowed)]
+    assert not problems, "\n".join(problems)
+
+
+def test_attested_office_spans_cover_every_mention():
+    """An office's attested span covers every dated mention of its holder in post that the brief makes: the
+    year it says they took the post, and every event they take part in."""
+    problems = []
+    for actor in bundle().actors:
+        for office in actor.offices:
+            if not office.attested:
+                continue
+            attested = parse_edtf(office.attested)
+            mentions = [("start", office.start)] if office.start else []
+            mentions += [(e.id, e.date) for e in bundle().events if any(p.actor == actor.id for p in e.participants)]
+            for what, date in mentions:
+                span = parse_edtf(date)
+                if span.start < attested.start or span.end > attested.end:
+                    problems.append(f"{office.id}: attested {office.attested} leaves out {what} ({date})")
+    assert not problems, "\n".join(problems)
