@@ -308,12 +308,12 @@ def dated_records() -> list[Dated]:
             if m.event:
                 e = events()[m.event]
                 after, before = ordering(e.id)
-                records.append(
-                    Dated(f"{a.id} milestone {m.kind}", m.date, e.id, e.locators, e.parent, after, before, readings, False)
-                )
+                label = f"{a.id} milestone {m.kind}"
+                records.append(Dated(label, m.date, e.id, e.locators, e.parent, after, before, readings, False))
             else:
                 key = f"{a.id}:{m.kind}"
-                records.append(Dated(f"{a.id} milestone {m.kind}", m.date, key, a.locators, None, [], [], readings, False))
+                label = f"{a.id} milestone {m.kind}"
+                records.append(Dated(label, m.date, key, a.locators, None, [], [], readings, False))
     return records
 
 
@@ -335,9 +335,7 @@ def bound(span: DateSpan, which: str) -> dt.date | None:
 
 
 def same_bound(part: DateSpan, other: DateSpan, which: str) -> bool:
-    """The part's bound is the other date's bound, at the part's precision or a coarser one."""
-    if which == "both":
-        return same_bound(part, other, "lower") and same_bound(part, other, "upper")
+    """The part's ``which`` ("lower"/"upper") bound is the other date's, at the part's precision or a coarser one."""
     mine, theirs = bound(part, which), bound(other, which)
     if mine is None or theirs is None:
         return False
@@ -400,7 +398,8 @@ def justified_bound(record: Dated, part: str, end: str) -> str | None:
     section, paragraph, number, _ = REPORTED_IN[record.evidence_key]
     sentences = brief().paragraphs[(section, paragraph)]
     sentence = sentences[number - 1]
-    if span.approximate and re.search(r"\b\w+ (?:days?|weeks?|months?) (?:before|after|later|earlier)\b", sentence.text):
+    offset = re.search(r"\b\w+ (?:days?|weeks?|months?) (?:before|after|later|earlier)\b", sentence.text)
+    if span.approximate and offset:
         return "an offset its sentence states, marked approximate"
     if marked(part):
         # Context: a sentence with no date of its own, in a paragraph whose dates run in order, read as
@@ -540,7 +539,8 @@ def figures(text: str) -> list[tuple[Decimal, str | None]]:
     """Dollar figures in a text with the qualifier the text puts before them (None: a bare figure)."""
     words = "|".join(sorted(QUALIFIER_WORDS, key=len, reverse=True))
     found = []
-    for m in re.finditer(rf"(?:\b({words})\s+)?\$\s?(\d+(?:\.\d+)?)\s*(thousand|million|billion)?\b", text.replace("\\$", "$")):
+    pattern = rf"(?:\b({words})\s+)?\$\s?(\d+(?:\.\d+)?)\s*(thousand|million|billion)?\b"
+    for m in re.finditer(pattern, text.replace("\\$", "$")):
         found.append((Decimal(m[2]) * MULTIPLIERS[m[3]], QUALIFIER_WORDS.get(m[1]) if m[1] else None))
     return found
 
@@ -649,7 +649,7 @@ def test_discrepancies_record_a_disagreement_the_sources_contain():
                         continue
                     for n in map(int, re.findall(r"footnote (\d+)", r.value)):
                         if event_id and n not in covering_footnotes(*REPORTED_IN[event_id][:3]):
-                            problems.append(f"{where}: the brief does not attach footnote {n} to this record's sentence")
+                            problems.append(f"{where}: the brief does not attach footnote {n} to its sentence")
                 elif footnote_ref:
                     sources.add(f"footnote {footnote_ref[1]}")
                 elif r.per.startswith(GENERAL):
@@ -702,8 +702,9 @@ def test_a_publisher_is_not_a_participant():
         sentence = brief().sentence(*REPORTED_IN[e.id][:3])
         for p in e.participants:
             actor = actors()[p.actor]
-            if {normalised(n) for n in [actor.name, *actor.aliases]} & publishers and not mentioned(p.actor, sentence.text):
-                problems.append(f"{e.id}: {p.actor} ({p.role}) only published a source; the brief does not name it here")
+            published = {normalised(n) for n in [actor.name, *actor.aliases]} & publishers
+            if published and not mentioned(p.actor, sentence.text):
+                problems.append(f"{e.id}: {p.actor} ({p.role}) only published a source; the brief does not name it")
     assert not problems, "\n".join(problems)
 
 
