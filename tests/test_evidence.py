@@ -32,7 +32,7 @@ import pytest
 
 from app.dates import DateSpan, parse_edtf
 from app.importers.bundle import read_bundle
-from tests.conftest import DATA, SHARED
+from tests.helpers import DATA, SHARED
 
 SEED = SHARED / "seeds" / "000_f2abaf40c4b61f5c.txt"
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason="the source brief (../shared/seeds) is not on this machine")
@@ -164,7 +164,7 @@ def split_sentences(paragraph: str) -> tuple[Sentence, ...]:
     # A sentence ends at . ? or ! (a closing quote and footnote markers stay with it) before a capital or quote.
     ends = [m.end() for m in re.finditer(r"[.?!][\"”]?(?:<sup>\d+</sup>)*(?=\s+[\"“A-Z])", paragraph)]
     pieces, start = [], 0
-    for end in ends + [len(paragraph)]:
+    for end in [*ends, len(paragraph)]:
         piece = paragraph[start:end].strip()
         if piece:
             pieces.append(piece)
@@ -344,7 +344,7 @@ def same_bound(part: DateSpan, other: DateSpan, which: str) -> bool:
 
 
 def stated_for(record: Dated) -> tuple[DateSpan | None, DateSpan | None]:
-    section, paragraph, number, stated = REPORTED_IN[record.evidence_key]
+    _section, _paragraph, _number, stated = REPORTED_IN[record.evidence_key]
     if stated is None:
         return None, None
     lower, upper = (stated, stated) if isinstance(stated, str) else stated
@@ -358,7 +358,7 @@ def direct(record: Dated, part: str, end: str) -> str | None:
     if stated is not None and same_bound(span, stated, end):
         return "stated in its sentence"
     section, paragraph, number, _ = REPORTED_IN[record.evidence_key]
-    located = {l.footnote for l in record.locators if l.footnote is not None}
+    located = {loc.footnote for loc in record.locators if loc.footnote is not None}
     for n in sorted(covering_footnotes(section, paragraph, number) & located):
         issued = citation_by_footnote()[n].issued
         if issued and same_bound(span, parse_edtf(issued), end):
@@ -421,7 +421,7 @@ def test_every_event_is_mapped_to_its_sentence():
     assert keys == set(REPORTED_IN), "REPORTED_IN must name the sentence of every event (and event-less milestone)"
     for key, (section, paragraph, number, stated) in REPORTED_IN.items():
         record = events().get(key) or next(a for a in bundle().agreements if a.id == key.split(":")[0])
-        assert any(l.section == section and l.paragraph == paragraph for l in record.locators), key
+        assert any(loc.section == section and loc.paragraph == paragraph for loc in record.locators), key
         sentence = brief().sentence(section, paragraph, number)
         for expression in [stated] if isinstance(stated, str) else list(stated or ()):
             assert expression in sentence.text, f"{key}: {expression!r} is not in its sentence"
@@ -461,11 +461,62 @@ def test_inferred_dates_are_marked_uncertain():
 
 STOPWORDS = {
     # function words, and words every title of this bilateral brief shares
-    "the", "and", "for", "with", "of", "to", "in", "on", "at", "by", "from", "its", "his", "her", "their", "a",
-    "an", "as", "than", "least", "more", "about", "over", "into", "each", "other", "again", "once", "says",
-    "holds", "meets", "meet", "agrees", "united", "states", "america", "american", "washington", "pakistan",
-    "pakistani", "islamabad", "islamic", "republic", "prime", "minister", "president", "secretary", "state",
-    "ambassador", "remarks", "program", "programme", "million", "billion", "official", "officials",
+    "the",
+    "and",
+    "for",
+    "with",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "by",
+    "from",
+    "its",
+    "his",
+    "her",
+    "their",
+    "a",
+    "an",
+    "as",
+    "than",
+    "least",
+    "more",
+    "about",
+    "over",
+    "into",
+    "each",
+    "other",
+    "again",
+    "once",
+    "says",
+    "holds",
+    "meets",
+    "meet",
+    "agrees",
+    "united",
+    "states",
+    "america",
+    "american",
+    "washington",
+    "pakistan",
+    "pakistani",
+    "islamabad",
+    "islamic",
+    "republic",
+    "prime",
+    "minister",
+    "president",
+    "secretary",
+    "state",
+    "ambassador",
+    "remarks",
+    "program",
+    "programme",
+    "million",
+    "billion",
+    "official",
+    "officials",
 }
 
 
@@ -494,7 +545,7 @@ def vocabulary(title: str, topic_ids, actor_ids) -> set[str]:
 
 
 def footnotes_of(locators) -> set[int]:
-    return {l.footnote for l in locators if l.source == SOURCE and l.footnote is not None}
+    return {loc.footnote for loc in locators if loc.source == SOURCE and loc.footnote is not None}
 
 
 def test_citations_are_sources_for_the_fact():
@@ -557,11 +608,11 @@ def test_amount_qualifiers_say_what_the_source_says():
         if a.amount is None:
             continue
         texts = []
-        for l in a.locators:
-            paragraph = brief().paragraphs.get((l.section, l.paragraph), ())
+        for loc in a.locators:
+            paragraph = brief().paragraphs.get((loc.section, loc.paragraph), ())
             texts.append(" ".join(s.text for s in paragraph))
-            if l.footnote is not None:
-                texts.append(citation_by_footnote()[l.footnote].title)
+            if loc.footnote is not None:
+                texts.append(citation_by_footnote()[loc.footnote].title)
         given = [(value, q) for t in texts for value, q in figures(t) if value == a.amount and a.currency == "USD"]
         if not given:
             problems.append(f"{a.id}: {a.amount} {a.currency} is not a figure its sources give")
@@ -592,9 +643,9 @@ def test_what_only_the_general_record_says_is_flagged():
         else:
             office = offices[fact["office"]]
             value, known = getattr(office, fact["field"]), parse_edtf(fact["date"])
-            if value and not parse_edtf(value).overlaps(known.start, known.end):
-                if not general_readings(office.discrepancies, fact["field"]):
-                    problems.append(f"{office.id}: {fact['field']} {value} contradicts {fact['date']} without a flag")
+            contradicts = value and not parse_edtf(value).overlaps(known.start, known.end)
+            if contradicts and not general_readings(office.discrepancies, fact["field"]):
+                problems.append(f"{office.id}: {fact['field']} {value} contradicts {fact['date']} without a flag")
     everything = (
         [(e.id, e.discrepancies) for e in bundle().events]
         + [(a.id, a.discrepancies) for a in bundle().agreements]
@@ -672,9 +723,7 @@ def test_discrepancies_record_a_disagreement_the_sources_contain():
                             problems.append(f"{where}: footnote {footnote_ref[1]} is not dated {r.value!r}")
             if len(sources) < 2:
                 problems.append(f"{where}: all its readings come from {sources}")
-            if spans and not any(
-                not a.overlaps(b.start, b.end) for i, a in enumerate(spans) for b in spans[i + 1 :]
-            ):
+            if spans and not any(not a.overlaps(b.start, b.end) for i, a in enumerate(spans) for b in spans[i + 1 :]):
                 problems.append(f"{where}: its dates do not disagree")
     assert not problems, "\n".join(problems)
 
