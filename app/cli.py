@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -116,6 +117,12 @@ def serve(
     from app.migrate import upgrade
     from app.packaged import bundled_data
 
+    # The app writes its absolute URLs from HOST/PORT (app.deps.public_base): options given here go to the
+    # environment before settings are first read, so the app (and every worker process) sees them too.
+    if host:
+        os.environ["HOST"] = host
+    if port:
+        os.environ["PORT"] = str(port)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     upgrade(settings.database_url)

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.exports import Export
-from app.http_cache import read_version, validators
+from app.http_cache import read_version
+from app.negotiation import negotiate
 from app.problems import bad_parameter
 from app.queries.execute import iterate_all, list_page
 from app.queries.resources import NOT_PART_OF_QUERY, Resource
@@ -50,35 +51,34 @@ class Snapshot:
 
 
 def snapshot(request: Request, session: SessionDep) -> Snapshot:
-    """Begin the request's read transaction with the dataset version, and decide the conditional GET:
-    the route's cache headers go to `request.state` (the edge middleware sends them with a successful
-    response); a current client copy raises http_cache.NotModified (a 304)."""
+    """Begin the request's read transaction with the dataset version. The version goes to
+    `request.state`, where the route class (app.representation.ContractRoute) finds it to add the
+    validators to a successful response and to decide a conditional request."""
     version, updated = read_version(session)
-    request.state.dataset_version = version
-    request.state.cache_headers = validators(request, version, updated)
+    request.state.snapshot_version = (version, updated)
     return Snapshot(session, version, updated)
 
 
 SnapshotDep = Annotated[Snapshot, Depends(snapshot)]
 
 
-def query_url(request: Request, params: BaseModel) -> str:
-    """A stable URL for the query: only the filters that were set, in a canonical order."""
+def public_base(request: Request) -> str:
+    """Scheme, host and port of every absolute URL the API writes (`query_url`, `Link`, citations):
+    `PUBLIC_BASE_URL`, or when unset the server's own `http://HOST:PORT` — never the Host header a client
+    sent, so a forged Host cannot enter a link or a citation."""
+    settings = request.app.state.settings
+    if settings.public_base_url:
+        return str(settings.public_base_url).rstrip("/")
+    return f"http://{settings.host}:{settings.port}"
+
+
+def query_url(request: Request, params: BaseModel, path: str | None = None) -> str:
+    """A stable URL for the query: only the filters that were set, in a canonical order, on ``path``
+    (default: the request's)."""
     values = params.model_dump(exclude_defaults=True, exclude=set(NOT_PART_OF_QUERY))
     pairs = sorted((k, v) for k, value in values.items() for v in (value if isinstance(value, list) else [value]))
-    base = str(request.base_url).rstrip("/") + request.url.path
+    base = public_base(request) + (path or request.url.path)
     return base + ("?" + urlencode(pairs) if pairs else "")
-
-
-def negotiate(request: Request, requested: str | None, formats: dict[str, Export]) -> str:
-    """`format=` wins; otherwise the first export media type the Accept header names; otherwise JSON."""
-    if requested:
-        return requested
-    accept = request.headers.get("accept", "")
-    for name, export in formats.items():
-        if export.media_type.split(";")[0] in accept:
-            return name
-    return "json"
 
 
 @dataclass
@@ -95,7 +95,8 @@ class Lister:
         """One JSON page; ``serialize`` turns ORM records into models (resources with `documents` need none)."""
         page = list_page(self.snapshot.session, resource, params.model_dump())
         if page.next_cursor:
-            next_url = self.request.url.include_query_params(cursor=page.next_cursor)
+            here = self.request.url.include_query_params(cursor=page.next_cursor)
+            next_url = public_base(self.request) + here.path + "?" + here.query
             self.response.headers["Link"] = f'<{next_url}>; rel="next"'
         response = json_page(
             [serialize(item) for item in page.items] if serialize else page.items,
@@ -117,7 +118,10 @@ class Lister:
         formats: dict[str, Export],
     ) -> Any:
         """A JSON page, or a streamed export when `format=` or `Accept` asks for one."""
-        name = negotiate(self.request, getattr(params, "format", None), formats)
+        requested = getattr(params, "format", None)
+        if not requested:
+            self.request.state.negotiated = True  # the answer depends on Accept: Vary: Accept
+        name = negotiate(self.request.headers.get("accept"), requested, formats)
         if name == "json":
             return self.page(resource, params, serialize)
         return self.export(resource, params, name, formats)
@@ -133,8 +137,7 @@ class Lister:
         def body() -> Iterator[str]:
             yield from export.write(rows)
 
-        extension = {"csl-json": "json", "bibtex": "bib"}.get(name, name)
-        filename = f"{resource.name}s.{extension}"
+        filename = f"{resource.name}s.{export.extension}"
         return StreamingResponse(
             body(), media_type=export.media_type, headers={"Content-Disposition": f'inline; filename="{filename}"'}
         )

@@ -55,7 +55,7 @@ class TokenBuckets:
 
 def is_expensive(request: Request) -> bool:
     path = request.url.path
-    if path.endswith(("/facets", "/timeline", "/network")) or path == "/v1/cite":
+    if path.endswith(("/facets", "/timeline", "/network")) or path == "/v1/cite" or "/export." in path:
         return True
     fmt = request.query_params.get("format")
     if fmt and fmt != "json":

@@ -14,12 +14,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.db import make_engine, session_factory
-from app.http_cache import VERSION_HEADER, install_not_modified
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.representation import VERSION_HEADER, RepresentationMiddleware
 from app.routers import actors, agreements, events, meta, sources, topics
 from app.settings import Settings, get_settings
 
@@ -31,7 +32,7 @@ Every record points to where it is stated (source document, section, paragraph, 
 * **Dates are imprecise on purpose**: each carries its EDTF text, the first and last day it may denote, and its
   precision. `start`/`end` filters match any overlap by default (`date_match=within` for containment).
 * **Filters**: repeat a parameter to require all values (`actor=imran-khan&actor=donald-trump`); separate values
-  with commas to accept any (`topic=kashmir,afghanistan-peace-process`). Unknown ids are an error, not an empty page.
+  with commas to accept any (`topic=kashmir-dispute,afghanistan-peace-process`). Unknown ids are an error, not an empty page.
 * **Pages**: every list returns `{items, next_cursor, total}`; pass `next_cursor` back as `cursor`.
 * **Errors** are RFC 9457 problem documents (`application/problem+json`) naming the offending parameter.
 """
@@ -73,21 +74,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
+    app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
-    install_not_modified(app)
     app.add_middleware(EdgeMiddleware, settings=settings)
     # Added last = outermost: compress, then answer CORS before anything else runs.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
+    app.add_middleware(RepresentationMiddleware)  # outside gzip: sees the coding actually sent
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["ETag", "Last-Modified", "Link", VERSION_HEADER, "Content-Disposition", REQUEST_ID_HEADER],
+        # Browser code can read only the headers listed here.
+        expose_headers=[
+            "ETag",
+            "Last-Modified",
+            "Link",
+            "Retry-After",
+            "Vary",
+            VERSION_HEADER,
+            "Content-Disposition",
+            REQUEST_ID_HEADER,
+        ],
         max_age=600,
     )
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
@@ -95,6 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """Short, stable operation ids for generated clients: the endpoint's name in camelCase
+    (`list_events` -> `listEvents`)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def document_guards(app: FastAPI) -> dict[str, Any]:
@@ -111,20 +131,34 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
         tags=app.openapi_tags,
     )
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    retry_after = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             responses = operation["responses"]
             responses.pop("422", None)
-            if path not in ("/health", "/health/live"):
+            for status, response in responses.items():
+                # Problems are sent as application/problem+json: the schema goes under that type, where
+                # generated clients look for it (FastAPI puts a response model under application/json).
+                if int(status) >= 400 and "Problem" in str(response.get("content", "")):
+                    response["content"] = problem
+            if path not in ("/health", "/health/live", "/v1/vocabularies", "/problems/{slug}"):  # no database
                 responses["503"] = {
                     "description": "Database unavailable or query time cap exceeded (see `Retry-After`).",
+                    "headers": retry_after,
+                    "content": problem,
+                }
+            if any(p["name"] == "format" for p in operation.get("parameters", [])):
+                responses["406"] = {
+                    "description": "No media type the Accept header allows is offered.",
                     "content": problem,
                 }
             if any(p["in"] == "query" for p in operation.get("parameters", [])):
                 responses["414"] = {"description": "Query string too long.", "content": problem}
-            if path.endswith(("/facets", "/timeline", "/network", "/cite")) or path in ("/v1/events", "/v1/citations"):
+            expensive = path.endswith(("/facets", "/timeline", "/network", "/cite")) or "/export." in path
+            if expensive or path in ("/v1/events", "/v1/citations"):
                 responses["429"] = {
                     "description": "Rate limit for exports and aggregations exceeded (see `Retry-After`).",
+                    "headers": retry_after,
                     "content": problem,
                 }
     for name in ("HTTPValidationError", "ValidationError"):

@@ -1,6 +1,6 @@
 """The edge of the app, as one plain ASGI middleware (cheaper than a stack of `@app.middleware`):
-limits first (app.guards), then headers on the way out: security headers on every response, and the
-cache headers the route's snapshot set (app.deps.snapshot) on successful ones."""
+limits first (app.guards), then security headers on every response on the way out. (Cache headers and
+conditional requests are decided per route: app.representation.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.guards import TokenBuckets, refuse, security_headers
-from app.http_cache import VERSION_HEADER
 from app.settings import Settings
 
 
@@ -36,12 +35,6 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.update(extra)
-                # Set by the route's snapshot dependency, after the request was routed and validated.
-                cache_headers: dict[str, str] = scope.get("state", {}).get("cache_headers") or {}
-                if message["status"] < 300:
-                    headers.update(cache_headers)
-                elif VERSION_HEADER in cache_headers:
-                    headers[VERSION_HEADER] = cache_headers[VERSION_HEADER]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,6 +35,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "method-not-allowed": ("Method not allowed", "The resource exists but does not support this HTTP method."),
     "http-error": ("HTTP error", "The request could not be served as sent."),
     "request-too-large": ("Request too large", "The query string (or body) exceeds the documented limit."),
+    "not-acceptable": (
+        "Not acceptable",
+        "None of the media types the Accept header allows is available; the detail lists those that are.",
+    ),
     "rate-limited": (
         "Rate limited",
         "Too many expensive requests (exports, aggregations); wait `Retry-After` seconds.",
@@ -54,7 +58,9 @@ class ParameterError(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document. Every member is always present (null where it has no value)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     type: str = Field(description="URI identifying the problem type.", examples=["/problems/invalid-parameter"])
     title: str = Field(description="Short summary of the problem type.", examples=["Invalid parameter"])
@@ -104,16 +110,15 @@ def problem_response(
         "status": status,
         "detail": detail,
         "instance": request.url.path,
+        "parameter": parameter,
     }
-    if parameter is not None:
-        body["parameter"] = parameter
     body["errors"] = errors or ([{"parameter": parameter, "detail": detail}] if parameter else [])
     if parameter is not None and not errors:
         body["detail"] = f"{parameter}: {detail}"
     request_id = current_request_id()
+    body["request_id"] = request_id
     if request_id is None:
         return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
-    body["request_id"] = request_id
     # Set here too: the 500 document is sent from outside the middleware that adds the header to the others.
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers={REQUEST_ID_HEADER: request_id}
@@ -150,6 +155,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem_response(request, exc.status_code, kind, detail)
         if exc.headers:
             response.headers.update(exc.headers)
+        allow = [m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()]
+        if "GET" in allow and "HEAD" not in allow:  # every GET route answers HEAD (app.representation)
+            response.headers["Allow"] = ", ".join([*allow, "HEAD"])
         return response
 
     @app.exception_handler(DBAPIError)

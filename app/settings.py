@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         default=120, description="Exports and aggregations allowed per client per minute (0: no limit)."
     )
     rate_limit_burst: int = Field(default=30, description="Requests a client may make at once before the rate applies.")
+    public_base_url: str | None = Field(
+        default=None,
+        description="Scheme, host and port clients reach the API at (e.g. https://api.example.org), used for every "
+        "absolute URL the API writes: `query_url`, `Link`, citations. Unset: http://HOST:PORT. Never taken from the "
+        "request's Host header, which a client chooses.",
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+    )
     cors_origins: list[str] = Field(
         default=["*"],
         description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',

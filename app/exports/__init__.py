@@ -7,7 +7,11 @@ from typing import Any, NamedTuple
 
 
 class Export(NamedTuple):
+    """A streamed export format: its media type, the file extension of its operation's path and download
+    name, and the writer turning rows into text chunks."""
+
     media_type: str
+    extension: str
     write: Callable[[Iterable[Any]], Iterator[str]]
     # Flat columns to select instead of loading whole records (fast path for tabular formats).
     columns: tuple[Any, ...] | None = None
@@ -43,6 +47,14 @@ JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     "application/vnd.citationstyles.csl+json": {"type": "array", "items": {"type": "object"}},
     "application/geo+json": {"type": "object", "required": ["type", "features"]},
 }
+
+
+def export_response(export: Export) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: the one media type an export operation answers with (a generated client reads it as text
+    or bytes)."""
+    bare = export.media_type.split(";")[0]
+    content = {bare: {"schema": JSON_SCHEMAS.get(bare, {"type": "string"}), "example": EXAMPLES.get(bare, "")}}
+    return {200: {"content": content, "description": "Every match, streamed in list order."}}
 
 
 def export_responses(formats: dict[str, Export]) -> dict[int | str, dict[str, Any]]:

@@ -115,7 +115,7 @@ def write_bibtex(citations: Iterable[Citation]) -> Iterator[str]:
 
 
 CITATION_EXPORTS: dict[str, Export] = {
-    "csl-json": Export("application/vnd.citationstyles.csl+json", write_csl_json),
-    "ris": Export("application/x-research-info-systems", write_ris),
-    "bibtex": Export("application/x-bibtex; charset=utf-8", write_bibtex),
+    "csl-json": Export("application/vnd.citationstyles.csl+json", "json", write_csl_json),
+    "ris": Export("application/x-research-info-systems", "ris", write_ris),
+    "bibtex": Export("application/x-bibtex; charset=utf-8", "bib", write_bibtex),
 }

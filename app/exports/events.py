@@ -168,8 +168,8 @@ def write_geojson(events: Iterable[Document]) -> Iterator[str]:
 
 
 EXPORTS: dict[str, Export] = {
-    "csv": Export("text/csv; charset=utf-8", write_csv, CSV_SELECT),
-    "ndjson": Export("application/x-ndjson", write_ndjson),
-    "ics": Export("text/calendar; charset=utf-8", write_ical),
-    "geojson": Export("application/geo+json", write_geojson),
+    "csv": Export("text/csv; charset=utf-8", "csv", write_csv, CSV_SELECT),
+    "ndjson": Export("application/x-ndjson", "ndjson", write_ndjson),
+    "ics": Export("text/calendar; charset=utf-8", "ics", write_ical),
+    "geojson": Export("application/geo+json", "geojson", write_geojson),
 }

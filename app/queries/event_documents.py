@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
-from app.schemas.common import ActorRef, CitationRef, DateOut, LocatorOut, TopicRef
+from app.schemas.common import ActorRef, CitationRef, EventDateOut, LocatorOut, TopicRef
 from app.schemas.events import CodesOut, EventOut, LocationOut, ParticipantOut, QuoteOut, RelationOut
 
 Document = dict[str, Any]
@@ -105,7 +105,7 @@ def document_sql(d: JsonDialect, e: str = "e") -> str:
         title=col(e, E.title),
         summary=col(e, E.summary),
         date=d.obj(
-            DateOut,
+            EventDateOut,
             edtf=col(e, E.date_edtf),
             start=col(e, E.date_start),
             end=col(e, E.date_end),

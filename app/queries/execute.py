@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.problems import ProblemError
-from app.queries.pagination import after, decode_cursor, encode_cursor
+from app.queries.pagination import after, decode_cursor, encode_cursor, query_fingerprint
 from app.queries.plan import Compiled, Purpose, compile_plan, plan
 from app.queries.resources import Resource
 
@@ -50,15 +50,17 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any]) -
     compiled = compile_plan(plan(session, resource, params, Purpose.PAGE))
     limit: int = params.get("limit", 50)
     query = compiled.query
+    fingerprint = query_fingerprint({name: params.get(name) for name in resource.filter_names})
     if params.get("cursor"):
-        query = query.where(after(compiled.keys, decode_cursor(params["cursor"], compiled.sort, compiled.keys)))
+        position = decode_cursor(params["cursor"], compiled.sort, compiled.keys, fingerprint)
+        query = query.where(after(compiled.keys, position))
     rows = session.execute(query.limit(limit + 1)).all()
     capped = compiled.query.order_by(None).limit(TOTAL_CAP + 1).subquery()
     counted = session.scalar(select(func.count()).select_from(capped)) or 0
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(compiled.sort, list(rows[-1][1:]))
+        next_cursor = encode_cursor(compiled.sort, list(rows[-1][1:]), fingerprint)
     return Page(
         items=_records(session, resource, rows),
         next_cursor=next_cursor,

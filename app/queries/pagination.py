@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,13 +44,26 @@ def _encode_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def encode_cursor(sort: str, values: list[Any]) -> str:
-    payload = json.dumps({"s": sort, "k": [_encode_value(v) for v in values]}, separators=(",", ":")).encode()
+def encode_cursor(sort: str, values: list[Any], query: str = "") -> str:
+    """An opaque, signed cursor for the position ``values`` (the last row's sort keys) of the list
+    ordered by ``sort`` and filtered as fingerprinted by ``query`` (see :func:`query_fingerprint`)."""
+    payload = json.dumps(
+        {"s": sort, "q": query, "k": [_encode_value(v) for v in values]}, separators=(",", ":")
+    ).encode()
     signature = hmac.new(_SIGNING_KEY, payload, hashlib.sha256).digest()[:9]
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(signature).decode()
 
 
-def decode_cursor(cursor: str, sort: str, keys: list[SortKey]) -> list[Any]:
+def query_fingerprint(filters: Mapping[str, Any]) -> str:
+    """A short hash of the filter values that select a list's rows: a cursor made under other filters
+    would seek into another result set and silently skip or repeat rows."""
+    canonical = json.dumps(sorted((k, v) for k, v in filters.items() if v not in (None, [])), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def decode_cursor(cursor: str, sort: str, keys: list[SortKey], query: str = "") -> list[Any]:
+    """The position a cursor holds. Raises a 400 problem naming `cursor` when it was not issued by this
+    API, or was issued for another sort or other filters."""
     try:
         body, signature = cursor.split(".", 1)
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -61,6 +74,10 @@ def decode_cursor(cursor: str, sort: str, keys: list[SortKey]) -> list[Any]:
         if data["s"] != sort:
             raise bad_parameter(
                 "cursor", f"this cursor belongs to sort={data['s']!r}, not sort={sort!r}", "invalid-cursor"
+            )
+        if data.get("q", "") != query:
+            raise bad_parameter(
+                "cursor", "this cursor belongs to a query with other filters; start again without it", "invalid-cursor"
             )
         values = data["k"]
         if len(values) != len(keys):

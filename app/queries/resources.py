@@ -114,6 +114,11 @@ class Resource:
     def filter_params(self) -> tuple[Param, ...]:
         return self._params
 
+    @property
+    def filter_names(self) -> tuple[str, ...]:
+        """The names of the parameters that select the records (what a cursor is bound to)."""
+        return tuple(p.name for p in self._params)
+
     def query_model(self, name: str, *controls: Param, filters: bool = True) -> type[BaseModel]:
         """A Pydantic model of the filter parameters (``filters=True``) plus ``controls`` (page size,
         cursor, sort, format…), for FastAPI's ``Annotated[Model, Query()]``."""

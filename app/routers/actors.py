@@ -9,11 +9,12 @@ from app.queries import aggregations
 from app.queries.execute import get_one
 from app.queries.plan import Purpose, plan
 from app.queries.resources import ACTORS, EVENTS
+from app.representation import ContractRoute
 from app.schemas.actors import ActorOut
 from app.schemas.common import ActorRef, Page, json_response
 from app.schemas.params import ActorParams, NetworkParams
 
-router = APIRouter(prefix="/v1/actors", tags=["actors"])
+router = APIRouter(prefix="/v1/actors", tags=["actors"], route_class=ContractRoute)
 
 
 @router.get(
@@ -61,7 +62,7 @@ class NetworkOut(BaseModel):
     "shared event ids. Accepts every event filter, e.g. `start`/`end` or `topic`.",
     responses=problem_responses(400, 404),
 )
-def actor_network(
+def get_actor_network(
     snapshot: SnapshotDep,
     actor_id: Annotated[str, Path(description="Actor id (a stable slug).", examples=["imran-khan"])],
     params: Annotated[NetworkParams, Query()],

@@ -6,11 +6,12 @@ from app.deps import ListerDep, SnapshotDep
 from app.problems import problem_responses
 from app.queries.execute import get_one
 from app.queries.resources import AGREEMENTS
+from app.representation import ContractRoute
 from app.schemas.agreements import AgreementOut
 from app.schemas.common import Page, json_response
 from app.schemas.params import AgreementParams
 
-router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
+router = APIRouter(prefix="/v1/agreements", tags=["agreements"], route_class=ContractRoute)
 
 
 @router.get(

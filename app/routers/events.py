@@ -12,11 +12,13 @@ from app.queries.execute import get_one
 from app.queries.filters import value_groups
 from app.queries.plan import Purpose, plan
 from app.queries.resources import EVENTS
+from app.representation import ContractRoute
+from app.routers.exports import add_export_operations
 from app.schemas.common import Page, json_response
 from app.schemas.events import EventOut
-from app.schemas.params import EventParams, FacetParams, TimelineParams
+from app.schemas.params import EventExportParams, EventParams, FacetParams, TimelineParams
 
-router = APIRouter(prefix="/v1/events", tags=["events"])
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=ContractRoute)
 
 
 @router.get(
@@ -31,6 +33,17 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 )
 def list_events(lister: ListerDep, params: Annotated[EventParams, Query()]) -> Any:
     return lister.respond(EVENTS, params, formats=EXPORTS)
+
+
+# Before /{event_id}, which would otherwise take `export.csv` for an id.
+add_export_operations(
+    router,
+    "",
+    EVENTS,
+    EXPORTS,
+    EventExportParams,
+    {"csv": "CSV", "ndjson": "NDJSON", "ics": "iCalendar", "geojson": "GeoJSON"},
+)
 
 
 class FacetValueOut(BaseModel):
@@ -55,7 +68,7 @@ class FacetsOut(BaseModel):
     "`/v1/events` with that value added as a filter.",
     responses=problem_responses(400),
 )
-def event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
+def get_event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
     values = params.model_dump()
     names = list(dict.fromkeys(n for group in value_groups("facet", values["facet"]) for n in group))
     unknown = sorted(set(names) - set(aggregations.FACETS))
@@ -96,7 +109,7 @@ class TimelineOut(BaseModel):
     "counts as `imprecise` in every period it may fall in.",
     responses=problem_responses(400),
 )
-def event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, Query()]) -> TimelineOut:
+def get_event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, Query()]) -> TimelineOut:
     values = params.model_dump()
     matching = plan(snapshot.session, EVENTS, values, Purpose.SPANS)
     try:

@@ -19,9 +19,10 @@ from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 from app.queries import aggregations
 from app.queries.plan import Purpose, plan
 from app.queries.resources import EVENTS
+from app.representation import ContractRoute
 from app.schemas.params import EventFilters
 
-router = APIRouter()
+router = APIRouter(route_class=ContractRoute)
 logger = logging.getLogger(__name__)
 
 
@@ -38,7 +39,7 @@ class Health(BaseModel):
     description="`200` when the API can query its database; `503` otherwise (use it as a readiness probe).",
     responses={503: {"model": Health, "description": "The database is unreachable."}},
 )
-def health(session: SessionDep) -> Any:
+def get_health(session: SessionDep) -> Any:
     try:
         session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
@@ -56,46 +57,73 @@ def health(session: SessionDep) -> Any:
     summary="Liveness check",
     description="`200` whenever the process serves requests, whatever the database's state (use it as a liveness probe).",
 )
-def live() -> dict[str, str]:
+def get_liveness() -> dict[str, str]:
     return {"status": "ok", "database": "not checked"}
+
+
+class EventTypeOut(BaseModel):
+    label: str = Field(examples=["Visit"])
+    description: str
+    plover: str | None = Field(description="PLOVER 2.0 category; null where PLOVER has none.", examples=["CONSULT"])
+    cameo: str = Field(description="CAMEO event code.", examples=["042"])
+
+
+class VocabulariesOut(BaseModel):
+    """Each vocabulary maps a value the API accepts and returns to what it means."""
+
+    event_types: dict[str, EventTypeOut]
+    roles: dict[str, str] = Field(description="Participant roles (`role=`).")
+    actor_kinds: dict[str, str]
+    agreement_kinds: dict[str, str]
+    agreement_statuses: dict[str, str]
+    milestone_kinds: dict[str, str]
+    agreement_party_roles: dict[str, str]
+
+
+class ProblemTypeOut(BaseModel):
+    type: str = Field(examples=["/problems/invalid-parameter"])
+    title: str = Field(examples=["Invalid parameter"])
+    description: str
 
 
 @router.get(
     "/v1/vocabularies",
+    response_model=VocabulariesOut,
     tags=["service"],
     summary="Controlled vocabularies",
     description="Event types (with their PLOVER category and CAMEO code), participant roles, actor kinds, "
     "agreement kinds, statuses and milestone kinds: the values the filters accept.",
 )
-def vocabularies() -> dict[str, Any]:
-    return {
-        "event_types": {
-            key: {"label": t.label, "description": t.description, "plover": t.plover, "cameo": t.cameo}
+def get_vocabularies() -> VocabulariesOut:
+    return VocabulariesOut(
+        event_types={
+            key: EventTypeOut(label=t.label, description=t.description, plover=t.plover, cameo=t.cameo)
             for key, t in vocab.EVENT_TYPES.items()
         },
-        "roles": vocab.ROLES,
-        "actor_kinds": vocab.ACTOR_KINDS,
-        "agreement_kinds": vocab.AGREEMENT_KINDS,
-        "agreement_statuses": vocab.AGREEMENT_STATUSES,
-        "milestone_kinds": vocab.MILESTONE_KINDS,
-        "agreement_party_roles": vocab.AGREEMENT_PARTY_ROLES,
-    }
+        roles=vocab.ROLES,
+        actor_kinds=vocab.ACTOR_KINDS,
+        agreement_kinds=vocab.AGREEMENT_KINDS,
+        agreement_statuses=vocab.AGREEMENT_STATUSES,
+        milestone_kinds=vocab.MILESTONE_KINDS,
+        agreement_party_roles=vocab.AGREEMENT_PARTY_ROLES,
+    )
 
 
 @router.get(
     "/problems/{slug}",
+    response_model=ProblemTypeOut,
     tags=["service"],
     summary="Explain a problem type",
     description="The `type` of every error response points here.",
     responses=problem_responses(404),
 )
-def problem_type(
+def get_problem_type(
     slug: Annotated[str, Path(description="Problem type slug.", examples=["invalid-parameter"])],
-) -> dict[str, str]:
+) -> ProblemTypeOut:
     if slug not in PROBLEM_TYPES:
         raise ProblemError(404, "not-found", f"no problem type {slug!r}")
     title, explanation = PROBLEM_TYPES[slug]
-    return {"type": f"/problems/{slug}", "title": title, "description": explanation}
+    return ProblemTypeOut(type=f"/problems/{slug}", title=title, description=explanation)
 
 
 class MetaOut(BaseModel):
@@ -118,7 +146,7 @@ class MetaOut(BaseModel):
     description="What the API currently serves: the dataset version (also in the `X-Dataset-Version` header of "
     "every response), record counts and the period the events cover.",
 )
-def meta(snapshot: SnapshotDep) -> MetaOut:
+def get_meta(snapshot: SnapshotDep) -> MetaOut:
     session, version, updated = snapshot.session, snapshot.version, snapshot.updated
     counts = {
         name: session.scalar(select(func.count()).select_from(model)) or 0
@@ -156,10 +184,10 @@ class CiteOut(BaseModel):
     "names the dataset version, so a reader can tell whether the data changed since.",
     responses=problem_responses(400),
 )
-def cite(request: Request, snapshot: SnapshotDep, params: Annotated[EventFilters, Query()]) -> CiteOut:
+def cite_query(request: Request, snapshot: SnapshotDep, params: Annotated[EventFilters, Query()]) -> CiteOut:
     session, version, updated = snapshot.session, snapshot.version, snapshot.updated
     total = aggregations.count_matching(session, plan(session, EVENTS, params.model_dump(), Purpose.AGGREGATE))
-    url = query_url(request, params).replace("/v1/cite", "/v1/events")
+    url = query_url(request, params, "/v1/events")
     sources = session.scalars(select(m.SourceDocument).order_by(m.SourceDocument.id)).all()
     based_on = "; ".join(f"{s.publisher or ''}, {s.title}".strip(", ") for s in sources)
     today = dt.date.today()

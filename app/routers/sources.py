@@ -10,11 +10,13 @@ from app.exports.citations import CITATION_EXPORTS
 from app.problems import problem_responses
 from app.queries.execute import get_one
 from app.queries.resources import CITATIONS, SOURCES
+from app.representation import ContractRoute
+from app.routers.exports import add_export_operations
 from app.schemas.common import Page, json_response
-from app.schemas.params import CitationParams, SourceParams
+from app.schemas.params import CitationExportParams, CitationParams, SourceParams
 from app.schemas.sources import CitationOut, SourceOut
 
-router = APIRouter()
+router = APIRouter(route_class=ContractRoute)
 
 
 @router.get(
@@ -58,6 +60,16 @@ def get_source(
 )
 def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]) -> Any:
     return lister.respond(CITATIONS, params, CitationOut.from_row, formats=CITATION_EXPORTS)
+
+
+add_export_operations(
+    router,
+    "/v1/citations",
+    CITATIONS,
+    CITATION_EXPORTS,
+    CitationExportParams,
+    {"csl-json": "CSL-JSON", "ris": "RIS", "bibtex": "BibLaTeX"},
+)
 
 
 @router.get(

@@ -6,11 +6,12 @@ from app.deps import ListerDep, SnapshotDep
 from app.problems import problem_responses
 from app.queries.execute import get_one
 from app.queries.resources import TOPICS
+from app.representation import ContractRoute
 from app.schemas.common import Page, json_response
 from app.schemas.params import TopicParams
 from app.schemas.topics import TopicOut
 
-router = APIRouter(prefix="/v1/topics", tags=["topics"])
+router = APIRouter(prefix="/v1/topics", tags=["topics"], route_class=ContractRoute)
 
 
 @router.get(

@@ -15,7 +15,9 @@ T = TypeVar("T")
 
 
 class Schema(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field of a response is always present (null where it has no value): generated clients should
+    # type them as required.
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
 
 
 class Page(Schema, Generic[T]):
@@ -30,13 +32,11 @@ class Page(Schema, Generic[T]):
     total_exact: bool = Field(
         default=True, description="False when `total` is the 1,000 cap (there are more matches).", examples=[True]
     )
-    dataset_version: str | None = Field(
-        default=None,
+    dataset_version: str = Field(
         description="Version of the data that answered; changes with every import.",
         examples=["3f9a1c0d2b7e4a51"],
     )
-    query_url: str | None = Field(
-        default=None,
+    query_url: str = Field(
         description="Stable URL of this query (filters only, canonical order): cite it with `dataset_version`.",
         examples=["http://127.0.0.1:8000/v1/events?actor=imran-khan&type=visit"],
     )
@@ -69,6 +69,12 @@ class DateOut(Schema):
     def stored(cls, record: dict[str, object] | None) -> DateOut | None:
         """From what the import stored (app.dates.date_record): no EDTF parsing at read time."""
         return cls.model_validate(record) if record is not None else None
+
+
+class EventDateOut(DateOut):
+    """An event's date: its first possible day is always known (an import refuses an event without one)."""
+
+    start: dt.date = Field(description="First day it may denote.", examples=["2019-07-21"])
 
 
 class LocatorOut(Schema):

@@ -10,8 +10,8 @@ from pydantic import Field
 from app.schemas.common import (
     ActorRef,
     CitationRef,
-    DateOut,
     DiscrepancyOut,
+    EventDateOut,
     LocatorOut,
     Schema,
     TopicRef,
@@ -54,7 +54,7 @@ class EventOut(Schema):
     codes: CodesOut
     title: str
     summary: str
-    date: DateOut
+    date: EventDateOut
     location: LocationOut | None
     participants: list[ParticipantOut]
     topics: list[TopicRef]

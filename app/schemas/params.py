@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     # `model_dump()` by the routes.
     EventFilters: TypeAlias = BaseModel
     EventParams: TypeAlias = BaseModel
+    EventExportParams: TypeAlias = BaseModel
+    CitationExportParams: TypeAlias = BaseModel
     FacetParams: TypeAlias = BaseModel
     TimelineParams: TypeAlias = BaseModel
     NetworkParams: TypeAlias = BaseModel
@@ -57,6 +59,8 @@ else:
     FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
     NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
+    EventExportParams = EVENTS.query_model("EventExportParams", EVENTS.sorting.param())
+    CitationExportParams = CITATIONS.query_model("CitationExportParams", CITATIONS.sorting.param())
     AgreementParams = AGREEMENTS.query_model("AgreementParams", LIMIT, CURSOR, AGREEMENTS.sorting.param())
     ActorParams = ACTORS.query_model("ActorParams", LIMIT, CURSOR, ACTORS.sorting.param())
     CitationParams = CITATIONS.query_model("CitationParams", LIMIT, CURSOR, CITATIONS.sorting.param(), CITATION_FORMAT)

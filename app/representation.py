@@ -1,0 +1,147 @@
+"""HTTP semantics decided per route, after the request was routed and validated (RFC 9110).
+
+* :class:`ContractRoute` is the route class of every API router. Around each endpoint it refuses a
+  repeated single-valued parameter (400), and once the endpoint produced a successful response it adds
+  the representation's validators (ETag, Last-Modified, X-Dataset-Version, Cache-Control, Vary) and
+  answers a conditional request with 304 — so `If-None-Match: *` can never turn a 400 or a 404 into
+  a 304 (§13.2.1).
+* :class:`RepresentationMiddleware` answers HEAD as GET without the body (same status and headers), and
+  marks the ETag of a gzip-coded body (`"…-gzip"`), so each representation actually sent has its own
+  strong validator; preconditions compare tags without that suffix, since a 304 carries no body.
+
+The ETag is ``"<dataset version>-<hash of path, query string and media type>"``: it changes when the data
+or the representation does, and not with the spelling of the Accept header.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Coroutine
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import get_origin
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.problems import ProblemError
+
+VERSION_HEADER = "X-Dataset-Version"
+GZIP_SUFFIX = "-gzip"
+
+
+def etag_for(version: str, request: Request, media_type: str) -> str:
+    """The strong validator of one representation: dataset version, URL and media type."""
+    variant = f"{request.url.path}?{request.url.query}|{media_type}"
+    return f'"{version}-{hashlib.sha256(variant.encode()).hexdigest()[:12]}"'
+
+
+def _opaque(tag: str) -> str:
+    # Weak comparison (If-None-Match, RFC 9110 §13.1.2), and the gzip mark removed: a 304 has no body, so
+    # the coding of the client's copy does not matter.
+    tag = tag.strip().removeprefix("W/")
+    return tag[:-1].removesuffix(GZIP_SUFFIX) + '"' if tag.endswith('"') else tag
+
+
+def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> bool:
+    """Whether the request's preconditions say the client's copy is current (RFC 9110 §13.1.2, §13.1.3:
+    If-None-Match takes precedence; If-Modified-Since only for GET/HEAD and a valid HTTP date)."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        candidates = {_opaque(tag) for tag in if_none_match.split(",")}
+        return "*" in candidates or etag in candidates
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        return last_modified <= since
+    return False
+
+
+def _single_valued(route: APIRoute) -> frozenset[str]:
+    """The query parameters of ``route`` that take one value (not `list[...]`)."""
+    names = set()
+    for param in route.dependant.query_params:
+        annotation = param.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= {n for n, f in annotation.model_fields.items() if get_origin(f.annotation) is not list}
+        elif get_origin(annotation) is not list:
+            names.add(param.name)
+    for dependency in route.dependant.dependencies:
+        names |= {p.name for p in dependency.query_params if get_origin(p.field_info.annotation) is not list}
+    return frozenset(names)
+
+
+def finish(request: Request, response: Response) -> Response:
+    """Add the validators of a successful response read from the request's snapshot, and turn it into a
+    304 when the request's preconditions say the client's copy is current."""
+    snapshot = getattr(request.state, "snapshot_version", None)
+    if snapshot is None or not 200 <= response.status_code < 300:
+        return response
+    version, updated = snapshot
+    media_type = (response.media_type or response.headers.get("content-type", "")).split(";")[0]
+    etag = etag_for(version, request, media_type)
+    validators = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(updated, usegmt=True),
+        VERSION_HEADER: version,
+        "Cache-Control": "public, max-age=0, must-revalidate",
+    }
+    if getattr(request.state, "negotiated", False):
+        validators["Vary"] = "Accept"
+    if not_modified(request, etag, updated):
+        return Response(status_code=304, headers=validators)
+    response.headers.update(validators)
+    return response
+
+
+class ContractRoute(APIRoute):
+    """The route class of every API router (see the module docstring)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        single_valued = _single_valued(self)  # called by APIRoute.__init__, once its dependant is built
+
+        async def handle(request: Request) -> Response:
+            for name in sorted({name for name, _ in request.query_params.multi_items() if name in single_valued}):
+                if len(request.query_params.getlist(name)) > 1:
+                    raise ProblemError(400, "invalid-parameter", "given more than once; it takes one value", name)
+            return finish(request, await handler(request))
+
+        return handle
+
+
+class RepresentationMiddleware:
+    """HEAD as GET without the body, and a distinct ETag for gzip-coded bodies (see the module docstring).
+    Sits outside the gzip middleware, so it sees the headers actually sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        if head:
+            # A copy: the server keeps its own scope (HEAD), so it sends the GET's headers and no body.
+            scope = {**scope, "method": "GET"}
+
+        async def send_representation(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                etag = headers.get("etag")
+                if etag and headers.get("content-encoding") == "gzip" and etag.endswith('"'):
+                    headers["ETag"] = etag[:-1] + GZIP_SUFFIX + '"'
+            elif message["type"] == "http.response.body" and head:
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_representation)
