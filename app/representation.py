@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Coroutine
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import get_origin
+from typing import Any, get_origin
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
