@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.queries import aggregations, resources
 from app.queries.plan import Purpose, plan
-from app.queries.resources import CURSOR, LIMIT, RESOURCES, Resource
+from app.queries.resources import LIMIT, RESOURCES, Resource, cursor_param
 
 # The list endpoint of each resource, and the event endpoints that take the event filters.
 LISTS = {
@@ -122,7 +122,7 @@ def test_example_requests_answer_200_with_matches(data_client: TestClient) -> No
         for _key, raw in _example_values(resource):
             response = data_client.get(path, params=raw)
             assert response.status_code == 200, (path, raw, response.text)
-    for control in (LIMIT, CURSOR):
+    for control in (LIMIT, *map(cursor_param, RESOURCES)):
         assert control.description and control.example
 
 

@@ -36,7 +36,7 @@ from app.queries.filters import (
     repeatable,
     words_param,
 )
-from app.queries.pagination import SortKey, as_date, as_str
+from app.queries.pagination import SortKey, as_date, as_str, encode_cursor, query_fingerprint
 
 # The walk over one actor's event links (see plan.Shape.WALK). An alias, so that probes of
 # event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
@@ -373,14 +373,25 @@ RESOURCES: tuple[Resource, ...] = (EVENTS, AGREEMENTS, ACTORS, CITATIONS, TOPICS
 # Parameters that select a page or a representation rather than the set of records.
 
 LIMIT = Param("limit", int, 50, "Items per page (1–500).", 50, constraints={"ge": 1, "le": 500})
-CURSOR = Param(
-    "cursor",
-    str | None,
-    None,
-    "Opaque `next_cursor` from the previous page. Omit for the first page.",
-    "eyJzIjoiZGF0ZSIsImsiOlsiMjAxOS0wNy0yMiIsImtoYW4tdHJ1bXAtd2hpdGUtaG91c2UtbWVldGluZyJdfQ.abc",
-    constraints={"max_length": 2000},
-)
+
+
+def cursor_param(resource: Resource) -> Param:
+    """`cursor`, with an example that works: a position in the resource's default order (unfiltered)."""
+    samples = {as_date: "2019-07-01", as_str: "", int: 0}
+    keys_ = resource.sorting.orders[resource.sorting.default]
+    fingerprint = query_fingerprint({p.name: p.default for p in resource.filter_params})
+    example = encode_cursor(resource.sorting.default, [samples[k.decode] for k in keys_], fingerprint)
+    return Param(
+        "cursor",
+        str | None,
+        None,
+        "Opaque `next_cursor` from the previous page of the same query (same filters and `sort`); omit it for the "
+        "first page.",
+        example,
+        constraints={"max_length": 2000},
+    )
+
+
 NOT_PART_OF_QUERY = frozenset({"cursor", "limit", "format"})
 
 

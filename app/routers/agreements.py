@@ -35,8 +35,6 @@ def list_agreements(lister: ListerDep, params: Annotated[AgreementParams, Query(
 )
 def get_agreement(
     snapshot: SnapshotDep,
-    agreement_id: Annotated[
-        str, Path(description="Agreement id (a stable slug).", examples=["imet-programme-pakistan"])
-    ],
+    agreement_id: Annotated[str, Path(description="Agreement id (a stable slug).", examples=["imet-pakistan"])],
 ) -> Response:
     return json_response(AgreementOut.from_row(get_one(snapshot.session, AGREEMENTS, agreement_id)))

@@ -37,7 +37,7 @@ class AmountOut(Schema):
 
 
 class AgreementOut(Schema):
-    id: str = Field(examples=["imet-programme-pakistan"])
+    id: str = Field(examples=["imet-pakistan"])
     title: str
     kind: str = Field(examples=["programme"])
     status: str = Field(description="Status at the latest date the source speaks of.", examples=["reinstated"])

@@ -1,0 +1,270 @@
+"""The HTTP contract as caches, proxies, browsers and generated clients read it (RFC 9110, RFC 9457,
+OpenAPI). Each test is one kind of fault, checked everywhere it can occur."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def spec(client: TestClient) -> dict[str, Any]:
+    return client.get("/openapi.json").json()
+
+
+def operations(client: TestClient) -> list[tuple[str, dict[str, Any]]]:
+    return [(path, op) for path, ops in spec(client)["paths"].items() for op in ops.values()]
+
+
+def example_url(path: str, operation: dict[str, Any]) -> str:
+    """The operation's path with each path parameter replaced by its documented example."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "path":
+            path = path.replace("{" + parameter["name"] + "}", str(parameter["schema"]["examples"][0]))
+    return path
+
+
+def query_examples(operation: dict[str, Any]) -> list[tuple[str, Any]]:
+    found = []
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "query":
+            examples = parameter.get("schema", {}).get("examples") or [parameter.get("example")]
+            found.append((parameter["name"], examples[0]))
+    return found
+
+
+# --- 10. every example in the OpenAPI document works against the bundled data -----------------------
+
+
+def test_every_documented_example_succeeds(data_client: TestClient) -> None:
+    tried = 0
+    for path, operation in operations(data_client):
+        url = example_url(path, operation)
+        assert data_client.get(url).status_code == 200, url
+        for name, value in query_examples(operation):
+            if name == "date_match":
+                params: dict[str, Any] = {name: value, "start": "2019"}
+            else:
+                params = {name: value}
+            response = data_client.get(url, params=params)
+            assert response.status_code == 200, (url, params, response.text[:300])
+            tried += 1
+    assert tried > 100
+
+
+def test_links_in_the_api_description_succeed(data_client: TestClient) -> None:
+    description = spec(data_client)["info"]["description"]
+    queries = re.findall(r"`([a-z_]+=[^`]+)`", description)
+    assert queries, "the description shows example filters"
+    for query in queries:
+        response = data_client.get("/v1/events?" + query)
+        assert response.status_code == 200, (query, response.text[:200])
+
+
+# --- 1. HEAD ---------------------------------------------------------------------------------------
+
+
+def test_every_get_route_answers_head_like_get_without_a_body(data_client: TestClient) -> None:
+    for path, operation in operations(data_client):
+        url = example_url(path, operation)
+        for encoding in ("gzip", "identity"):
+            get = data_client.get(url, headers={"Accept-Encoding": encoding})
+            head = data_client.head(url, headers={"Accept-Encoding": encoding})
+            assert head.status_code == get.status_code == 200, url
+            assert head.content == b"", url
+            for name in ("content-type", "content-length", "content-encoding", "etag", "vary", "x-dataset-version"):
+                assert head.headers.get(name) == get.headers.get(name), (url, name)
+    refused = data_client.post("/v1/events")
+    assert refused.status_code == 405 and set(refused.headers["allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+
+
+# --- 2. negotiation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("application/json, text/csv;q=0.1", "application/json"),
+        ("text/csv;q=0, application/json", "application/json"),
+        ("application/json, text/calendar", "application/json"),
+        ("*/*", "application/json"),
+        (BROWSER, "application/json"),
+        ("", "application/json"),
+        ("text/csv", "text/csv"),
+        ("text/csv;q=0.9, application/json;q=0.5", "text/csv"),
+        ("text/*", "text/csv"),
+        ("text/calendar", "text/calendar"),
+        ("application/geo+json;q=1, */*;q=0.1", "application/geo+json"),
+    ],
+)
+def test_accept_is_weighed_by_q_value_and_specificity(data_client: TestClient, accept: str, expected: str) -> None:
+    response = data_client.get("/v1/events", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == expected
+    assert "Accept" in response.headers["vary"]
+
+
+def test_nothing_acceptable_is_a_406_listing_what_is(data_client: TestClient) -> None:
+    for path, accept in (("/v1/events", "image/png"), ("/v1/citations", "application/json;q=0, text/csv")):
+        response = data_client.get(path, headers={"Accept": accept})
+        assert response.status_code == 406 and response.headers["content-type"] == "application/problem+json"
+        assert "application/json" in response.json()["detail"]
+    assert "TY  - " in data_client.get("/v1/citations", headers={"Accept": "application/x-research-info-systems"}).text
+
+
+# --- 3. caching metadata ------------------------------------------------------------------------------
+
+
+def test_etags_identify_the_representation_sent_and_nothing_else(data_client: TestClient) -> None:
+    tags = {
+        data_client.get("/v1/events", headers={"Accept": a}).headers["etag"]
+        for a in ("application/json", "*/*", BROWSER)
+    }
+    assert len(tags) == 1, "the same JSON body has one validator whatever the Accept header says"
+    gzip = data_client.get("/v1/events", headers={"Accept-Encoding": "gzip"})
+    identity = data_client.get("/v1/events", headers={"Accept-Encoding": "identity"})
+    assert gzip.headers["content-encoding"] == "gzip" and "content-encoding" not in identity.headers
+    assert gzip.headers["etag"] != identity.headers["etag"], "two codings of one URL are two representations"
+    csv = data_client.get("/v1/events", headers={"Accept": "text/csv", "Accept-Encoding": "identity"})
+    assert csv.headers["etag"] not in (identity.headers["etag"], gzip.headers["etag"])
+    for validator in (gzip.headers["etag"], identity.headers["etag"]):
+        again = data_client.get("/v1/events", headers={"If-None-Match": validator})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"]
+    assert data_client.get("/v1/events", headers={"If-None-Match": csv.headers["etag"]}).status_code == 200
+
+
+# --- 4. preconditions only for responses that would be 2xx --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/v1/events/no-such-event", "/v1/no-such-path", "/v1/events?limit=0", "/v1/events?actor=nobody", "/problems/x"],
+)
+def test_preconditions_never_hide_an_error(data_client: TestClient, url: str) -> None:
+    plain = data_client.get(url).status_code
+    assert plain >= 400
+    for headers in ({"If-None-Match": "*"}, {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}):
+        assert data_client.get(url, headers=headers).status_code == plain, headers
+
+
+# --- 5. cursors are bound to their query ---------------------------------------------------------------
+
+
+def test_a_cursor_is_refused_with_other_filters(data_client: TestClient) -> None:
+    first = data_client.get("/v1/events", params={"limit": 2, "type": "visit"}).json()
+    cursor = first["next_cursor"]
+    assert cursor
+    assert data_client.get("/v1/events", params={"limit": 2, "type": "visit", "cursor": cursor}).status_code == 200
+    assert data_client.get("/v1/events", params={"limit": 5, "type": "visit", "cursor": cursor}).status_code == 200
+    for other in ({"type": "meeting"}, {"type": "visit", "start": "2019"}, {}):
+        response = data_client.get("/v1/events", params={"limit": 2, "cursor": cursor, **other})
+        assert response.status_code == 400 and response.json()["parameter"] == "cursor", other
+
+
+# --- 6. single-valued parameters take one value ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/v1/events?q=kashmir&q=mediation",
+        "/v1/events?start=2019&start=2020",
+        "/v1/events?limit=1&limit=5",
+        "/v1/events?sort=date&sort=-date",
+        "/v1/actors?q=khan&q=trump",
+        "/v1/events/timeline?interval=year&interval=month",
+        "/v1/topics?parent=kashmir-dispute&parent=security-assistance",
+    ],
+)
+def test_a_repeated_single_valued_parameter_is_a_400(data_client: TestClient, query: str) -> None:
+    response = data_client.get(query)
+    name = query.split("?")[1].split("=")[0]
+    assert response.status_code == 400 and response.json()["parameter"] == name
+
+
+def test_repeatable_parameters_still_repeat(data_client: TestClient) -> None:
+    both = data_client.get("/v1/events", params=[("actor", "imran-khan"), ("actor", "donald-trump")])
+    assert both.status_code == 200 and both.json()["total"] > 0
+
+
+# --- 7. no client-supplied host in any URL the API writes -------------------------------------------------
+
+
+def test_a_forged_host_never_enters_links_or_citations(data_client: TestClient) -> None:
+    headers = {"Host": "evil.example"}
+    page = data_client.get("/v1/events", params={"limit": 1}, headers=headers)
+    cite = data_client.get("/v1/cite", params={"type": "visit"}, headers=headers).json()
+    written = [page.json()["query_url"], page.headers["link"], cite["query_url"], cite["csl"]["URL"], cite["text"]]
+    assert not any("evil.example" in text for text in written)
+
+
+def test_absolute_urls_use_the_public_base_url(test_db: str) -> None:
+    app = create_app(Settings(database_url=test_db, public_base_url="https://api.example.org/dip"))
+    with TestClient(app) as client:
+        page = client.get("/v1/events", params={"limit": 1})
+        assert page.json()["query_url"] == "https://api.example.org/dip/v1/events"
+        assert page.headers["link"].startswith("<https://api.example.org/dip/v1/events?")
+        assert client.get("/v1/cite").json()["query_url"] == "https://api.example.org/dip/v1/events"
+    app.state.engine.dispose()
+
+
+# --- 8, 9. an OpenAPI document generated clients can trust ------------------------------------------------
+
+
+def test_every_error_response_declares_the_problem_schema_under_its_media_type(data_client: TestClient) -> None:
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    errors = 0
+    for path, operation in operations(data_client):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400 and path != "/health":
+                assert response.get("content") == problem, (path, status)
+                errors += 1
+    assert errors > 50
+    required = set(spec(data_client)["components"]["schemas"]["Problem"]["required"])
+    assert {"type", "title", "status", "detail", "instance", "parameter", "errors", "request_id"} <= required
+    body = data_client.get("/v1/events", params={"limit": 0}).json()
+    assert required <= set(body)
+
+
+def test_operation_ids_are_short_stable_and_unique(data_client: TestClient) -> None:
+    ids = [operation["operationId"] for _, operation in operations(data_client)]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][A-Za-z]{2,30}", i) for i in ids), ids
+    assert {"listEvents", "getEvent", "getActor", "listCitations", "exportEventsCsv", "exportCitationsRis"} <= set(ids)
+
+
+def test_fields_always_sent_are_required_and_not_nullable(data_client: TestClient) -> None:
+    schemas = spec(data_client)["components"]["schemas"]
+    page = next(s for name, s in schemas.items() if name.startswith("Page_EventOut"))
+    assert {"dataset_version", "query_url", "total_exact", "next_cursor"} <= set(page["required"])
+    assert page["properties"]["dataset_version"]["type"] == "string"
+    assert page["properties"]["query_url"]["type"] == "string"
+    start = schemas["EventDateOut"]["properties"]["start"]
+    assert start == {**start, "type": "string", "format": "date"}
+    assert "start" in schemas["EventDateOut"]["required"]
+    vocab = schemas["VocabulariesOut"]
+    assert vocab["properties"]["event_types"]["additionalProperties"] == {"$ref": "#/components/schemas/EventTypeOut"}
+
+
+def test_exports_are_operations_with_one_media_type(data_client: TestClient) -> None:
+    paths = spec(data_client)["paths"]
+    exports = {p: ops["get"] for p, ops in paths.items() if "/export." in p}
+    assert len(exports) == 7
+    for path, operation in exports.items():
+        (media_type,) = operation["responses"]["200"]["content"]
+        response = data_client.get(path, params={"start": "2019"})
+        assert response.status_code == 200 and response.headers["content-type"].split(";")[0] == media_type, path
+        assert response.content
+
+
+def test_browser_code_can_read_the_headers_it_needs(data_client: TestClient) -> None:
+    response = data_client.get("/v1/events", headers={"Origin": "https://app.example"})
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"retry-after", "etag", "link", "x-dataset-version", "x-request-id"} <= exposed
