@@ -30,13 +30,33 @@ class SortKey:
     descending: bool = False
 
 
+# Decoders of cursor values: each accepts only what its column can hold, so a cursor that passes the
+# signature check but carries an odd value is a 400, never a database error.
+MAX_KEY_TEXT = 500
+
+
 def as_date(value: Any) -> dt.date:
+    """An ISO day (`YYYY-MM-DD`); raises ValueError or TypeError otherwise."""
+    if not isinstance(value, str) or len(value) != 10:
+        raise TypeError("expected an ISO date")
     return dt.date.fromisoformat(value)
 
 
 def as_str(value: Any) -> str:
+    """Text the databases can compare (no NUL, bounded length); raises TypeError or ValueError otherwise."""
     if not isinstance(value, str):
         raise TypeError("expected a string")
+    if "\x00" in value or len(value) > MAX_KEY_TEXT:
+        raise ValueError("not a key value")
+    return value
+
+
+def as_int(value: Any) -> int:
+    """A 64-bit integer (JSON booleans and floats refused); raises TypeError or ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("expected an integer")
+    if not -(2**63) <= value < 2**63:
+        raise ValueError("out of range")
     return value
 
 
@@ -83,7 +103,7 @@ def decode_cursor(cursor: str, sort: str, keys: list[SortKey], query: str = "") 
         if len(values) != len(keys):
             raise ValueError("wrong arity")
         return [key.decode(value) for key, value in zip(keys, values, strict=True)]
-    except (ValueError, KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError, UnicodeDecodeError):
         raise bad_parameter(
             "cursor", "not a cursor issued by this API; omit it to start from the first page", "invalid-cursor"
         ) from None

@@ -36,7 +36,7 @@ from app.queries.filters import (
     repeatable,
     words_param,
 )
-from app.queries.pagination import SortKey, as_date, as_str, encode_cursor, query_fingerprint
+from app.queries.pagination import SortKey, as_date, as_int, as_str, encode_cursor, query_fingerprint
 
 # The walk over one actor's event links (see plan.Shape.WALK). An alias, so that probes of
 # event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
@@ -319,7 +319,7 @@ CITATIONS = Resource(
     ),
     Sorting(
         {
-            "footnote": keys((m.Citation.source_id, as_str), (_footnote, int), (m.Citation.id, as_str)),
+            "footnote": keys((m.Citation.source_id, as_str), (_footnote, as_int), (m.Citation.id, as_str)),
             "issued": keys((_issued, as_date), (m.Citation.id, as_str)),
             "id": keys((m.Citation.id, as_str)),
         },
@@ -377,7 +377,7 @@ LIMIT = Param("limit", int, 50, "Items per page (1–500).", 50, constraints={"g
 
 def cursor_param(resource: Resource) -> Param:
     """`cursor`, with an example that works: a position in the resource's default order (unfiltered)."""
-    samples = {as_date: "2019-07-01", as_str: "", int: 0}
+    samples = {as_date: "2019-07-01", as_str: "", as_int: 0}
     keys_ = resource.sorting.orders[resource.sorting.default]
     fingerprint = query_fingerprint({p.name: p.default for p in resource.filter_params})
     example = encode_cursor(resource.sorting.default, [samples[k.decode] for k in keys_], fingerprint)
