@@ -16,6 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from app.db import make_engine, session_factory
+from app.docs import install_docs
 from app.http_cache import VERSION_HEADER, install_not_modified
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # app.docs serves both pages without a CDN
+        redoc_url=None,
     )
     engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
     app.state.engine = engine
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
     for module in (events, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
+    install_docs(app)
     app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]
     return app
 
