@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app.db import make_engine, session_factory
+from app.docs import install_docs
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # app.docs serves both pages without a CDN
+        redoc_url=None,
     )
     engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
     app.state.settings = settings
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
     for module in (events, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
+    install_docs(app)
     app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]
     return app
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
-from tests.helpers import DATA, POSTGRES_URL, TEST_BUNDLE, DatabaseFactory, load_into
+from tests.helpers import DATA, POSTGRES_URL, TEST_BUNDLE, DatabaseFactory, live_server, load_into
 
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
@@ -68,3 +68,11 @@ def data_client(databases: DatabaseFactory) -> Iterator[TestClient]:
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server (uvicorn, loopback) over the bundled data on SQLite, for what needs HTTP from outside the
+    process: a browser, generated clients. Shared by the whole run: those checks only read."""
+    with live_server(tmp_path_factory.mktemp("live")) as base:
+        yield base

@@ -4,10 +4,17 @@ from one another or from conftest)."""
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, select, text
@@ -135,3 +142,53 @@ def problem(response, status: int, parameter: str | None) -> dict:
     assert {"type", "title", "status", "detail"} <= set(body) and body["status"] == status
     assert body.get("parameter") == parameter
     return body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(folder: Path) -> Iterator[str]:
+    """`dipevents serve` (this checkout's code, a real uvicorn on a free loopback port) over a new SQLite database in
+    `folder`, which serving migrates and loads with the bundled data. Yields the base URL (`http://127.0.0.1:PORT`);
+    the server log is `folder/serve.log`. Fails the test when the server does not answer /health within 60 s.
+    Rate limits are off: client checks download several exports in a row."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATA_PATH", "HOST", "PORT")}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{folder / 'live.sqlite3'}",
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with open(folder / "serve.log", "w+b") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            cwd=folder,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail(f"dipevents serve did not come up:\n{log.read().decode(errors='replace')[-3000:]}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
