@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,11 +121,18 @@ def date_record(text: str | None) -> dict[str, object] | None:
     }
 
 
+_QUERY_BOUND = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?", re.ASCII)
+
+
 def parse_query_bound(text: str, *, upper: bool) -> dt.date:
     """Parse a filter value `YYYY`, `YYYY-MM` or `YYYY-MM-DD` to its first
     (``upper=False``) or last (``upper=True``) day."""
-    if not (len(text) in (4, 7, 10) and text[:4].isdigit()):
+    if not _QUERY_BOUND.fullmatch(text):
         raise InvalidDate(f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    try:  # a real calendar day or month (EDTF would read 2019-21 as a season)
+        dt.date(int(text[:4]), int(text[5:7] or 1), int(text[8:10] or 1))
+    except ValueError:
+        raise InvalidDate(f"{text!r} is not a calendar date") from None
     span = parse_edtf(text)
     if span.approximate or span.uncertain or "/" in text:
         raise InvalidDate(f"{text!r} is not YYYY, YYYY-MM or YYYY-MM-DD")

@@ -3,15 +3,12 @@ tests and the CLI can point the app at any database via ``DATABASE_URL``."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-from app.settings import get_settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -70,11 +67,6 @@ def make_engine(url: str, *, query_timeout_ms: int = 0) -> Engine:
 
         install_query_timeout(engine, query_timeout_ms)
     return engine
-
-
-@lru_cache
-def get_engine(url: str | None = None) -> Engine:
-    return make_engine(url or get_settings().database_url)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

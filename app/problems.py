@@ -83,12 +83,32 @@ class Problem(BaseModel):
 
 
 class ProblemError(Exception):
-    def __init__(self, status: int, kind: str, detail: str, parameter: str | None = None) -> None:
+    """Raised anywhere while serving a request; answered with a problem document (``errors``: every
+    problem found, when several parameters are wrong at once)."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        detail: str,
+        parameter: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.kind = kind
         self.detail = detail
         self.parameter = parameter
+        self.errors = errors
+
+    @classmethod
+    def combined(cls, problems: list[ProblemError]) -> ProblemError:
+        """One 400 naming every parameter of ``problems`` (the first one's kind and parameter lead)."""
+        if len(problems) == 1:
+            return problems[0]
+        errors = [{"parameter": p.parameter or "request", "detail": p.detail} for p in problems]
+        detail = "; ".join(f"{e['parameter']}: {e['detail']}" for e in errors)
+        return cls(400, problems[0].kind, detail, problems[0].parameter, errors)
 
 
 def bad_parameter(parameter: str, detail: str, kind: str = "invalid-parameter") -> ProblemError:
@@ -133,7 +153,7 @@ def _location_name(loc: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(request, exc.status, exc.kind, exc.detail, exc.parameter)
+        return problem_response(request, exc.status, exc.kind, exc.detail, exc.parameter, exc.errors)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -82,11 +82,13 @@ def _single_valued(route: APIRoute) -> frozenset[str]:
 def finish(request: Request, response: Response) -> Response:
     """Add the validators of a successful response read from the request's snapshot, and turn it into a
     304 when the request's preconditions say the client's copy is current."""
-    snapshot = getattr(request.state, "snapshot_version", None)
-    if snapshot is None or not 200 <= response.status_code < 300:
+    if not 200 <= response.status_code < 300:
         return response
-    version, updated = snapshot
     media_type = (response.media_type or response.headers.get("content-type", "")).split(";")[0]
+    snapshot = getattr(request.state, "snapshot_version", None)
+    if snapshot is None:
+        return _finish_static(request, response, media_type)
+    version, updated = snapshot
     etag = etag_for(version, request, media_type)
     validators = {
         "ETag": etag,
@@ -97,6 +99,21 @@ def finish(request: Request, response: Response) -> Response:
     if getattr(request.state, "negotiated", False):
         validators["Vary"] = "Accept"
     if not_modified(request, etag, updated):
+        return Response(status_code=304, headers=validators)
+    response.headers.update(validators)
+    return response
+
+
+def _finish_static(request: Request, response: Response, media_type: str) -> Response:
+    # Responses that do not read the data (vocabularies, problem types) are validated by their bytes;
+    # health checks are never cached.
+    body = getattr(response, "body", None)
+    if request.url.path.startswith("/health") or not isinstance(body, bytes):
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    etag = '"' + hashlib.sha256(media_type.encode() + b"|" + body).hexdigest()[:16] + '"'
+    validators = {"ETag": etag, "Cache-Control": "public, max-age=0, must-revalidate"}
+    if request.headers.get("if-none-match") is not None and not_modified(request, etag, dt.datetime.max):
         return Response(status_code=304, headers=validators)
     response.headers.update(validators)
     return response

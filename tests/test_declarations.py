@@ -97,6 +97,16 @@ def test_vocabularies_are_enums_in_openapi(data_client: TestClient) -> None:
     assert "csv" in enum("/v1/events", "format") and "ris" in enum("/v1/citations", "format")
 
 
+def test_comma_lists_of_vocabulary_terms_are_valid_values(data_client: TestClient) -> None:
+    import re
+
+    spec = data_client.get("/openapi.json").json()
+    items = query_parameters(spec, "/v1/events")["type"]["schema"]["items"]
+    pattern = next(s["pattern"] for s in items["anyOf"] if "pattern" in s)
+    assert re.fullmatch(pattern, "mediation_offer,mediation_request,denial")
+    assert not re.fullmatch(pattern, "visit,nonsense") and not re.fullmatch(pattern, "visit,")
+
+
 def _example_values(resource: Resource) -> list[tuple[str, dict[str, Any]]]:
     cases = []
     for declared in resource.filters:

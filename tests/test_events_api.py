@@ -291,3 +291,25 @@ def test_totals_are_exact_up_to_the_cap(client, monkeypatch):
     capped = client.get("/v1/events", params={"limit": 1}).json()
     assert capped["total"] == 2 and capped["total_exact"] is False
     assert len(all_pages(client, "/v1/events", 2)) == len(bundle_events())  # the cap never hides records
+
+
+def test_with_an_actor_repeated_roles_must_all_be_held(client):
+    """`role` follows the rule of every filter: repeated = all, comma = any; with `actor`, that actor holds them."""
+    events = bundle_events()
+
+    def held(event: dict, actor: str) -> set[str]:
+        return {p["role"] for p in event["participants"] if p["actor"] == actor}
+
+    actor = "ann-leader"
+    for roles in (["visitor"], ["participant"], ["visitor", "participant"], ["visitor,participant"]):
+        groups = [set(r.split(",")) for r in roles]
+        expected = sorted(e["id"] for e in events if all(held(e, actor) & g for g in groups))
+        found = ids(client.get("/v1/events", params=[("actor", actor)] + [("role", r) for r in roles]))
+        assert sorted(found) == expected, roles
+    assert ids(client.get("/v1/events", params=[("actor", actor), ("role", "visitor,participant")]))
+    assert not ids(client.get("/v1/events", params=[("actor", actor), ("role", "visitor"), ("role", "participant")]))
+
+
+@pytest.mark.parametrize("value", ["2019-XX", "2019-21", "2019-02-30", "0000", "2019-7"])
+def test_date_bounds_are_calendar_days_months_or_years(client, value):
+    problem(client.get("/v1/events", params={"start": value}), 400, "start")

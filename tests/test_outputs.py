@@ -11,6 +11,7 @@ import bibtexparser
 import bibtexparser.bparser
 import icalendar
 import pandas as pd
+import pytest
 import rispy
 import yaml
 from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
@@ -299,3 +300,18 @@ def test_conditional_get_is_304_only_while_nothing_changed(databases, tmp_path):
         changed = client.get("/v1/events", params={"topic": "kashmir-dispute"}, headers={"If-None-Match": etag})
         assert changed.status_code == 200 and changed.headers["etag"] != etag
     app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("interval", "start", "end"),
+    [
+        ("month", "9999-12", "9999-12"),
+        ("day", "9999-12-31", "9999-12-31"),
+        ("year", "9999", "9999"),
+        ("year", "0001", "0001"),
+    ],
+)
+def test_timelines_reach_the_ends_of_the_calendar(data_client, interval, start, end):
+    body = data_client.get("/v1/events/timeline", params={"interval": interval, "start": start, "end": end}).json()
+    assert len(body["buckets"]) == 1 and body["buckets"][0]["start"].startswith(start[:4])
+    assert body["buckets"][0]["count"] == 0

@@ -120,6 +120,8 @@ FACET_QUERIES: dict[FacetName, Callable[[Session, Any], FacetRows]] = {
     "country": _country_facet,
     "year": _year_facet,
 }
+if set(FACET_QUERIES) != set(FACETS):  # the parameter's vocabulary and the queries are one list
+    raise RuntimeError(f"facets declared {FACETS} but queried {tuple(FACET_QUERIES)}")
 
 
 def facet_counts(session: Session, plan: Plan, names: list[FacetName], size: int) -> dict[str, list[FacetValue]]:
@@ -157,12 +159,16 @@ def _period_start(day: dt.date, interval: Interval) -> dt.date:
     return {"year": day.replace(month=1, day=1), "month": day.replace(day=1), "day": day}[interval]
 
 
-def _next_period(day: dt.date, interval: Interval) -> dt.date:
-    if interval == "day":
-        return day + dt.timedelta(days=1)
-    if interval == "month":
-        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return day.replace(year=day.year + 1, month=1, day=1)
+def _next_period(day: dt.date, interval: Interval) -> dt.date | None:
+    """The first day of the next period, or None past the last representable day (9999-12-31)."""
+    try:
+        if interval == "day":
+            return day + dt.timedelta(days=1)
+        if interval == "month":
+            return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return day.replace(year=day.year + 1, month=1, day=1)
+    except (OverflowError, ValueError):
+        return None
 
 
 MAX_BUCKETS = 5000
@@ -212,10 +218,10 @@ def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
     if first is None or last is None:
         return []
     buckets: list[Bucket] = []
-    cursor = _period_start(first, interval)
-    while cursor <= last:
+    cursor: dt.date | None = _period_start(first, interval)
+    while cursor is not None and cursor <= last:
         following = _next_period(cursor, interval)
-        buckets.append(Bucket(cursor, following - dt.timedelta(days=1)))
+        buckets.append(Bucket(cursor, following - dt.timedelta(days=1) if following else dt.date.max))
         cursor = following
         if len(buckets) > MAX_BUCKETS:
             raise ValueError(f"more than {MAX_BUCKETS} {interval} periods; use a coarser interval or a narrower range")

@@ -50,7 +50,7 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any]) -
     compiled = compile_plan(plan(session, resource, params, Purpose.PAGE))
     limit: int = params.get("limit", 50)
     query = compiled.query
-    fingerprint = query_fingerprint({name: params.get(name) for name in resource.filter_names})
+    fingerprint = query_fingerprint(resource.name, {name: params.get(name) for name in resource.filter_names})
     if params.get("cursor"):
         position = decode_cursor(params["cursor"], compiled.sort, compiled.keys, fingerprint)
         query = query.where(after(compiled.keys, position))

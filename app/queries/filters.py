@@ -60,14 +60,22 @@ class Param:
         extra: dict[str, Any] | None = None
         if self.vocabulary is not None:
             if get_origin(self.annotation) is list:
-                extra = {"items": {"type": "string", "enum": list(self.vocabulary)}}
+                # Each value is one term, or several separated by commas (any of them): the enum for typed
+                # clients, and a pattern that admits exactly the comma lists of the same terms.
+                terms = "|".join(re.escape(v) for v in self.vocabulary)
+                extra = {
+                    "items": {
+                        "anyOf": [
+                            {"type": "string", "enum": list(self.vocabulary)},
+                            {"type": "string", "pattern": f"^({terms})(,({terms}))+$"},
+                        ]
+                    }
+                }
             else:
                 choices: Any = Literal.__getitem__(self.vocabulary)  # a Literal built from data, not spelt out
                 annotation = choices | None if self.default is None else choices
-        # A mutable default is given as a factory, so no two requests share one list.
-        default: dict[str, Any] = {"default_factory": list} if self.default == [] else {"default": self.default}
         info = Field(
-            **default,
+            default=self.default,  # pydantic copies a mutable default for each model
             description=self.description,
             examples=[self.example],
             json_schema_extra=extra,
@@ -373,9 +381,7 @@ class DateRange(Filter):
         end = parse_bound("end", raw.get("end"), upper=True)
         if start and end and start > end:
             raise bad_parameter("end", f"{raw['end']} is before start {raw['start']}")
-        match = raw.get("date_match", "overlaps")
-        if match not in ("overlaps", "within"):
-            raise bad_parameter("date_match", f"{match!r} is not one of overlaps, within")
+        match = raw.get("date_match", "overlaps")  # validated by the query model (a Literal)
         if start is None and end is None:
             return None
         return DateBounds(start, end, self.matching and match == "within")
@@ -408,12 +414,17 @@ def walked_date_conditions(bounds: DateBounds, lower: Any, upper: Any) -> list[C
 
 @dataclass(frozen=True)
 class ParticipantValue:
-    """Resolved `actor`/`role`: actor groups (AND across, OR within), each requiring one of ``roles``
-    when roles are given; without actors, role groups stand alone (AND across, OR within)."""
+    """Resolved `actor`/`role`, as (actor group, role group) pairs that must each be held by one link row:
+    AND across pairs, OR within a group. With actors, every actor group is paired with every role group
+    (`actor=a&role=visitor&role=host`: a was a visitor and a host); without actors, the role groups stand
+    alone (actor group None). An empty role group means any role."""
 
-    actors: Groups
-    roles: tuple[str, ...]
-    role_groups: Groups
+    pairs: tuple[tuple[tuple[str, ...] | None, tuple[str, ...]], ...]
+
+    @property
+    def actors(self) -> bool:
+        """Whether an actor is named (what a walk needs: one actor's links, not a whole role's)."""
+        return self.pairs[0][0] is not None
 
 
 @dataclass(frozen=True)
@@ -440,9 +451,11 @@ class Participant(Filter):
         check_choices("role", role_groups, self.role.vocabulary or ())
         if not actors and not role_groups:
             return None
-        return ParticipantValue(actors, tuple(r for g in role_groups for r in g), role_groups)
+        actor_groups: tuple[tuple[str, ...] | None, ...] = actors or (None,)
+        return ParticipantValue(tuple((a, r) for a in actor_groups for r in role_groups or ((),)))
 
-    def _link(self, actors: tuple[str, ...] | None, roles: tuple[str, ...], link: Any) -> Condition:
+    @staticmethod
+    def _link(actors: tuple[str, ...] | None, roles: tuple[str, ...], link: Any) -> Condition:
         conditions = []
         if actors is not None:
             conditions.append(link.actor_id.in_(actors))
@@ -452,22 +465,18 @@ class Participant(Filter):
 
     def compile(self, value: ParticipantValue, scope: Scope) -> list[Condition]:
         link = m.EventParticipant
-        if not value.actors:
-            return [scope.linked(self.key, i, link.event_id, link.role.in_(g)) for i, g in enumerate(value.role_groups)]
         walked = scope.walked_group(self.key)
         conditions = []
-        for index, group in enumerate(value.actors):
-            if index == walked:  # the walk's own rows are this group's links
-                conditions.append(self._link(group, value.roles, scope.walk_columns()))
+        for index, (actors, roles) in enumerate(value.pairs):
+            if index == walked:  # the walk's own rows are this pair's links
+                conditions.append(self._link(actors, roles, scope.walk_columns()))
             else:
-                conditions.append(scope.linked(self.key, index, link.event_id, self._link(group, value.roles, link)))
+                conditions.append(scope.linked(self.key, index, link.event_id, self._link(actors, roles, link)))
         return conditions
 
     def links(self, value: ParticipantValue) -> list[Any]:
         link = m.EventParticipant
-        if value.actors:
-            return [select(link.event_id).where(self._link(group, value.roles, link)) for group in value.actors]
-        return [select(link.event_id).where(link.role.in_(group)) for group in value.role_groups]
+        return [select(link.event_id).where(self._link(actors, roles, link)) for actors, roles in value.pairs]
 
 
 def correlated(scope: Scope, column: Any, condition: Condition) -> Condition:

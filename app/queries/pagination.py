@@ -74,10 +74,11 @@ def encode_cursor(sort: str, values: list[Any], query: str = "") -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(signature).decode()
 
 
-def query_fingerprint(filters: Mapping[str, Any]) -> str:
-    """A short hash of the filter values that select a list's rows: a cursor made under other filters
-    would seek into another result set and silently skip or repeat rows."""
-    canonical = json.dumps(sorted((k, v) for k, v in filters.items() if v not in (None, [])), default=str)
+def query_fingerprint(resource: str, filters: Mapping[str, Any]) -> str:
+    """A short hash of the list (``resource``) and the filter values that select its rows: a cursor made
+    for another list or under other filters would seek into another result set and skip or repeat rows."""
+    selected = sorted((k, v) for k, v in filters.items() if v not in (None, []))
+    canonical = json.dumps([resource, selected], default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

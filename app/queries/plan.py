@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
 from app import models as m
-from app.problems import bad_parameter
+from app.problems import ProblemError, bad_parameter
 from app.queries.filters import (
     Condition,
     DateBounds,
     Filter,
+    ParticipantValue,
     nullable_date_conditions,
     walked_date_conditions,
 )
@@ -93,9 +94,8 @@ def choose_shape(resource: Resource, values: Mapping[str, Any], purpose: Purpose
     (a role alone would walk a whole role's links)."""
     if not resource.events:
         return Shape.RECORDS
-    walk = resource.walk
-    walked = walk is not None and getattr(values.get(walk.filter_key), "actors", None)
-    if walked and purpose is not Purpose.AGGREGATE:
+    walked = values.get(resource.walk.filter_key) if resource.walk is not None else None
+    if isinstance(walked, ParticipantValue) and walked.actors and purpose is not Purpose.AGGREGATE:
         return Shape.WALK
     return Shape.DATE_ORDER if purpose is Purpose.PAGE else Shape.WHOLE_SET
 
@@ -103,12 +103,19 @@ def choose_shape(resource: Resource, values: Mapping[str, Any], purpose: Purpose
 def plan(session: Session, resource: Resource, params: Mapping[str, Any], purpose: Purpose) -> Plan:
     """Resolve ``params`` (the endpoint's validated query model as a dict) against ``resource``'s
     declared filters and choose how to query. Raises 400 problems (app.problems.ProblemError) for
-    unknown ids or vocabulary values, bad dates and a bad sort."""
+    unknown ids or vocabulary values, bad dates and a bad sort, naming every wrong parameter at once."""
     values = {}
+    problems = []
     for declared in resource.filters:
-        resolved = declared.resolve(params, session)
+        try:
+            resolved = declared.resolve(params, session)
+        except ProblemError as problem:
+            problems.append(problem)
+            continue
         if resolved is not None:
             values[declared.key] = resolved
+    if problems:
+        raise ProblemError.combined(problems)
     sort = params.get("sort") or resource.sorting.default
     if sort not in resource.sorting.orders:
         raise bad_parameter("sort", f"{sort!r} is not one of {', '.join(resource.sorting.orders)}")
@@ -218,7 +225,6 @@ class Compiled:
     plan: Plan
     query: Select[Any]
     keys: list[SortKey]
-    walked: bool
 
     @property
     def sort(self) -> str:
@@ -270,13 +276,13 @@ def compile_plan(plan: Plan) -> Compiled:
         assert resource.walk is not None
         keys = resource.walk.sorting.orders[plan.sort]
         query = walked_select(plan, resource.walk.entity.event_id, *[k.column for k in keys])
-        return Compiled(plan, query.order_by(*order_by(keys)), keys, True)
+        return Compiled(plan, query.order_by(*order_by(keys)), keys)
     keys = resource.sorting.orders[plan.sort]
     selected = resource.model.id if resource.documents else resource.model
     query = select(selected, *[k.column for k in keys]).where(*conditions(plan)).order_by(*order_by(keys))
     if resource.options and not resource.documents:
         query = query.options(*resource.options)
-    return Compiled(plan, query, keys, False)
+    return Compiled(plan, query, keys)
 
 
 def matching_ids(plan: Plan) -> Select[Any]:

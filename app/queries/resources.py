@@ -379,7 +379,7 @@ def cursor_param(resource: Resource) -> Param:
     """`cursor`, with an example that works: a position in the resource's default order (unfiltered)."""
     samples: dict[Callable[[Any], Any], Any] = {as_date: "2019-07-01", as_str: "", as_int: 0}
     keys_ = resource.sorting.orders[resource.sorting.default]
-    fingerprint = query_fingerprint({p.name: p.default for p in resource.filter_params})
+    fingerprint = query_fingerprint(resource.name, {p.name: p.default for p in resource.filter_params})
     example = encode_cursor(resource.sorting.default, [samples[k.decode] for k in keys_], fingerprint)
     return Param(
         "cursor",

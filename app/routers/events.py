@@ -9,7 +9,7 @@ from app.exports.events import EXPORTS
 from app.problems import bad_parameter, problem_responses
 from app.queries import aggregations
 from app.queries.execute import get_one
-from app.queries.filters import value_groups
+from app.queries.filters import check_choices, value_groups
 from app.queries.plan import Purpose, plan
 from app.queries.resources import EVENTS
 from app.representation import ContractRoute
@@ -70,12 +70,9 @@ class FacetsOut(BaseModel):
 )
 def get_event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
     values = params.model_dump()
-    names = list(dict.fromkeys(n for group in value_groups("facet", values["facet"]) for n in group))
-    unknown = sorted(set(names) - set(aggregations.FACETS))
-    if unknown or not names:
-        raise bad_parameter(
-            "facet", f"unknown facet(s) {', '.join(unknown)}; choose from {', '.join(aggregations.FACETS)}"
-        )
+    groups = value_groups("facet", values["facet"])
+    check_choices("facet", groups, aggregations.FACETS)
+    names = list(dict.fromkeys(n for group in groups for n in group))
     matching = plan(snapshot.session, EVENTS, values, Purpose.AGGREGATE)
     chosen = cast(list[aggregations.FacetName], names)  # each checked against FACETS above
     counts = aggregations.facet_counts(snapshot.session, matching, chosen, values["facet_size"])
