@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 
-from app.db import make_engine, session_factory
+from app.db import make_engine, session_factory, sqlite_file
 from app.http_cache import VERSION_HEADER, install_not_modified
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API: its engine and session factory (on `app.state`), middleware, routers and OpenAPI document.
 
     `settings` defaults to the environment (`app.settings.get_settings`). The engine connects lazily, so building
-    the app opens no connection; for SQLite it creates the database file's folder.
+    the app opens no connection, and it never creates a database: a missing SQLite file stays missing (a 503 and
+    a failing `/health`) until `dipevents migrate`, `load` or `serve` creates it.
     """
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -74,8 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
+    engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms, create=False)
     app.state.engine = engine
+    app.state.database_file = sqlite_file(settings.database_url)
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
     install_not_modified(app)
