@@ -134,12 +134,17 @@ def serve(
     # A factory, so each worker process builds its own app (and engine) after it starts. The app writes the
     # access log and configures logging itself (app.logs): uvicorn's own access log would be a second line
     # per request, and its logging config would replace ours.
+    # Proxy headers (X-Forwarded-For/-Proto) only from the proxies named in FORWARDED_ALLOW_IPS: trusted from
+    # anyone, or from every local peer (uvicorn's default), they let a client pick the address it is rate
+    # limited by.
+    trusted = settings.forwarded_allow_ips.strip()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        proxy_headers=True,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
         workers=workers,
         access_log=False,
         log_config=None,

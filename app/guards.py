@@ -3,16 +3,24 @@ security headers. Each limit answers with a problem document, never a slow query
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import logging
 import math
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from fastapi import Request, Response
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from sqlalchemy import Engine, event
 
 from app.problems import problem_response
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY_STRING = 4096
 
@@ -26,31 +34,83 @@ DOCS_CSP = (
 DOCS_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 
 
-class TokenBuckets:
-    """Per-client token buckets (in this process; see README for running several processes)."""
+# After a Redis failure, limits are kept in this process for this long before Redis is tried again, so an
+# outage costs one failed round trip per RETRY_REDIS_AFTER seconds, not one per request.
+RETRY_REDIS_AFTER = 5.0
+# A Redis that does not answer within this long counts as down (the request goes on with local limits).
+REDIS_TIMEOUT = 0.25
 
-    def __init__(self, per_minute: int, burst: int, max_clients: int = 10_000) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self.max_clients = max_clients
-        self.lock = threading.Lock()
 
-    def take(self, client: str, now: float | None = None) -> float:
-        """Spend one token; return 0 if allowed, else the seconds until one is available."""
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            tokens, last = self.buckets.pop(client, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            wait = 0.0
-            if tokens >= 1:
-                tokens -= 1
+class RateLimits:
+    """Per-client limits on expensive requests: at most ``burst`` requests in any window of
+    ``60 * burst / per_minute`` seconds (a moving window, so the long-run rate is ``per_minute`` and a client
+    may send ``burst`` at once), through the `limits` library.
+
+    With ``redis_url`` the windows live in Redis, shared by every process and machine using it (keys start
+    with ``key_prefix``); without it they live in this process, so N processes allow N times the limit. When
+    Redis fails or times out (REDIS_TIMEOUT) the request is limited by this process's own windows instead,
+    with a WARNING, and Redis is tried again after RETRY_REDIS_AFTER seconds: a Redis outage loosens the limits,
+    it never fails a request.
+    """
+
+    def __init__(
+        self, per_minute: int, burst: int, redis_url: str | None = None, key_prefix: str = "dipevents"
+    ) -> None:
+        self.item = RateLimitItemPerSecond(burst, max(1, round(60 * burst / per_minute)))
+        self.redis_url = redis_url
+        self.key_prefix = key_prefix
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._local: MovingWindowRateLimiter | None = None
+        self._shared: MovingWindowRateLimiter | None = None
+        self._redis_down_until = 0.0
+
+    def _limiters(self) -> tuple[MovingWindowRateLimiter, MovingWindowRateLimiter | None]:
+        # Built in the serving event loop (asyncio storage and Redis connections belong to one loop), and again
+        # if a test server starts another loop.
+        loop = asyncio.get_running_loop()
+        if self._local is None or loop is not self._loop:
+            self._loop = loop
+            self._local = MovingWindowRateLimiter(MemoryStorage())
+            self._shared = None
+            if self.redis_url:
+                options: dict[str, Any] = {
+                    "socket_connect_timeout": REDIS_TIMEOUT,
+                    "socket_timeout": REDIS_TIMEOUT,
+                    "retry": Retry(NoBackoff(), 0),  # fail fast: the fallback is local limits, not waiting
+                }
+                storage = RedisStorage(
+                    "async+" + self.redis_url, implementation="redispy", key_prefix=self.key_prefix, **options
+                )
+                self._shared = MovingWindowRateLimiter(storage)
+        return self._local, self._shared
+
+    async def wait(self, client: str) -> float:
+        """Count one request by ``client``: 0 if it is allowed, else the seconds until it would be (≥ 1)."""
+        local, shared = self._limiters()
+        if shared is not None and time.monotonic() >= self._redis_down_until:
+            try:
+                wait = await asyncio.wait_for(self._take(shared, client), 4 * REDIS_TIMEOUT)
+            except Exception as exc:  # any failure of the shared store: connection, timeout, script, auth
+                self._redis_down_until = time.monotonic() + RETRY_REDIS_AFTER
+                logger.warning(
+                    "rate limits: Redis failed (%s: %s); limiting in this process for %.0f s",
+                    type(exc).__name__,
+                    str(exc).splitlines()[0][:200] if str(exc) else "",
+                    RETRY_REDIS_AFTER,
+                    extra={"problem": "rate-limit-store-unavailable"},
+                )
             else:
-                wait = (1 - tokens) / self.rate
-            self.buckets[client] = (tokens, now)
-            while len(self.buckets) > self.max_clients:
-                self.buckets.popitem(last=False)
-            return wait
+                if self._redis_down_until:
+                    self._redis_down_until = 0.0
+                    logger.info("rate limits: Redis answers again; limits are shared")
+                return wait
+        return await self._take(local, client)
+
+    async def _take(self, limiter: MovingWindowRateLimiter, client: str) -> float:
+        if await limiter.hit(self.item, client):
+            return 0.0
+        stats = await limiter.get_window_stats(self.item, client)
+        return max(1.0, stats.reset_time - time.time())
 
 
 def is_expensive(request: Request) -> bool:
@@ -67,14 +127,25 @@ def is_expensive(request: Request) -> bool:
 
 
 def client_key(request: Request) -> str:
-    api_key = request.headers.get("x-api-key")
-    if api_key:
-        return "key:" + api_key[:128]
-    return "ip:" + (request.client.host if request.client else "unknown")
+    """Whom a request is counted against: the connection's address, which the client cannot choose. (A header
+    such as `X-API-Key` could be rotated for a fresh budget each request, or name someone else's; the service
+    issues no keys yet, so every client is anonymous.) IPv6 addresses count by their /64 network, which one
+    subscriber can fill with addresses. Behind a proxy the address is the proxy's, unless the proxy is listed in
+    FORWARDED_ALLOW_IPS, in which case uvicorn puts the forwarded client address here."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "ip:" + host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return "ip:" + str(address.ipv4_mapped)
+        return "net:" + str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return "ip:" + str(address)
 
 
-def refuse(request: Request, buckets: TokenBuckets | None) -> Response | None:
-    """The problem response for a request that breaks a limit, or None to let it through."""
+def refuse(request: Request) -> Response | None:
+    """The problem response for a request that breaks a size or content limit, or None to let it through."""
     if len(request.url.query) > MAX_QUERY_STRING:
         return problem_response(
             request, 414, "request-too-large", f"query string longer than {MAX_QUERY_STRING} characters", "query"
@@ -86,13 +157,19 @@ def refuse(request: Request, buckets: TokenBuckets | None) -> Response | None:
             return problem_response(
                 request, 400, "invalid-parameter", "contains a NUL character", name.replace("\x00", "")
             )
-    if buckets is not None and request.method == "GET" and is_expensive(request):
-        wait = buckets.take(client_key(request))
-        if wait > 0:
-            response = problem_response(request, 429, "rate-limited", "too many export/aggregation requests; slow down")
-            response.headers["Retry-After"] = str(math.ceil(wait))
-            return response
     return None
+
+
+async def rate_limited(request: Request, limits: RateLimits | None) -> Response | None:
+    """A 429 problem with `Retry-After` when an expensive GET exceeds its client's limit, else None."""
+    if limits is None or request.method != "GET" or not is_expensive(request):
+        return None
+    wait = await limits.wait(client_key(request))
+    if wait <= 0:
+        return None
+    response = problem_response(request, 429, "rate-limited", "too many export/aggregation requests; slow down")
+    response.headers["Retry-After"] = str(math.ceil(wait))
+    return response
 
 
 def security_headers(path: str) -> dict[str, str]:

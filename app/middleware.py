@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.guards import TokenBuckets, refuse, security_headers
+from app.guards import RateLimits, rate_limited, refuse, security_headers
 from app.http_cache import VERSION_HEADER
 from app.settings import Settings
 
@@ -18,7 +18,11 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         per_minute = settings.rate_limit_per_minute
-        self.buckets = TokenBuckets(per_minute, settings.rate_limit_burst) if per_minute > 0 else None
+        self.limits = (
+            RateLimits(per_minute, settings.rate_limit_burst, settings.redis_url, settings.redis_key_prefix)
+            if per_minute > 0
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,7 +30,7 @@ class EdgeMiddleware:
             return
         request = Request(scope, receive)
         extra = security_headers(request.url.path)
-        answer: Response | None = refuse(request, self.buckets)
+        answer: Response | None = refuse(request) or await rate_limited(request, self.limits)
         if answer is not None:
             answer.headers.update(extra)
             await answer(scope, receive, send)

@@ -28,6 +28,18 @@ class Settings(BaseSettings):
         default=120, description="Exports and aggregations allowed per client per minute (0: no limit)."
     )
     rate_limit_burst: int = Field(default=30, description="Requests a client may make at once before the rate applies.")
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db shared by every API process for rate limits; unset: limits are per process.",
+    )
+    redis_key_prefix: str = Field(
+        default="dipevents", description="Prefix of the rate-limit keys in Redis (one per deployment sharing it)."
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of proxies whose X-Forwarded-For/-Proto `dipevents serve` "
+        "trusts (uvicorn's forwarded_allow_ips); empty: none, every client is its connection's address.",
+    )
     cors_origins: list[str] = Field(
         default=["*"],
         description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',
