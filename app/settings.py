@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks of proxies whose X-Forwarded-For/-Proto `dipevents serve` "
         "trusts (uvicorn's forwarded_allow_ips); empty: none, every client is its connection's address.",
     )
+    setup_lock_timeout_s: float = Field(
+        default=600,
+        description="How long `migrate`, `load` and `serve` wait for another process setting the same database up.",
+    )
     cors_origins: list[str] = Field(
         default=["*"],
         description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',
