@@ -226,6 +226,8 @@ def serve(
     # anyone, or from every local peer (uvicorn's default), they let a client pick the address it is rate
     # limited by.
     trusted = settings.forwarded_allow_ips.strip()
+    from app.server import LimitedHttpToolsProtocol
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -236,6 +238,8 @@ def serve(
         workers=workers,
         access_log=False,
         log_config=None,
+        http=LimitedHttpToolsProtocol,  # limits on the request head (app.server)
+        timeout_keep_alive=5,  # idle keep-alive connections close after 5 s (uvicorn's default, made explicit)
     )
 
 

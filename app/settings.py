@@ -40,6 +40,17 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks of proxies whose X-Forwarded-For/-Proto `dipevents serve` "
         "trusts (uvicorn's forwarded_allow_ips); empty: none, every client is its connection's address.",
     )
+    max_header_bytes: int = Field(
+        default=16384, description="`dipevents serve`: largest request line + headers, in bytes (beyond: 431)."
+    )
+    max_headers: int = Field(
+        default=100, description="`dipevents serve`: most header fields in a request (beyond: 431)."
+    )
+    header_timeout_s: float = Field(
+        default=10,
+        description="`dipevents serve`: seconds a client has to send a request's head (line and headers); then 408 "
+        "and the connection is closed (0: no limit).",
+    )
     setup_lock_timeout_s: float = Field(
         default=600,
         description="How long `migrate`, `load` and `serve` wait for another process setting the same database up.",
