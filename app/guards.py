@@ -4,6 +4,7 @@ security headers. Each limit answers with a problem document, never a slow query
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import logging
 import math
@@ -18,7 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy import Engine, event
 
-from app.problems import problem_response
+from app.problems import RequestDeadlineExceeded, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -181,23 +182,93 @@ def security_headers(path: str) -> dict[str, str]:
     }
 
 
+class RequestBudget:
+    """The query time of one HTTP request (app.middleware starts one per request). Its deadline is set when
+    the request's database transaction begins; `streaming` turns true once the response has started, after
+    which an export's batches are capped per statement only (their pace is the client's, and a stalled
+    client is the export's send timeout's business, not the query cap's)."""
+
+    __slots__ = ("streaming",)
+
+    def __init__(self) -> None:
+        self.streaming = False
+
+
+_request_budget: contextvars.ContextVar[RequestBudget | None] = contextvars.ContextVar("request_budget", default=None)
+
+
+def start_request_budget() -> tuple[RequestBudget, contextvars.Token[RequestBudget | None]]:
+    """Start the current request's query time budget (reset it with the token when the request ends)."""
+    budget = RequestBudget()
+    return budget, _request_budget.set(budget)
+
+
+def end_request_budget(token: contextvars.Token[RequestBudget | None]) -> None:
+    _request_budget.reset(token)
+
+
 def install_query_timeout(engine: Engine, timeout_ms: int) -> None:
-    """Cap every statement's run time. PostgreSQL enforces `statement_timeout` itself
-    (set at connect, see db.make_engine); SQLite gets an interrupting progress handler."""
-    if engine.dialect.name != "sqlite" or timeout_ms <= 0:
+    """Cap database time, per statement and per request: every statement stops after ``timeout_ms``, and
+    within an HTTP request (app.middleware) all the statements run before the response starts share one
+    deadline, ``timeout_ms`` after the request's transaction began, so a facets request with five facets
+    cannot run five caps long. A statement started past that deadline raises
+    app.problems.RequestDeadlineExceeded; one running into it is interrupted like any capped statement.
+
+    PostgreSQL: `statement_timeout` (set at connect, see db.make_engine), lowered with `SET LOCAL` for a
+    statement when less than the cap remains (a round trip, so only once the request has used a tenth of its
+    budget: its statements may together run up to 110% of the cap). SQLite: an interrupting progress handler.
+    """
+    if timeout_ms <= 0:
         return
+    cap = timeout_ms / 1000
+    slack = cap / 10
 
-    @event.listens_for(engine, "connect")
-    def _install(dbapi_connection: Any, record: Any) -> None:
-        deadline = record.info.setdefault("deadline", [None])
-        dbapi_connection.set_progress_handler(
-            lambda: 1 if deadline[0] is not None and time.monotonic() > deadline[0] else 0, 1000
-        )
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _start(conn: Any, *_: Any) -> None:
-        conn.info.setdefault("deadline", [None])[0] = time.monotonic() + timeout_ms / 1000
+    # insert=True: before db._sqlite_begin, whose BEGIN statement must already see this transaction's deadline.
+    @event.listens_for(engine, "begin", insert=True)
+    def _begin(conn: Any) -> None:
+        budget = _request_budget.get()
+        conn.info["request_deadline"] = time.monotonic() + cap if budget is not None else None
+        conn.info["statement_timeout_ms"] = timeout_ms  # SET LOCAL ended with the previous transaction
 
     @event.listens_for(engine, "checkin")
-    def _clear(dbapi_connection: Any, record: Any) -> None:
-        record.info.get("deadline", [None])[0] = None
+    def _forget(dbapi_connection: Any, record: Any) -> None:
+        record.info.pop("request_deadline", None)
+
+    def statement_deadline(conn: Any) -> float:
+        now = time.monotonic()
+        deadline = now + cap
+        request_deadline = conn.info.get("request_deadline")
+        budget = _request_budget.get()
+        if request_deadline is not None and budget is not None and not budget.streaming:
+            if request_deadline <= now:
+                raise RequestDeadlineExceeded(f"the request used its {timeout_ms} ms of query time")
+            deadline = min(deadline, request_deadline)
+        return deadline
+
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _install(dbapi_connection: Any, record: Any) -> None:
+            deadline = record.info.setdefault("deadline", [None])
+            dbapi_connection.set_progress_handler(
+                lambda: 1 if deadline[0] is not None and time.monotonic() > deadline[0] else 0, 1000
+            )
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _start(conn: Any, *_: Any) -> None:
+            conn.info.setdefault("deadline", [None])[0] = statement_deadline(conn)
+
+        @event.listens_for(engine, "checkin")
+        def _clear(dbapi_connection: Any, record: Any) -> None:
+            record.info.get("deadline", [None])[0] = None
+
+        return
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lower(conn: Any, cursor: Any, *_: Any) -> None:
+        remaining = statement_deadline(conn) - time.monotonic()
+        wanted = timeout_ms if remaining > cap - slack else max(1, int(remaining * 1000))
+        if wanted != conn.info.get("statement_timeout_ms", timeout_ms):
+            # On the driver connection, not this cursor (which may be a server-side one): same transaction.
+            cursor.connection.execute(f"SET LOCAL statement_timeout = {wanted}")
+            conn.info["statement_timeout_ms"] = wanted

@@ -9,7 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.guards import RateLimits, rate_limited, refuse, security_headers
+from app.guards import (
+    RateLimits,
+    end_request_budget,
+    rate_limited,
+    refuse,
+    security_headers,
+    start_request_budget,
+)
 from app.http_cache import VERSION_HEADER
 from app.settings import Settings
 
@@ -36,8 +43,13 @@ class EdgeMiddleware:
             await answer(scope, receive, send)
             return
 
+        # The request's query time budget (app.guards.install_query_timeout): shared by every statement until
+        # the response starts.
+        budget, token = start_request_budget()
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                budget.streaming = True
                 headers = MutableHeaders(scope=message)
                 headers.update(extra)
                 # Set by the route's snapshot dependency, after the request was routed and validated.
@@ -48,4 +60,7 @@ class EdgeMiddleware:
                     headers[VERSION_HEADER] = cache_headers[VERSION_HEADER]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            end_request_budget(token)
