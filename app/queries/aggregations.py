@@ -256,33 +256,51 @@ class Neighbour:
 def network(session: Session, actor_id: str, plan: Plan, limit: int) -> list[Neighbour]:
     """The ``limit`` actors sharing the most of the plan's matching events with ``actor_id``, most
     connected first (ties by actor id): each with the exact number of shared events and the first
-    EVENTS_PER_NEIGHBOUR of their ids. Three statements, each bounded by ``limit`` whatever the data."""
+    EVENTS_PER_NEIGHBOUR of their ids. Two statements, each returning at most ``limit`` x EVENTS_PER_NEIGHBOUR
+    rows whatever the data."""
     together = (
         matching_ids(plan)
         .where(exists().where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id))
         .scalar_subquery()
     )
+    link = m.EventParticipant
+    # One row per (neighbour, shared event) (GROUP BY: an actor may hold two roles in one event); then per
+    # neighbour its number of shared events and each event's position; then the neighbours' places. One pass
+    # over the shared events, and at most `limit` x EVENTS_PER_NEIGHBOUR rows come back.
     pairs = (
-        select(m.EventParticipant.actor_id, m.EventParticipant.event_id)
-        .where(m.EventParticipant.event_id.in_(together), m.EventParticipant.actor_id != actor_id)
-        .distinct()
+        select(link.actor_id.label("actor_id"), link.event_id.label("event_id"))
+        .where(link.event_id.in_(together), link.actor_id != actor_id)
+        .group_by(link.actor_id, link.event_id)
         .subquery()
     )
-    n = func.count()
-    top = session.execute(
-        select(pairs.c.actor_id, n).group_by(pairs.c.actor_id).order_by(n.desc(), pairs.c.actor_id).limit(limit)
+    counted = select(
+        pairs.c.actor_id,
+        pairs.c.event_id,
+        func.count().over(partition_by=pairs.c.actor_id).label("n"),
+        func.row_number().over(partition_by=pairs.c.actor_id, order_by=pairs.c.event_id).label("position"),
+    ).subquery()
+    placed = (
+        select(
+            counted.c.actor_id,
+            counted.c.event_id,
+            counted.c.n,
+            func.dense_rank().over(order_by=(counted.c.n.desc(), counted.c.actor_id)).label("place"),
+        )
+        .where(counted.c.position <= EVENTS_PER_NEIGHBOUR)
+        .subquery()
+    )
+    rows = session.execute(
+        select(placed.c.actor_id, placed.c.event_id, placed.c.n)
+        .where(placed.c.place <= limit)
+        .order_by(placed.c.place, placed.c.event_id)
     ).all()
-    if not top:
+    if not rows:
         return []
-    chosen = [actor for actor, _ in top]  # at most `limit` (≤ 500) ids
-    rank = func.row_number().over(partition_by=pairs.c.actor_id, order_by=pairs.c.event_id).label("rank")
-    ranked = select(pairs.c.actor_id, pairs.c.event_id, rank).where(pairs.c.actor_id.in_(chosen)).subquery()
+    counts: dict[str, int] = {}
     shared: dict[str, list[str]] = defaultdict(list)
-    for other, event_id in session.execute(
-        select(ranked.c.actor_id, ranked.c.event_id)
-        .where(ranked.c.rank <= EVENTS_PER_NEIGHBOUR)
-        .order_by(ranked.c.actor_id, ranked.c.event_id)
-    ):
+    for other, event_id, count in rows:
+        counts[other] = count
         shared[other].append(event_id)
+    chosen = list(counts)  # at most `limit` (≤ 500) ids, most connected first
     actors = {a.id: a for a in session.scalars(select(m.Actor).where(m.Actor.id.in_(chosen)))}
-    return [Neighbour(actors[other], count, shared[other]) for other, count in top]
+    return [Neighbour(actors[other], counts[other], shared[other]) for other in chosen]
