@@ -1,5 +1,6 @@
 """The edge of the app, as one plain ASGI middleware (cheaper than a stack of `@app.middleware`):
-limits first (app.guards), then headers on the way out: security headers on every response, and the
+limits first (app.guards: sizes, then the client's rate limit), then the request's query time budget
+(app.guards.install_query_timeout), then headers on the way out: security headers on every response, and the
 cache headers the route's snapshot set (app.deps.snapshot) on successful ones."""
 
 from __future__ import annotations
