@@ -1,20 +1,101 @@
-"""The `dipevents` command line: serve, migrate, load, check, draft."""
+"""The `dipevents` command line: serve, migrate, load, check, draft.
+
+Every failure ends the command with one line on standard error and exit code 1 (2 for usage errors); the
+traceback is printed only with `dipevents --debug …` (or DIPEVENTS_DEBUG=1).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from app.settings import get_settings
 
-cli = typer.Typer(help="dipevents: structured, sourced diplomatic events.", no_args_is_help=True, add_completion=False)
+
+class _Commands(TyperGroup):
+    """Turns any exception a command raises into one line on stderr and exit code 1, unless --debug."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context (a private module)
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # exits, usage errors: click's own handling
+            raise
+        except Exception as exc:
+            if ctx.meta.get("debug"):
+                raise
+            command = ctx.invoked_subcommand or ""
+            typer.echo(f"dipevents {command}: {describe_failure(exc, _used_database_url)}", err=True)
+            raise typer.Exit(1) from None
+
+
+cli = typer.Typer(
+    cls=_Commands,
+    help="dipevents: structured, sourced diplomatic events.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals hold database URLs, passwords included
+)
+
+
+@cli.callback()
+def _options(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="DIPEVENTS_DEBUG", help="Print the traceback of a failure.")
+    ] = False,
+) -> None:
+    ctx.meta["debug"] = debug
+
+
+def describe_failure(exc: BaseException, database_url: str | None = None) -> str:
+    """One line saying what failed, for a person at a terminal: the database's or the system's own message,
+    never a traceback (a database URL's password is hidden)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    if isinstance(exc, DBAPIError):
+        cause = exc.orig
+        message = (str(cause).strip().splitlines() or [""])[0][:300]
+        where = ""
+        if database_url:
+            where = f" ({make_url(database_url).render_as_string(hide_password=True)})"
+        return f"database error{where}: {type(cause).__name__}: {message} (run with --debug for the traceback)"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or first_line}"
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {first_line} (run with --debug for the traceback)"
+    if type(exc).__module__.startswith("app."):
+        return first_line
+    return f"{type(exc).__name__}: {first_line} (run with --debug for the traceback)"
+
+
+_used_database_url: str | None = None  # named (password hidden) in a failure's one line
 
 
 def _database_url(url: str | None) -> str:
-    return url or get_settings().database_url
+    global _used_database_url
+    _used_database_url = url or get_settings().database_url
+    return _used_database_url
+
+
+@contextmanager
+def _setup_lock(url: str) -> Iterator[None]:
+    """The database's setup lock (app.setup_lock), saying so on stderr if another process holds it."""
+    from app.setup_lock import setup_lock
+
+    def waiting() -> None:
+        typer.echo("waiting for another dipevents process setting this database up…", err=True)
+
+    with setup_lock(url, get_settings().setup_lock_timeout_s, waiting):
+        yield
 
 
 DatabaseOption = Annotated[
@@ -27,7 +108,9 @@ def migrate(database_url: DatabaseOption = None) -> None:
     """Bring the database schema up to date (alembic upgrade head)."""
     from app.migrate import upgrade
 
-    upgrade(_database_url(database_url))
+    url = _database_url(database_url)
+    with _setup_lock(url):
+        upgrade(url)
     typer.echo("database is at the latest schema revision")
 
 
@@ -61,12 +144,13 @@ def load(
         _print_problems(exc)
         raise typer.Exit(1) from None
     typer.echo(f"{path}: valid; importing in one transaction…", err=True)
-    engine = make_engine(_database_url(database_url))
+    url = _database_url(database_url)
+    engine = make_engine(url)
     try:
-        with session_factory(engine).begin() as session:
+        with _setup_lock(url), session_factory(engine).begin() as session:
             counts = import_bundle(session, loaded, replace=replace)
     except BundleInvalid as exc:
-        _print_problems(exc)
+        _print_problems(exc, limit=10, path=path)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
@@ -125,14 +209,18 @@ def serve(
         os.environ["PORT"] = str(port)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    url = _database_url(None)
+    engine = make_engine(url)
     try:
-        with session_factory(engine).begin() as session:
-            if load_data and dataset_is_empty(session):
-                data_path = settings.data_path or bundled_data()
-                counts = import_bundle(session, read_bundle(data_path))
-                typer.echo(f"loaded {data_path}: {_format_counts(counts)}")
+        # Under the setup lock: a second server starting at the same time waits, then finds the schema
+        # current and the data loaded, instead of failing on a unique violation.
+        with _setup_lock(url):
+            upgrade(url)
+            with session_factory(engine).begin() as session:
+                if load_data and dataset_is_empty(session):
+                    data_path = settings.data_path or bundled_data()
+                    counts = import_bundle(session, read_bundle(data_path))
+                    typer.echo(f"loaded {data_path}: {_format_counts(counts)}")
     except BundleInvalid as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -141,22 +229,36 @@ def serve(
     # A factory, so each worker process builds its own app (and engine) after it starts. The app writes the
     # access log and configures logging itself (app.logs): uvicorn's own access log would be a second line
     # per request, and its logging config would replace ours.
+    # Proxy headers (X-Forwarded-For/-Proto) only from the proxies named in FORWARDED_ALLOW_IPS: trusted from
+    # anyone, or from every local peer (uvicorn's default), they let a client pick the address it is rate
+    # limited by.
+    trusted = settings.forwarded_allow_ips.strip()
+    from app.server import LimitedHttpToolsProtocol
+
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        proxy_headers=True,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
         workers=workers,
         access_log=False,
         log_config=None,
+        http=LimitedHttpToolsProtocol,  # limits on the request head (app.server)
+        timeout_keep_alive=5,  # idle keep-alive connections close after 5 s (uvicorn's default, made explicit)
     )
 
 
-def _print_problems(exc: Exception) -> None:
+def _print_problems(exc: Exception, limit: int | None = None, path: Path | None = None) -> None:
     problems = getattr(exc, "problems", [])
-    for problem in problems:
+    if len(problems) == 1:  # one line, like every other failure
+        typer.echo(f"{problems[0]}; nothing was changed.", err=True)
+        return
+    for problem in problems[:limit]:
         typer.echo(str(problem), err=True)
+    if limit is not None and len(problems) > limit:
+        typer.echo(f"… and {len(problems) - limit} more (`dipevents check {path}` lists bundle problems)", err=True)
     typer.echo(f"{len(problems)} problem(s); nothing was changed.", err=True)
 
 

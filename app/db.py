@@ -3,8 +3,10 @@ tests and the CLI can point the app at any database via ``DATABASE_URL``."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -40,16 +42,53 @@ def _sqlite_begin(connection: Any) -> None:
 POOL = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
 
 
-def make_engine(url: str, *, query_timeout_ms: int = 0) -> Engine:
-    """An engine for `url`. The API passes a query time cap; the CLI (imports, migrations) does not."""
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (plain or `file:` URI form); None for an in-memory database
+    or another backend."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.query.get("uri") in ("true", "1") and parsed.database.startswith("file:"):
+        path = unquote(parsed.database.removeprefix("file:").split("?")[0])
+        return None if not path or path == ":memory:" or parsed.query.get("mode") == "memory" else Path(path)
+    return Path(parsed.database)
+
+
+def _remember_file(path: Path) -> Any:
+    def remember(_dbapi_connection: Any, record: Any) -> None:
+        # Which file this connection has open, so /health can tell when the file at `path` was deleted or
+        # replaced while the connection kept reading the old one (app.routers.meta).
+        try:
+            found = path.stat()
+        except OSError:
+            return
+        record.info["database_file"] = (found.st_dev, found.st_ino)
+
+    return remember
+
+
+def make_engine(url: str, *, query_timeout_ms: int = 0, create: bool = True) -> Engine:
+    """An engine for `url`. The API passes a query time cap and ``create=False``; the CLI (imports,
+    migrations) neither.
+
+    ``create=False`` (SQLite): open the file read/write but never create it or its folder, so a missing
+    database is an error on connect ("unable to open database file", a 503 and a failing /health)
+    instead of a new, empty database that answers every request with 500s."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        in_memory = not parsed.database or parsed.database == ":memory:"
-        if parsed.database and not in_memory:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **({} if in_memory else POOL))
+        path = sqlite_file(url)
+        if path is not None and create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif path is not None and parsed.query.get("uri") not in ("true", "1"):
+            # A SQLite URI (SQLAlchemy passes `uri=true` to the driver) with mode=rw: read/write, no create.
+            where = quote(os.fspath(path), safe="/")
+            parsed = parsed.set(database=f"file:{where}", query={**parsed.query, "mode": "rw", "uri": "true"})
+        options = {} if path is None else POOL
+        engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        if path is not None:
+            event.listen(engine, "connect", _remember_file(path))
     else:
         connect_args: dict[str, Any] = {"connect_timeout": 5}
         if query_timeout_ms > 0:

@@ -16,7 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from app.db import make_engine, session_factory
+from app.db import make_engine, session_factory, sqlite_file
 from app.docs import install_docs
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API: its engine and session factory (on `app.state`), middleware, routers and OpenAPI document.
 
     `settings` defaults to the environment (`app.settings.get_settings`). The engine connects lazily, so building
-    the app opens no connection; for SQLite it creates the database file's folder.
+    the app opens no connection, and it never creates a database: a missing SQLite file stays missing (a 503 and
+    a failing `/health`) until `dipevents migrate`, `load` or `serve` creates it.
     """
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -79,9 +80,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # app.docs serves both pages without a CDN
         redoc_url=None,
     )
-    engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms)
+    engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms, create=False)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.database_file = sqlite_file(settings.database_url)
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
     app.add_middleware(EdgeMiddleware, settings=settings)

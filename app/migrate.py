@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from app.packaged import migrations_folder
 
@@ -30,3 +33,12 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def downgrade(database_url: str, revision: str = "base") -> None:
     """Migrate the database at `database_url` down to `revision` (default: no tables at all)."""
     command.downgrade(alembic_config(database_url), revision)
+
+
+@lru_cache
+def head_revision() -> str:
+    """The latest revision of the packaged migrations: what `alembic_version` holds once `upgrade` ran.
+    Raises `app.packaged.PackagedFileMissing` when the scripts are not installed."""
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None, "the packaged migrations have no head revision"
+    return head

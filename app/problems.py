@@ -111,6 +111,11 @@ class ProblemError(Exception):
         return cls(400, problems[0].kind, detail, problems[0].parameter, errors)
 
 
+class RequestDeadlineExceeded(Exception):
+    """Raised before a statement when the request has spent its whole query time budget
+    (app.guards.install_query_timeout); answered like a statement that hit the cap."""
+
+
 def bad_parameter(parameter: str, detail: str, kind: str = "invalid-parameter") -> ProblemError:
     return ProblemError(400, kind, detail, parameter)
 
@@ -182,12 +187,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PoolTimeout)
-    async def _database(request: Request, exc: DBAPIError | PoolTimeout) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and _is_timeout(exc):
-            kind = "query-timeout"
-        elif isinstance(exc, (PoolTimeout, OperationalError, InterfaceError)) or exc.connection_invalidated:
-            kind = "database-unavailable"
-        else:
+    @app.exception_handler(RequestDeadlineExceeded)
+    async def _database(request: Request, exc: DBAPIError | PoolTimeout | RequestDeadlineExceeded) -> JSONResponse:
+        kind = database_fault(exc)
+        if kind is None:  # the statement itself failed (a bug): a 500 with its traceback in the log
             return await _unexpected(request, exc)
         # No traceback: in an outage every request fails the same way, and the cause says it in one line.
         cause = _cause(exc)
@@ -219,9 +222,56 @@ def _cause(exc: Exception) -> str:
     return f"{type(cause).__name__}: {message[0][:300] if message else ''}"
 
 
-def _is_timeout(exc: DBAPIError) -> bool:
-    name = type(exc.orig).__name__
-    return name == "QueryCanceled" or (isinstance(exc, OperationalError) and "interrupted" in str(exc.orig))
+# PostgreSQL SQLSTATEs (or classes, two characters) that mean the database, not the statement, failed:
+# connection exceptions, shutdown and restart, too many connections / out of memory / disk full,
+# serialization failures, deadlocks and lock timeouts (retrying helps), system I/O errors.
+_PG_OUTAGE = ("08", "53", "57P01", "57P02", "57P03", "57P04", "57P05", "40001", "40P01", "55P03", "58", "25P03")
+# SQLite result codes (primary names) that mean the same: busy or locked past busy_timeout, the file cannot be
+# opened, read or written (deleted, moved, full, not a database any more), out of memory.
+_SQLITE_OUTAGE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_NOMEM",
+    "SQLITE_READONLY",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+    "SQLITE_PROTOCOL",
+)
+_SQLITE_OUTAGE_TEXT = ("database is locked", "unable to open", "disk i/o", "is full", "not a database", "malformed")
+
+
+def database_fault(exc: Exception) -> str | None:
+    """What a database exception means for the client: "query-timeout" (a time cap fired),
+    "database-unavailable" (the database is down, unreachable, overloaded or locked: retrying later
+    helps), or None when the statement itself failed (too many terms, a missing table, a program limit):
+    that is a bug or a broken deployment, reported as a 500 and logged with its traceback, never
+    disguised as an outage."""
+    if isinstance(exc, RequestDeadlineExceeded):
+        return "query-timeout"
+    if isinstance(exc, PoolTimeout):
+        return "database-unavailable"
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    message = str(orig).lower()
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    error_name = getattr(orig, "sqlite_errorname", None)  # sqlite3 (Python 3.11+)
+    if sqlstate == "57014" or error_name == "SQLITE_INTERRUPT" or (error_name is None and "interrupted" in message):
+        return "query-timeout"
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return "database-unavailable"
+    if not isinstance(exc, OperationalError):
+        return None
+    if sqlstate is not None:
+        return "database-unavailable" if sqlstate.startswith(_PG_OUTAGE) else None
+    if error_name is not None:
+        return "database-unavailable" if error_name.startswith(_SQLITE_OUTAGE) else None
+    if type(orig).__module__.startswith("psycopg"):
+        return "database-unavailable"  # no SQLSTATE: the client library lost or never had the connection
+    return "database-unavailable" if any(text in message for text in _SQLITE_OUTAGE_TEXT) else None
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

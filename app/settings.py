@@ -35,6 +35,33 @@ class Settings(BaseSettings):
         "request's Host header, which a client chooses.",
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db shared by every API process for rate limits; unset: limits are per process.",
+    )
+    redis_key_prefix: str = Field(
+        default="dipevents", description="Prefix of the rate-limit keys in Redis (one per deployment sharing it)."
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of proxies whose X-Forwarded-For/-Proto `dipevents serve` "
+        "trusts (uvicorn's forwarded_allow_ips); empty: none, every client is its connection's address.",
+    )
+    max_header_bytes: int = Field(
+        default=16384, description="`dipevents serve`: largest request line + headers, in bytes (beyond: 431)."
+    )
+    max_headers: int = Field(
+        default=100, description="`dipevents serve`: most header fields in a request (beyond: 431)."
+    )
+    header_timeout_s: float = Field(
+        default=10,
+        description="`dipevents serve`: seconds a client has to send a request's head (line and headers); then 408 "
+        "and the connection is closed (0: no limit).",
+    )
+    setup_lock_timeout_s: float = Field(
+        default=600,
+        description="How long `migrate`, `load` and `serve` wait for another process setting the same database up.",
+    )
     cors_origins: list[str] = Field(
         default=["*"],
         description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',

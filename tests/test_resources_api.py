@@ -98,7 +98,7 @@ def test_unknown_ids_are_404_problems(client, path):
 
 
 def test_health_and_vocabularies(client):
-    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/health").json()["status"] == "ok"
     vocabularies = client.get("/v1/vocabularies").json()
     assert vocabularies["event_types"]["mediation_offer"]["cameo"] == "039"
     assert "visitor" in vocabularies["roles"]

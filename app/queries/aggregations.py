@@ -1,5 +1,9 @@
 """Facets, timelines and actor networks over any event filter combination.
 
+No statement here grows with the data: sets (matching events, a topic's ancestors) stay inside the
+database as sub-queries or recursive CTEs, facets are ranked and cut to `facet_size` by the database,
+and a network returns at most `limit` neighbours with at most EVENTS_PER_NEIGHBOUR event ids each.
+
 Every count here is defined so that it equals the `total` of `/v1/events` for
 the same filters plus one more (facet value `X` ↔ adding `type=X`, a timeline
 bucket ↔ adding `start`/`end` of the bucket, a network neighbour ↔ adding
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Integer, case, cast, extract, func, literal, select, union_all
+from sqlalchemy import Integer, case, cast, exists, extract, func, select
 from sqlalchemy.orm import Session
 
 from app import models as m
@@ -61,49 +65,61 @@ def _top(rows: FacetRows, size: int) -> list[FacetValue]:
     return [FacetValue(str(key) if key is not None else None, label, count) for key, label, count in ordered[:size]]
 
 
-def _type_facet(session: Session, ids: Any) -> FacetRows:
-    rows = session.execute(select(m.Event.type, func.count()).where(m.Event.id.in_(ids)).group_by(m.Event.type))
-    return [(t, vocab.EVENT_TYPES[t].label, n) for t, n in rows]
+def _ranked(query: Any, key: Any, count: Any, size: int) -> Any:
+    """``query`` grouped by ``key``, most frequent first, cut to ``size`` rows by the database (a facet over
+    100k actors sends back `size` rows, not 100k)."""
+    return query.group_by(key).order_by(count.desc(), key).limit(size)
 
 
-def _country_facet(session: Session, ids: Any) -> FacetRows:
-    rows = session.execute(
-        select(m.Event.location_country, func.count())
-        .where(m.Event.id.in_(ids), m.Event.location_country.is_not(None))
-        .group_by(m.Event.location_country)
-    )
-    return [(c, str(c), n) for c, n in rows]
+def _type_facet(session: Session, ids: Any, size: int) -> FacetRows:
+    n = func.count()
+    rows = session.execute(_ranked(select(m.Event.type, n).where(m.Event.id.in_(ids)), m.Event.type, n, size))
+    return [(t, vocab.EVENT_TYPES[t].label, count) for t, count in rows]
 
 
-def _actor_facet(session: Session, ids: Any) -> FacetRows:
-    rows = session.execute(
-        select(m.Actor.id, m.Actor.name, func.count(func.distinct(m.EventParticipant.event_id)))
-        .join(m.EventParticipant, m.EventParticipant.actor_id == m.Actor.id)
-        .where(m.EventParticipant.event_id.in_(ids))
-        .group_by(m.Actor.id, m.Actor.name)
-    )
-    return [(a, name, n) for a, name, n in rows]
+def _country_facet(session: Session, ids: Any, size: int) -> FacetRows:
+    n = func.count()
+    query = select(m.Event.location_country, n).where(m.Event.id.in_(ids), m.Event.location_country.is_not(None))
+    rows = session.execute(_ranked(query, m.Event.location_country, n, size))
+    return [(c, str(c), count) for c, count in rows]
 
 
-def _topic_facet(session: Session, ids: Any) -> FacetRows:
-    closure = topic_closure_rows(session)
-    if not closure:
-        return []
-    pairs = union_all(
-        *(select(literal(a).label("ancestor"), literal(d).label("descendant")) for a, d in closure)
+def _actor_facet(session: Session, ids: Any, size: int) -> FacetRows:
+    n = func.count(func.distinct(m.EventParticipant.event_id))
+    top = _ranked(
+        select(m.EventParticipant.actor_id.label("actor_id"), n.label("n")).where(m.EventParticipant.event_id.in_(ids)),
+        m.EventParticipant.actor_id,
+        n,
+        size,
     ).subquery()
-    rows = session.execute(
-        select(pairs.c.ancestor, m.Topic.label, func.count(func.distinct(m.EventTopic.event_id)))
-        .join(m.EventTopic, m.EventTopic.topic_id == pairs.c.descendant)
-        .join(m.Topic, m.Topic.id == pairs.c.ancestor)
+    rows = session.execute(select(top.c.actor_id, m.Actor.name, top.c.n).join(m.Actor, m.Actor.id == top.c.actor_id))
+    return [(a, name, count) for a, name, count in rows]
+
+
+def _topic_facet(session: Session, ids: Any, size: int) -> FacetRows:
+    # Each matching event's topics, then their ancestors, walked up the tree in the database: a topic's
+    # count includes its sub-topics', like the `topic` filter, and the statement is the same size
+    # whatever the tree (it used to be a compound SELECT of every (ancestor, descendant) pair as
+    # literals, which SQLite refuses beyond 500 terms and PostgreSQL beyond 65,535 parameters).
+    up = (
+        select(m.EventTopic.event_id.label("event_id"), m.EventTopic.topic_id.label("topic_id"))
         .where(m.EventTopic.event_id.in_(ids))
-        .group_by(pairs.c.ancestor, m.Topic.label)
+        .cte("facet_topics", recursive=True)
     )
-    return [(t, label, n) for t, label, n in rows]
+    up = up.union_all(
+        select(up.c.event_id, m.Topic.parent_id)
+        .join(m.Topic, m.Topic.id == up.c.topic_id)
+        .where(m.Topic.parent_id.is_not(None))
+    )
+    n = func.count(func.distinct(up.c.event_id))
+    top = _ranked(select(up.c.topic_id.label("topic_id"), n.label("n")), up.c.topic_id, n, size).subquery()
+    rows = session.execute(select(top.c.topic_id, m.Topic.label, top.c.n).join(m.Topic, m.Topic.id == top.c.topic_id))
+    return [(t, label, count) for t, label, count in rows]
 
 
-def _year_facet(session: Session, ids: Any) -> FacetRows:
-    # An event counts in every year its range overlaps (an open end runs to this year).
+def _year_facet(session: Session, ids: Any, size: int) -> FacetRows:
+    # An event counts in every year its range overlaps (an open end runs to this year). The database
+    # groups by (first year, last year): at most one row per pair of years, whatever the number of events.
     counts: Counter[int] = Counter()
     first_year, last_year = _period_key(m.Event.date_start, "year"), _period_key(m.Event.date_end, "year")
     spans = select(first_year, last_year, func.count()).where(m.Event.id.in_(ids)).group_by(first_year, last_year)
@@ -113,7 +129,7 @@ def _year_facet(session: Session, ids: Any) -> FacetRows:
     return [(year, str(year), n) for year, n in counts.items()]
 
 
-FACET_QUERIES: dict[FacetName, Callable[[Session, Any], FacetRows]] = {
+FACET_QUERIES: dict[FacetName, Callable[[Session, Any, int], FacetRows]] = {
     "type": _type_facet,
     "topic": _topic_facet,
     "actor": _actor_facet,
@@ -130,21 +146,9 @@ def facet_counts(session: Session, plan: Plan, names: list[FacetName], size: int
     ids = matching_ids(plan).scalar_subquery()
     result: dict[str, list[FacetValue]] = {}
     for name in names:
-        top = _top(FACET_QUERIES[name](session, ids), size)
+        top = _top(FACET_QUERIES[name](session, ids, size), size)
         result[name] = sorted(top, key=lambda v: v.id or "") if name == "year" else top
     return result
-
-
-def topic_closure_rows(session: Session) -> list[tuple[str, str]]:
-    """(ancestor, descendant) pairs, so a topic's count includes its sub-topics, like the `topic` filter."""
-    parent = dict(session.execute(select(m.Topic.id, m.Topic.parent_id)).all())
-    pairs = []
-    for topic in parent:
-        node: str | None = topic
-        while node is not None:
-            pairs.append((node, topic))
-            node = parent.get(node)
-    return pairs
 
 
 @dataclass
@@ -243,36 +247,66 @@ def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
     return buckets
 
 
+# A neighbour's `events` lists at most this many ids (its `count` is exact): an actor sharing 100k events
+# with another must not make the response, or the statement behind it, 100k ids long.
+EVENTS_PER_NEIGHBOUR = 100
+
+
 @dataclass
 class Neighbour:
     actor: m.Actor
     count: int
-    events: list[str]
+    events: list[str]  # the first EVENTS_PER_NEIGHBOUR shared event ids, in id order
 
 
-def network(session: Session, actor_id: str, plan: Plan) -> list[Neighbour]:
-    """Actors sharing the plan's matching events with ``actor_id``: counts and shared event ids, most
-    connected first."""
-    ids = (
+def network(session: Session, actor_id: str, plan: Plan, limit: int) -> list[Neighbour]:
+    """The ``limit`` actors sharing the most of the plan's matching events with ``actor_id``, most
+    connected first (ties by actor id): each with the exact number of shared events and the first
+    EVENTS_PER_NEIGHBOUR of their ids. Two statements, each returning at most ``limit`` x EVENTS_PER_NEIGHBOUR
+    rows whatever the data."""
+    together = (
         matching_ids(plan)
-        .where(
-            select(m.EventParticipant.event_id)
-            .where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id)
-            .exists()
-        )
+        .where(exists().where(m.EventParticipant.event_id == m.Event.id, m.EventParticipant.actor_id == actor_id))
         .scalar_subquery()
     )
-    rows = session.execute(
-        select(m.EventParticipant.actor_id, m.EventParticipant.event_id)
-        .where(m.EventParticipant.event_id.in_(ids), m.EventParticipant.actor_id != actor_id)
-        .distinct()
-        .order_by(m.EventParticipant.actor_id, m.EventParticipant.event_id)
-    ).all()
-    shared: dict[str, list[str]] = defaultdict(list)
-    for other, event_id in rows:
-        shared[other].append(event_id)
-    actors = {a.id: a for a in session.scalars(select(m.Actor).where(m.Actor.id.in_(list(shared))))}
-    return sorted(
-        (Neighbour(actors[a], len(events), events) for a, events in shared.items()),
-        key=lambda n: (-n.count, n.actor.id),
+    link = m.EventParticipant
+    # One row per (neighbour, shared event) (GROUP BY: an actor may hold two roles in one event); then per
+    # neighbour its number of shared events and each event's position; then the neighbours' places. One pass
+    # over the shared events, and at most `limit` x EVENTS_PER_NEIGHBOUR rows come back.
+    pairs = (
+        select(link.actor_id.label("actor_id"), link.event_id.label("event_id"))
+        .where(link.event_id.in_(together), link.actor_id != actor_id)
+        .group_by(link.actor_id, link.event_id)
+        .subquery()
     )
+    counted = select(
+        pairs.c.actor_id,
+        pairs.c.event_id,
+        func.count().over(partition_by=pairs.c.actor_id).label("n"),
+        func.row_number().over(partition_by=pairs.c.actor_id, order_by=pairs.c.event_id).label("position"),
+    ).subquery()
+    placed = (
+        select(
+            counted.c.actor_id,
+            counted.c.event_id,
+            counted.c.n,
+            func.dense_rank().over(order_by=(counted.c.n.desc(), counted.c.actor_id)).label("place"),
+        )
+        .where(counted.c.position <= EVENTS_PER_NEIGHBOUR)
+        .subquery()
+    )
+    rows = session.execute(
+        select(placed.c.actor_id, placed.c.event_id, placed.c.n)
+        .where(placed.c.place <= limit)
+        .order_by(placed.c.place, placed.c.event_id)
+    ).all()
+    if not rows:
+        return []
+    counts: dict[str, int] = {}
+    shared: dict[str, list[str]] = defaultdict(list)
+    for other, event_id, count in rows:
+        counts[other] = count
+        shared[other].append(event_id)
+    chosen = list(counts)  # at most `limit` (≤ 500) ids, most connected first
+    actors = {a.id: a for a in session.scalars(select(m.Actor).where(m.Actor.id.in_(chosen)))}
+    return [Neighbour(actors[other], counts[other], shared[other]) for other in chosen]

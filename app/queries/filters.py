@@ -241,16 +241,23 @@ class Linked(OneParam):
     link_event: Any  # the link table's event id column
     link_value: Any  # the link table's column holding the referenced id
     expand: Expand | None = None
+    # Pure: the SQL set of values a group of ids stands for (a topic and its sub-topics), when it is more
+    # than the ids themselves; kept in the database so the statement does not grow with that set.
+    within: Callable[[tuple[str, ...]], Any] | None = None
     linked_table: ClassVar[bool] = True
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> Groups | None:
         return resolve_ids(session, self.key, raw, self.model, self.expand)
 
+    def _matches(self, group: tuple[str, ...]) -> Condition:
+        condition: Condition = self.link_value.in_(self.within(group) if self.within else group)
+        return condition
+
     def compile(self, value: Groups, scope: Scope) -> list[Condition]:
-        return [scope.linked(self.key, i, self.link_event, self.link_value.in_(group)) for i, group in enumerate(value)]
+        return [scope.linked(self.key, i, self.link_event, self._matches(group)) for i, group in enumerate(value)]
 
     def links(self, value: Groups) -> list[Any]:
-        return [select(self.link_event).where(self.link_value.in_(group)) for group in value]
+        return [select(self.link_event).where(self._matches(group)) for group in value]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -25,7 +25,6 @@ from app.queries.filters import (
     Choice,
     DateRange,
     Filter,
-    Groups,
     Linked,
     Match,
     Param,
@@ -127,25 +126,14 @@ class Resource:
         return create_model(name, __base__=QueryModel, **fields)
 
 
-def topic_with_descendants(session: Session, groups: Groups) -> tuple[Groups, set[str]]:
-    """Each group's topics with all their sub-topics (a filter on a topic includes its sub-topics),
-    and every topic id, from one read of the topic tree."""
-    children: dict[str | None, list[str]] = {}
-    for topic_id, parent_id in session.execute(select(m.Topic.id, m.Topic.parent_id)):
-        children.setdefault(parent_id, []).append(topic_id)
-    known = {topic for topics in children.values() for topic in topics}
-
-    def expand(ids: tuple[str, ...]) -> tuple[str, ...]:
-        found: set[str] = set()
-        stack = list(ids)
-        while stack:
-            current = stack.pop()
-            if current not in found:
-                found.add(current)
-                stack.extend(children.get(current, []))
-        return tuple(sorted(found))
-
-    return tuple(expand(group) for group in groups), known
+def topics_within(ids: tuple[str, ...]) -> Select[tuple[str]]:
+    """Pure: the ids of these topics and of all their sub-topics (a filter on a topic includes its
+    sub-topics), as a recursive CTE walked down the tree by the database. The statement stays the same
+    size whatever the tree; expanding the ids in Python made an IN list as long as the subtree, past
+    PostgreSQL's 65,535 parameters for a broad topic."""
+    tree = select(m.Topic.id).where(m.Topic.id.in_(ids)).cte(recursive=True)
+    tree = tree.union_all(select(m.Topic.id).where(m.Topic.parent_id == tree.c.id))
+    return select(tree.c.id)
 
 
 # ---------------------------------------------------------------------------------------------- events
@@ -167,7 +155,7 @@ EVENT_FILTERS: tuple[Filter, ...] = (
         m.Topic,
         link_event=m.EventTopic.event_id,
         link_value=m.EventTopic.topic_id,
-        expand=topic_with_descendants,
+        within=topics_within,
     ),
     Choice(repeatable("type", "Event type (see /v1/vocabularies).", "visit", vocab.EVENT_TYPES), m.Event.type),
     Match(
@@ -236,9 +224,8 @@ AGREEMENTS = Resource(
             repeatable("topic", "Topic id; includes its sub-topics.", "security-assistance"),
             m.Topic,
             lambda ids, _: exists().where(
-                m.AgreementTopic.agreement_id == m.Agreement.id, m.AgreementTopic.topic_id.in_(ids)
+                m.AgreementTopic.agreement_id == m.Agreement.id, m.AgreementTopic.topic_id.in_(topics_within(ids))
             ),
-            expand=topic_with_descendants,
         ),
         Choice(
             repeatable(

@@ -45,8 +45,18 @@ def get_actor(
 
 class NeighbourOut(BaseModel):
     actor: ActorRef
-    count: int = Field(description="Events both actors take part in, under the filters.", examples=[6])
-    events: list[str] = Field(description="Ids of those events.")
+    count: int = Field(description="Events both actors take part in, under the filters (exact).", examples=[6])
+    events: list[str] = Field(
+        description=f"Ids of those events, in id order: all of them up to {aggregations.EVENTS_PER_NEIGHBOUR}, "
+        f"else the first {aggregations.EVENTS_PER_NEIGHBOUR} (see `events_truncated`; list them all with "
+        "`/v1/events?actor=<this actor>&actor=<neighbour>` and the same filters).",
+        max_length=aggregations.EVENTS_PER_NEIGHBOUR,
+    )
+    events_truncated: bool = Field(
+        description=f"True when `count` exceeds {aggregations.EVENTS_PER_NEIGHBOUR} and `events` lists only the "
+        "first of them.",
+        examples=[False],
+    )
 
 
 class NetworkOut(BaseModel):
@@ -59,7 +69,9 @@ class NetworkOut(BaseModel):
     response_model=NetworkOut,
     summary="Actors sharing events with this one",
     description="The actors that take part in the same events as this one (any role), with counts and the "
-    "shared event ids. Accepts every event filter, e.g. `start`/`end` or `topic`.",
+    "shared event ids (at most "
+    + str(aggregations.EVENTS_PER_NEIGHBOUR)
+    + " per neighbour). Accepts every event filter, e.g. `start`/`end` or `topic`.",
     responses=problem_responses(400, 404),
 )
 def get_actor_network(
@@ -70,10 +82,16 @@ def get_actor_network(
     actor = get_one(snapshot.session, ACTORS, actor_id)
     values = params.model_dump()
     matching = plan(snapshot.session, EVENTS, values, Purpose.AGGREGATE)
-    neighbours = aggregations.network(snapshot.session, actor_id, matching)[: values["limit"]]
+    neighbours = aggregations.network(snapshot.session, actor_id, matching, values["limit"])
     return NetworkOut(
         actor=ActorRef.model_validate(actor),
         neighbours=[
-            NeighbourOut(actor=ActorRef.model_validate(n.actor), count=n.count, events=n.events) for n in neighbours
+            NeighbourOut(
+                actor=ActorRef.model_validate(n.actor),
+                count=n.count,
+                events=n.events,
+                events_truncated=n.count > len(n.events),
+            )
+            for n in neighbours
         ],
     )

@@ -3,18 +3,21 @@
 import datetime as dt
 import hashlib
 import logging
+import pathlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, exists, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
 from app.deps import SessionDep, SnapshotDep, query_url
-from app.http_cache import EMPTY_VERSION
+from app.http_cache import EMPTY_VERSION, read_version
+from app.migrate import head_revision
 from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 from app.queries import aggregations
 from app.queries.plan import Purpose, plan
@@ -27,27 +30,108 @@ logger = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
-    status: str = Field(examples=["ok"])
-    database: str = Field(examples=["ok"])
+    status: str = Field(description="`ok`, or `unavailable` when a readiness check failed.", examples=["ok"])
+    database: str = Field(
+        description="`ok`; `unreachable` (no connection); `not ready` (connected, but the file, schema or dataset "
+        "check failed); `not checked` (liveness).",
+        examples=["ok"],
+    )
+    checks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Each readiness check in order (`file` (SQLite), `connection`, `schema`, `dataset`): `ok`, "
+        "what is wrong, or `not checked` after an earlier failure.",
+        examples=[{"file": "ok", "connection": "ok", "schema": "ok", "dataset": "ok"}],
+    )
+    failed: str | None = Field(default=None, description="The first check that failed.", examples=[None])
+
+
+class _NotReady(Exception):
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(message)
+        self.check = check
+        self.message = message
+
+
+def _one_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0][:300] if lines else ''}"
+
+
+def readiness(session: Session, database_file: pathlib.Path | None, checks: dict[str, str]) -> None:
+    """Fill ``checks`` (check name -> "ok") in order, raising _NotReady at the first that fails:
+
+    * file (SQLite): the file at the configured path exists and, once connected, is the one this connection has
+      open (open connections keep reading a deleted or replaced file). A replaced file also makes the pool
+      reopen its connections, so the next probe checks the new file;
+    * connection: a statement runs;
+    * schema: `alembic_version` holds the packaged head revision (app.migrate.head_revision);
+    * dataset: an import has been committed (`dataset_state`) and there are events.
+    """
+    found = None
+    if database_file is not None:
+        try:
+            found = database_file.stat()
+        except OSError:
+            raise _NotReady("file", f"the database file {database_file.name} is missing") from None
+    try:
+        connection = session.connection()
+        connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        raise _NotReady("connection", _one_line(exc)) from exc
+    if database_file is not None and found is not None:
+        if connection.connection.info.get("database_file") != (found.st_dev, found.st_ino):
+            bind = session.get_bind()
+            assert isinstance(bind, Engine)
+            bind.dispose()  # connections opened from now on read the file that is at the path now
+            raise _NotReady("file", f"the database file {database_file.name} was replaced; connections reopened")
+        checks["file"] = "ok"
+    checks["connection"] = "ok"
+    expected = head_revision()
+    try:
+        if not inspect(connection).has_table("alembic_version"):
+            raise _NotReady("schema", f"no schema (no alembic_version table); expected revision {expected}")
+        found_revisions = list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    except SQLAlchemyError as exc:
+        raise _NotReady("schema", _one_line(exc)) from exc
+    if found_revisions != [expected]:
+        current = ", ".join(found_revisions) or "none"
+        raise _NotReady("schema", f"at revision {current}, expected {expected} (run `dipevents migrate`)")
+    checks["schema"] = "ok"
+    version, _ = read_version(session)
+    if version == EMPTY_VERSION or session.scalar(select(exists().select_from(m.Event))) is not True:
+        raise _NotReady("dataset", "no dataset loaded (run `dipevents load`)")
+    checks["dataset"] = "ok"
 
 
 @router.get(
     "/health",
     response_model=Health,
     tags=["service"],
-    summary="Health check",
-    description="`200` when the API can query its database; `503` otherwise (use it as a readiness probe).",
-    responses={503: {"model": Health, "description": "The database is unreachable."}},
+    summary="Readiness check",
+    description="`200` when the API can serve: its database answers, (SQLite) the database file is in place, the "
+    "schema is at the expected migration and a dataset is loaded. `503` otherwise, with `failed` naming the first "
+    "check that failed and `checks` saying what is wrong (use it as a readiness probe). Never creates anything.",
+    responses={503: {"model": Health, "description": "A readiness check failed."}},
 )
-def get_health(session: SessionDep) -> Any:
+def get_health(request: Request, session: SessionDep) -> Any:
+    checks: dict[str, str] = {}
     try:
-        session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        logger.warning("health check: database unreachable: %s", type(exc).__name__ + ": " + str(exc).splitlines()[0])
-        return JSONResponse(
-            {"status": "unavailable", "database": "unreachable"}, status_code=503, headers={"Retry-After": "5"}
+        readiness(session, request.app.state.database_file, checks)
+    except _NotReady as failure:
+        for name in ("file", "connection", "schema", "dataset"):
+            if name not in checks and (name != "file" or request.app.state.database_file is not None):
+                checks[name] = "not checked"
+        checks[failure.check] = failure.message
+        logger.warning("health check: %s: %s", failure.check, failure.message)
+        body = Health(
+            status="unavailable",
+            database="unreachable" if failure.check == "connection" else "not ready",
+            checks=checks,
+            failed=failure.check,
         )
-    return {"status": "ok", "database": "ok"}
+        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
+    return Health(status="ok", database="ok", checks=checks)
 
 
 @router.get(
@@ -57,8 +141,8 @@ def get_health(session: SessionDep) -> Any:
     summary="Liveness check",
     description="`200` whenever the process serves requests, whatever the database's state (use it as a liveness probe).",
 )
-def get_liveness() -> dict[str, str]:
-    return {"status": "ok", "database": "not checked"}
+def get_liveness() -> Health:
+    return Health(status="ok", database="not checked")
 
 
 class EventTypeOut(BaseModel):
