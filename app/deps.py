@@ -63,21 +63,32 @@ SnapshotDep = Annotated[Snapshot, Depends(snapshot)]
 
 
 def public_base(request: Request) -> str:
-    """Scheme, host and port of every absolute URL the API writes (`query_url`, `Link`, citations):
-    `PUBLIC_BASE_URL`, or when unset the server's own `http://HOST:PORT` — never the Host header a client
-    sent, so a forged Host cannot enter a link or a citation."""
+    """Where the API is reached, for every absolute URL it writes (`query_url`, `Link`, citations):
+    `PUBLIC_BASE_URL` (scheme, host and any path prefix), or when unset the address of the socket that
+    accepted the connection plus the ASGI root path — never the Host header a client sent, so a forged
+    Host cannot enter a link or a citation."""
     settings = request.app.state.settings
     if settings.public_base_url:
         return str(settings.public_base_url).rstrip("/")
-    return f"http://{settings.host}:{settings.port}"
+    host, port = request.scope.get("server") or (settings.host, settings.port)
+    host = f"[{host}]" if ":" in str(host) else host
+    authority = host if port in (80, None) else f"{host}:{port}"
+    root_path: str = request.scope.get("root_path", "")
+    return f"http://{authority}" + root_path.rstrip("/")
+
+
+def app_path(request: Request) -> str:
+    """The request's path inside the app (without the root path a proxy mounts it under)."""
+    path, root = request.url.path, request.scope.get("root_path", "").rstrip("/")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 def query_url(request: Request, params: BaseModel, path: str | None = None) -> str:
     """A stable URL for the query: only the filters that were set, in a canonical order, on ``path``
-    (default: the request's)."""
+    (an app path; default: the request's)."""
     values = params.model_dump(exclude_defaults=True, exclude=set(NOT_PART_OF_QUERY))
     pairs = sorted((k, v) for k, value in values.items() for v in (value if isinstance(value, list) else [value]))
-    base = public_base(request) + (path or request.url.path)
+    base = public_base(request) + (path or app_path(request))
     return base + ("?" + urlencode(pairs) if pairs else "")
 
 
@@ -96,7 +107,7 @@ class Lister:
         page = list_page(self.snapshot.session, resource, params.model_dump())
         if page.next_cursor:
             here = self.request.url.include_query_params(cursor=page.next_cursor)
-            next_url = public_base(self.request) + here.path + "?" + here.query
+            next_url = public_base(self.request) + app_path(self.request) + "?" + here.query
             self.response.headers["Link"] = f'<{next_url}>; rel="next"'
         response = json_page(
             [serialize(item) for item in page.items] if serialize else page.items,
@@ -131,6 +142,8 @@ class Lister:
         stays open until the response has been sent)."""
         if name not in formats:
             raise bad_parameter("format", f"{name!r} is not available here; choose one of json, {', '.join(formats)}")
+        if getattr(params, "cursor", None):
+            raise bad_parameter("cursor", "an export streams every match; a cursor does not apply (omit it)")
         export = formats[name]
         rows = iterate_all(self.snapshot.session, resource, params.model_dump(), columns=export.columns)
 

@@ -19,6 +19,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy import Engine, event
 
+from app.exports.citations import CITATION_EXPORTS
+from app.exports.events import EXPORTS
+from app.negotiation import wants_export
 from app.problems import RequestDeadlineExceeded, problem_response
 
 logger = logging.getLogger(__name__)
@@ -126,13 +129,11 @@ def is_expensive(request: Request) -> bool:
     path = request.url.path
     if path.endswith(("/facets", "/timeline", "/network")) or path == "/v1/cite" or "/export." in path:
         return True
-    fmt = request.query_params.get("format")
-    if fmt and fmt != "json":
-        return True
-    accept = request.headers.get("accept", "")
-    return any(
-        t in accept for t in ("text/csv", "ndjson", "text/calendar", "geo+json", "csl+json", "research-info", "bibtex")
-    )
+    # The same negotiation the route makes (app.negotiation), so no spelling of Accept dodges the limit.
+    formats = {"/v1/events": EXPORTS, "/v1/citations": CITATION_EXPORTS}.get(path.rstrip("/"))
+    if formats is None:
+        return False
+    return wants_export(request.headers.get("accept"), request.query_params.get("format"), formats)
 
 
 def client_key(request: Request) -> str:

@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms, create=False)
     app.state.settings = settings
+    # `/v1/events/` would be redirected to a Location built from the client's Host header: a 404 instead.
+    app.router.redirect_slashes = False
     app.state.engine = engine
     app.state.database_file = sqlite_file(settings.database_url)
     app.state.sessions = session_factory(engine)
@@ -138,30 +140,52 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
     )
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     retry_after = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+    validators = {
+        name: {"description": text, "schema": {"type": "string"}}
+        for name, text in (
+            ("ETag", "Validator of this representation (dataset version, URL, media type, coding)."),
+            ("Last-Modified", "When the data last changed."),
+            ("X-Dataset-Version", "The dataset version that answered."),
+        )
+    }
     for path, operations in schema["paths"].items():
         for operation in operations.values():
             responses = operation["responses"]
             responses.pop("422", None)
+            parameters = operation.get("parameters", [])
+            if path in ("/v1/events", "/v1/citations"):
+                # Generated clients take the export operations (`…/export.csv`, one media type each); `format=`
+                # and Accept on the list stay for curl and browsers (README), undocumented here so a client
+                # never asks a JSON call for CSV.
+                operation["parameters"] = parameters = [p for p in parameters if p["name"] != "format"]
+                responses["200"]["content"] = {"application/json": responses["200"]["content"]["application/json"]}
+                responses["200"]["description"] = "One page."
+            for parameter in parameters:
+                # Swagger UI pre-fills "Try it out" from the parameter's own example.
+                examples = parameter.get("schema", {}).get("examples")
+                if examples and "example" not in parameter:
+                    parameter["example"] = examples[0]
             for status, response in responses.items():
                 # Problems are sent as application/problem+json: the schema goes under that type, where
                 # generated clients look for it (FastAPI puts a response model under application/json).
                 if int(status) >= 400 and "Problem" in str(response.get("content", "")):
                     response["content"] = problem
+            if path.startswith("/v1/"):
+                responses["200"].setdefault("headers", {}).update(validators)
+                responses["304"] = {"description": "Not modified: the copy named by If-None-Match is current."}
             if path not in ("/health", "/health/live", "/v1/vocabularies", "/problems/{slug}"):  # no database
                 responses["503"] = {
                     "description": "Database unavailable or query time cap exceeded (see `Retry-After`).",
                     "headers": retry_after,
                     "content": problem,
                 }
-            if any(p["name"] == "format" for p in operation.get("parameters", [])):
-                responses["406"] = {
-                    "description": "No media type the Accept header allows is offered.",
-                    "content": problem,
-                }
-            if any(p["in"] == "query" for p in operation.get("parameters", [])):
-                responses["414"] = {"description": "Query string too long.", "content": problem}
+            if "/export." in path:
+                responses["406"] = {"description": "Accept rules out this operation's media type.", "content": problem}
+            # Every operation: a malformed query (NUL, a parameter given twice, an unknown one) and the size cap.
+            responses.setdefault("400", {"description": "Invalid parameter.", "content": problem})
+            responses["414"] = {"description": "Query string too long.", "content": problem}
             expensive = path.endswith(("/facets", "/timeline", "/network", "/cite")) or "/export." in path
-            if expensive or path in ("/v1/events", "/v1/citations"):
+            if expensive:
                 responses["429"] = {
                     "description": "Rate limit for exports and aggregations exceeded (see `Retry-After`).",
                     "headers": retry_after,

@@ -32,6 +32,8 @@ def negotiate(accept: str | None, requested: str | None, formats: Mapping[str, E
         return requested
     if not accept or not accept.strip():
         return "json"
+    # Types and subtypes are case-insensitive (RFC 9110 §8.3.1); mimeparse compares them as given.
+    accept = accept.lower()
     by_type = {bare(export.media_type): name for name, export in formats.items()}
     # mimeparse breaks ties in favour of the last candidate: JSON goes last, and among exports the first
     # declared (CSV for events) wins `text/*`.
@@ -47,8 +49,35 @@ def negotiate(accept: str | None, requested: str | None, formats: Mapping[str, E
             "not-acceptable",
             f"none of the media types in Accept is available; this resource offers {offered}",
             "Accept",
+            headers={"Vary": "Accept"},
         )
     return "json" if best == JSON else by_type[best]
+
+
+def require_acceptable(accept: str | None, media_type: str) -> None:
+    """For an operation with one media type: a 406 problem when Accept rules it out (q=0 or not listed)."""
+    if not accept or not accept.strip():
+        return
+    try:
+        quality = mimeparse.quality(bare(media_type), accept.lower())
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError):
+        return
+    if quality <= 0:
+        raise ProblemError(
+            406,
+            "not-acceptable",
+            f"this operation answers only {bare(media_type)}",
+            "Accept",
+            headers={"Vary": "Accept"},
+        )
+
+
+def wants_export(accept: str | None, requested: str | None, formats: Mapping[str, Export]) -> bool:
+    """Whether a list request will be answered with an export (for the rate limiter, before routing)."""
+    try:
+        return negotiate(accept, requested, formats) != "json"
+    except ProblemError:
+        return False
 
 
 def media_type_of(name: str, formats: Mapping[str, Export]) -> str:

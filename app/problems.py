@@ -68,7 +68,7 @@ class Problem(BaseModel):
     detail: str = Field(
         description="Explanation of this occurrence.", examples=["start: '2019-13-01' is not a valid EDTF date"]
     )
-    instance: str | None = Field(default=None, description="The request path.", examples=["/v1/events"])
+    instance: str = Field(description="The request path.", examples=["/v1/events"])
     parameter: str | None = Field(
         default=None, description="The offending parameter, when there is one.", examples=["start"]
     )
@@ -93,8 +93,10 @@ class ProblemError(Exception):
         detail: str,
         parameter: str | None = None,
         errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.headers = headers or {}
         self.status = status
         self.kind = kind
         self.detail = detail
@@ -158,7 +160,9 @@ def _location_name(loc: tuple[Any, ...]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(request, exc.status, exc.kind, exc.detail, exc.parameter, exc.errors)
+        response = problem_response(request, exc.status, exc.kind, exc.detail, exc.parameter, exc.errors)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -34,8 +34,9 @@ GZIP_SUFFIX = "-gzip"
 
 
 def etag_for(version: str, request: Request, media_type: str) -> str:
-    """The strong validator of one representation: dataset version, URL and media type."""
-    variant = f"{request.url.path}?{request.url.query}|{media_type}"
+    """The strong validator of one representation: dataset version, URL and media type (and what else a
+    route says its body depends on, e.g. the citation's access date)."""
+    variant = f"{request.url.path}?{request.url.query}|{media_type}|{getattr(request.state, 'etag_salt', '')}"
     return f'"{version}-{hashlib.sha256(variant.encode()).hexdigest()[:12]}"'
 
 
@@ -65,18 +66,20 @@ def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> boo
     return False
 
 
-def _single_valued(route: APIRoute) -> frozenset[str]:
-    """The query parameters of ``route`` that take one value (not `list[...]`)."""
-    names = set()
-    for param in route.dependant.query_params:
+def _query_parameters(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
+    """(every query parameter of ``route``, those that take one value), query models' fields included."""
+    known, single = set(), set()
+    params = [*route.dependant.query_params, *(p for d in route.dependant.dependencies for p in d.query_params)]
+    for param in params:
         annotation = param.field_info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            names |= {n for n, f in annotation.model_fields.items() if get_origin(f.annotation) is not list}
-        elif get_origin(annotation) is not list:
-            names.add(param.name)
-    for dependency in route.dependant.dependencies:
-        names |= {p.name for p in dependency.query_params if get_origin(p.field_info.annotation) is not list}
-    return frozenset(names)
+        fields = (
+            {n: f.annotation for n, f in annotation.model_fields.items()}
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else {param.name: annotation}
+        )
+        known |= set(fields)
+        single |= {n for n, a in fields.items() if get_origin(a) is not list}
+    return frozenset(known), frozenset(single)
 
 
 def finish(request: Request, response: Response) -> Response:
@@ -124,20 +127,49 @@ class ContractRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        single_valued = _single_valued(self)  # called by APIRoute.__init__, once its dependant is built
+        # Called by APIRoute.__init__, once its dependant is built.
+        known, single_valued = _query_parameters(self)
 
         async def handle(request: Request) -> Response:
-            for name in sorted({name for name, _ in request.query_params.multi_items() if name in single_valued}):
-                if len(request.query_params.getlist(name)) > 1:
+            for name in sorted({name for name, _ in request.query_params.multi_items()}):
+                if name not in known:  # detail and service routes too, not only the lists' query models
+                    raise ProblemError(
+                        400, "invalid-parameter", "unknown parameter; see /docs for the parameters this accepts", name
+                    )
+                if name in single_valued and len(request.query_params.getlist(name)) > 1:
                     raise ProblemError(400, "invalid-parameter", "given more than once; it takes one value", name)
             return finish(request, await handler(request))
 
         return handle
 
 
+def _gzip_acceptable(accept_encoding: str) -> bool:
+    """Whether Accept-Encoding admits gzip, by q-value (RFC 9110 §12.5.3): `gzip;q=0` or a list naming
+    neither gzip nor `*` refuses it."""
+    qualities: dict[str, float] = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding:
+            qualities[coding.strip()] = quality
+    return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
+
+
+def _strip_gzip_marks(value: str) -> str:
+    return ", ".join(_opaque(tag) if tag.strip() != "*" else "*" for tag in value.split(","))
+
+
 class RepresentationMiddleware:
-    """HEAD as GET without the body, and a distinct ETag for gzip-coded bodies (see the module docstring).
-    Sits outside the gzip middleware, so it sees the headers actually sent."""
+    """HEAD as GET without the body, OPTIONS answered with `Allow`, Accept-Encoding weighed by q-value,
+    and a distinct ETag for gzip-coded bodies (see the module docstring). Sits outside the gzip
+    middleware, so it sees the headers actually sent."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -146,17 +178,37 @@ class RepresentationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        head = scope["method"] == "HEAD"
-        if head:
-            # A copy: the server keeps its own scope (HEAD), so it sends the GET's headers and no body.
-            scope = {**scope, "method": "GET"}
+        method = scope["method"]
+        if method == "OPTIONS":  # CORS preflights are answered further out; this is a plain OPTIONS
+            allow = [(b"allow", b"GET, HEAD, OPTIONS"), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 204, "headers": allow})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        head = method == "HEAD"
+        sent_tags = ""
+        headers = []
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                sent_tags = value.decode("latin-1")
+                # Inner validators (routes, static files) compare their own tags: without the coding mark.
+                value = _strip_gzip_marks(sent_tags).encode("latin-1")
+            elif name == b"accept-encoding" and not _gzip_acceptable(value.decode("latin-1")):
+                value = b"identity"
+            headers.append((name, value))
+        # A copy: the server keeps its own scope (HEAD), so it sends the GET's headers and no body.
+        scope = {**scope, "headers": headers, "method": "GET" if head else method}
 
         async def send_representation(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                etag = headers.get("etag")
-                if etag and headers.get("content-encoding") == "gzip" and etag.endswith('"'):
-                    headers["ETag"] = etag[:-1] + GZIP_SUFFIX + '"'
+                out = MutableHeaders(scope=message)
+                etag = out.get("etag")
+                if etag and etag.endswith('"'):
+                    marked = etag[:-1] + GZIP_SUFFIX + '"'
+                    coded = out.get("content-encoding") == "gzip"
+                    # A 304 names the representation the client holds: the gzip one if that is what it sent.
+                    if coded or (message["status"] == 304 and marked in sent_tags):
+                        out["ETag"] = marked
+                    out.add_vary_header("Accept-Encoding")
             elif message["type"] == "http.response.body" and head:
                 message = {**message, "body": b""}
             await send(message)

@@ -30,10 +30,11 @@ LISTS = {
 }
 # Parameters that shape the answer rather than select records, per endpoint.
 CONTROLS = {
-    "/v1/events": {"limit", "cursor", "sort", "format"},
+    # `format=` works on the lists but is left out of OpenAPI: generated clients use the export operations.
+    "/v1/events": {"limit", "cursor", "sort"},
     "/v1/agreements": {"limit", "cursor", "sort"},
     "/v1/actors": {"limit", "cursor", "sort"},
-    "/v1/citations": {"limit", "cursor", "sort", "format"},
+    "/v1/citations": {"limit", "cursor", "sort"},
     "/v1/topics": {"limit", "cursor"},
     "/v1/sources": {"limit", "cursor"},
     "/v1/events/facets": {"facet", "facet_size"},
@@ -94,17 +95,13 @@ def test_vocabularies_are_enums_in_openapi(data_client: TestClient) -> None:
     assert set(enum("/v1/citations", "sort")) == {"footnote", "issued", "id"}
     assert set(enum("/v1/events/facets", "facet")) == set(aggregations.FACETS)
     assert set(enum("/v1/events/timeline", "interval")) == {"year", "month", "day"}
-    assert "csv" in enum("/v1/events", "format") and "ris" in enum("/v1/citations", "format")
+    assert data_client.get("/v1/events", params={"format": "csv"}).headers["content-type"].startswith("text/csv")
 
 
-def test_comma_lists_of_vocabulary_terms_are_valid_values(data_client: TestClient) -> None:
-    import re
-
-    spec = data_client.get("/openapi.json").json()
-    items = query_parameters(spec, "/v1/events")["type"]["schema"]["items"]
-    pattern = next(s["pattern"] for s in items["anyOf"] if "pattern" in s)
-    assert re.fullmatch(pattern, "mediation_offer,mediation_request,denial")
-    assert not re.fullmatch(pattern, "visit,nonsense") and not re.fullmatch(pattern, "visit,")
+def test_comma_lists_of_vocabulary_terms_are_accepted(data_client: TestClient) -> None:
+    both = data_client.get("/v1/events", params={"type": "mediation_offer,denial"}).json()["total"]
+    each = [data_client.get("/v1/events", params={"type": t}).json()["total"] for t in ("mediation_offer", "denial")]
+    assert both == sum(each) > 0
 
 
 def _example_values(resource: Resource) -> list[tuple[str, dict[str, Any]]]:

@@ -55,8 +55,25 @@ def test_every_documented_example_succeeds(data_client: TestClient) -> None:
                 params = {name: value}
             response = data_client.get(url, params=params)
             assert response.status_code == 200, (url, params, response.text[:300])
+            body = response.json() if response.headers["content-type"] == "application/json" else None
+            if isinstance(body, dict) and "total" in body and name not in ("cursor", "limit", "sort"):
+                assert body["total"] > 0, ("an example that finds nothing", url, params)
             tried += 1
     assert tried > 100
+
+
+def test_swagger_ui_prefills_every_parameter(data_client: TestClient) -> None:
+    for path, operation in operations(data_client):
+        for parameter in operation.get("parameters", []):
+            assert "example" in parameter, (path, parameter["name"])
+
+
+def test_response_schema_examples_name_real_records(data_client: TestClient) -> None:
+    schemas = spec(data_client)["components"]["schemas"]
+    for name, path in (("CitationRef", "/v1/citations/"), ("RelationOut", "/v1/events/"), ("TopicRef", "/v1/topics/")):
+        field = "event" if name == "RelationOut" else "id"
+        example = schemas[name]["properties"][field]["examples"][0]
+        assert data_client.get(path + example).status_code == 200, (name, example)
 
 
 def test_links_in_the_api_description_succeed(data_client: TestClient) -> None:
@@ -268,3 +285,99 @@ def test_browser_code_can_read_the_headers_it_needs(data_client: TestClient) -> 
     response = data_client.get("/v1/events", headers={"Origin": "https://app.example"})
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"retry-after", "etag", "link", "x-dataset-version", "x-request-id"} <= exposed
+
+
+# --- the same kinds, on other routes, headers and statuses -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("Application/JSON", "application/json"),
+        ("Application/Json, text/csv;q=0.1", "application/json"),
+        ("TEXT/CALENDAR;q=0.5, application/json;q=0.1", "text/calendar"),
+    ],
+)
+def test_media_types_are_case_insensitive(data_client: TestClient, accept: str, expected: str) -> None:
+    response = data_client.get("/v1/events", headers={"Accept": accept})
+    assert response.status_code == 200 and response.headers["content-type"].split(";")[0] == expected
+
+
+def test_a_304_names_the_representation_the_client_holds(data_client: TestClient) -> None:
+    gzip = data_client.get("/v1/events", headers={"Accept-Encoding": "gzip"})
+    again = data_client.get("/v1/events", headers={"Accept-Encoding": "gzip", "If-None-Match": gzip.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == gzip.headers["etag"]
+    assert {"accept", "accept-encoding"} <= {v.strip().lower() for v in again.headers["vary"].split(",")}
+
+
+def test_static_files_revalidate_for_gzip_clients(data_client: TestClient) -> None:
+    asset = "/docs/swagger-ui-bundle.js"
+    first = data_client.get(asset, headers={"Accept-Encoding": "gzip"})
+    assert first.headers["content-encoding"] == "gzip" and first.headers["etag"].endswith('-gzip"')
+    again = data_client.get(asset, headers={"Accept-Encoding": "gzip", "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == first.headers["etag"]
+
+
+@pytest.mark.parametrize("accept_encoding", ["gzip;q=0", "identity, gzip;q=0", "br"])
+def test_accept_encoding_is_weighed_by_q_value(data_client: TestClient, accept_encoding: str) -> None:
+    response = data_client.get("/v1/events", headers={"Accept-Encoding": accept_encoding})
+    assert "content-encoding" not in response.headers
+
+
+def test_no_redirect_carries_the_client_host(data_client: TestClient) -> None:
+    response = data_client.get("/v1/events/", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert "evil.example" not in response.headers.get("location", "")
+    assert response.status_code == 404
+
+
+def test_an_export_refuses_a_cursor_and_a_ruled_out_media_type(data_client: TestClient) -> None:
+    for url in (
+        "/v1/events?format=csv&cursor=x",
+        "/v1/citations?format=ris&cursor=x",
+        "/v1/events/export.csv?cursor=x",
+    ):
+        response = data_client.get(url)
+        assert response.status_code == 400 and response.json()["parameter"] == "cursor", url
+    ruled_out = data_client.get("/v1/events/export.csv", headers={"Accept": "text/csv;q=0"})
+    assert ruled_out.status_code == 406 and "Accept" in ruled_out.headers["vary"]
+    assert "Accept" in data_client.get("/v1/events", headers={"Accept": "image/png"}).headers["vary"]
+
+
+def test_plain_options_lists_the_methods(data_client: TestClient) -> None:
+    response = data_client.options("/v1/events")
+    assert response.status_code == 204 and set(response.headers["allow"].replace(" ", "").split(",")) == {
+        "GET",
+        "HEAD",
+        "OPTIONS",
+    }
+
+
+def test_every_spelling_of_an_export_request_is_rate_limited(test_db: str) -> None:
+    app = create_app(Settings(database_url=test_db, rate_limit_per_minute=60, rate_limit_burst=2))
+    with TestClient(app) as client:
+        for accept in ("text/*", "*/csv", "TEXT/CSV"):
+            statuses = [client.get("/v1/events", headers={"Accept": accept}).status_code for _ in range(3)]
+            assert 429 in statuses, accept
+        app2 = create_app(Settings(database_url=test_db, rate_limit_per_minute=60, rate_limit_burst=2))
+        with TestClient(app2) as fresh:
+            pages = [fresh.get("/v1/events", headers={"Accept": "application/json, text/csv;q=0"}) for _ in range(5)]
+            assert all(p.status_code == 200 for p in pages), "JSON pages are not exports"
+        app2.state.engine.dispose()
+    app.state.engine.dispose()
+
+
+def test_a_citation_of_a_query_changes_its_validator_with_its_access_date(data_client: TestClient, monkeypatch) -> None:
+    import datetime as dt
+
+    from app.routers import meta
+
+    first = data_client.get("/v1/cite").headers["etag"]
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+
+    class Tomorrow(dt.date):
+        @classmethod
+        def today(cls):  # type: ignore[override]
+            return tomorrow
+
+    monkeypatch.setattr(meta.dt, "date", Tomorrow)
+    assert data_client.get("/v1/cite", headers={"If-None-Match": first}).status_code == 200

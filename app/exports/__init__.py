@@ -44,8 +44,44 @@ EXAMPLES: dict[str, Any] = {
 
 
 JSON_SCHEMAS: dict[str, dict[str, Any]] = {
-    "application/vnd.citationstyles.csl+json": {"type": "array", "items": {"type": "object"}},
-    "application/geo+json": {"type": "object", "required": ["type", "features"]},
+    "application/vnd.citationstyles.csl+json": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "description": "A CSL-JSON item (https://citeproc-js.readthedocs.io/en/latest/csl-json/markup.html).",
+            "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}},
+            "required": ["id", "type", "title"],
+            "additionalProperties": True,
+        },
+    },
+    "application/geo+json": {
+        "type": "object",
+        "description": "A GeoJSON FeatureCollection (RFC 7946); each feature's properties are the event document.",
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string", "enum": ["Feature"]},
+                        "id": {"type": "string"},
+                        "geometry": {
+                            "type": "object",
+                            "properties": {
+                                "type": {"type": "string", "enum": ["Point"]},
+                                "coordinates": {"type": "array", "items": {"type": "number"}},
+                            },
+                            "required": ["type", "coordinates"],
+                        },
+                        "properties": {"$ref": "#/components/schemas/EventOut"},
+                    },
+                    "required": ["type", "id", "geometry", "properties"],
+                },
+            },
+        },
+        "required": ["type", "features"],
+    },
 }
 
 

@@ -229,7 +229,7 @@ AGREEMENTS = Resource(
         ),
         Choice(
             repeatable(
-                "status", "Status (in_effect, suspended, reinstated, …).", "suspended", vocab.AGREEMENT_STATUSES
+                "status", "Status (in_effect, suspended, reinstated, …).", "in_effect", vocab.AGREEMENT_STATUSES
             ),
             m.Agreement.status,
         ),

@@ -92,7 +92,7 @@ class BucketOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
-    interval: str = Field(examples=["month"])
+    interval: aggregations.Interval = Field(examples=["month"])
     buckets: list[BucketOut] = Field(description="Every period in the range, empty ones included.")
 
 

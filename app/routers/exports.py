@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from app.deps import ListerDep
 from app.exports import Export, export_response
+from app.negotiation import require_acceptable
 from app.problems import problem_responses
 from app.queries.resources import Resource
 
@@ -43,6 +44,7 @@ def add_export_operations(
 
 def _operation(resource: Resource, formats: dict[str, Export], name: str, params: type[BaseModel]) -> Any:
     def export_operation(lister: ListerDep, query: Annotated[Any, Query()]) -> StreamingResponse:
+        require_acceptable(lister.request.headers.get("accept"), formats[name].media_type)
         return lister.export(resource, query, name, formats)
 
     # The query model is known only here; FastAPI reads the signature's annotations.

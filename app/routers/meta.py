@@ -275,6 +275,7 @@ def cite_query(request: Request, snapshot: SnapshotDep, params: Annotated[EventF
     sources = session.scalars(select(m.SourceDocument).order_by(m.SourceDocument.id)).all()
     based_on = "; ".join(f"{s.publisher or ''}, {s.title}".strip(", ") for s in sources)
     today = dt.date.today()
+    request.state.etag_salt = today.isoformat()  # the body names the access date: a new tag each day
     title = f"dipevents events query ({total} events)"
     csl = {
         "id": f"dipevents-{version}-{hashlib.sha256(url.encode()).hexdigest()[:8]}",

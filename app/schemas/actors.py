@@ -4,6 +4,7 @@ from pydantic import Field
 
 from app.models import Actor, Office
 from app.schemas.common import ActorRef, DateOut, DiscrepancyOut, LocatorOut, Schema
+from app.schemas.terms import ActorKind
 
 
 class IdentifierOut(Schema):
@@ -44,7 +45,7 @@ class OfficeOut(Schema):
 class ActorOut(Schema):
     id: str = Field(description="Stable slug.", examples=["mike-pompeo"])
     name: str = Field(examples=["Mike Pompeo"])
-    kind: str = Field(
+    kind: ActorKind = Field(
         description="person, state, government_body, international_organisation or other.", examples=["person"]
     )
     aliases: list[str] = Field(examples=[["Michael Pompeo"]])

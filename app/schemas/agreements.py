@@ -14,15 +14,18 @@ from app.schemas.common import (
     Schema,
     TopicRef,
 )
+from app.schemas.terms import AgreementKind, AgreementStatus, MilestoneKind, PartyRole
 
 
 class PartyOut(Schema):
     actor: ActorRef
-    role: str = Field(examples=["donor"])
+    role: PartyRole = Field(examples=["donor"])
 
 
 class MilestoneOut(Schema):
-    kind: str = Field(description="announced, signed, approved, suspended, reinstated, …", examples=["suspended"])
+    kind: MilestoneKind = Field(
+        description="announced, signed, approved, suspended, reinstated, …", examples=["suspended"]
+    )
     date: DateOut
     event: str | None = Field(description="The event that records this step, if any.")
     note: str | None
@@ -39,8 +42,10 @@ class AmountOut(Schema):
 class AgreementOut(Schema):
     id: str = Field(examples=["imet-pakistan"])
     title: str
-    kind: str = Field(examples=["programme"])
-    status: str = Field(description="Status at the latest date the source speaks of.", examples=["reinstated"])
+    kind: AgreementKind = Field(examples=["programme"])
+    status: AgreementStatus = Field(
+        description="Status at the latest date the source speaks of.", examples=["reinstated"]
+    )
     summary: str
     amount: AmountOut | None
     parties: list[PartyOut]

@@ -10,6 +10,7 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.dates import DateSpan
+from app.schemas.terms import ActorKind
 
 T = TypeVar("T")
 
@@ -108,7 +109,7 @@ class DiscrepancyOut(Schema):
 class ActorRef(Schema):
     id: str = Field(examples=["imran-khan"])
     name: str = Field(examples=["Imran Khan"])
-    kind: str = Field(examples=["person"])
+    kind: ActorKind = Field(examples=["person"])
 
 
 class TopicRef(Schema):
@@ -117,7 +118,7 @@ class TopicRef(Schema):
 
 
 class CitationRef(Schema):
-    id: str = Field(examples=["mofa-2019-07-22-khan-trump-talks"])
+    id: str = Field(examples=["mofa-2019-07-22-khan-holds-talks-with-trump"])
     url: str | None = Field(examples=["http://mofa.gov.pk/prime-minister-imran-khan-holds-talks-with-president-trump/"])
     title: str
     publisher: str | None = Field(examples=["Ministry of Foreign Affairs, Pakistan"])

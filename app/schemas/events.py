@@ -16,11 +16,12 @@ from app.schemas.common import (
     Schema,
     TopicRef,
 )
+from app.schemas.terms import EventType, Role
 
 
 class ParticipantOut(Schema):
     actor: ActorRef
-    role: str = Field(examples=["visitor"])
+    role: Role = Field(examples=["visitor"])
 
 
 class LocationOut(Schema):
@@ -37,7 +38,7 @@ class QuoteOut(Schema):
 
 
 class RelationOut(Schema):
-    event: str = Field(validation_alias="related_id", examples=["khan-trump-meeting-white-house-2019-07-22"])
+    event: str = Field(validation_alias="related_id", examples=["pompeo-visits-pakistan-2018-09"])
     relation: str = Field(examples=["responds_to"])
 
 
@@ -50,7 +51,7 @@ class CodesOut(Schema):
 
 class EventOut(Schema):
     id: str = Field(description="Stable slug.", examples=["khan-visits-washington-2019-07"])
-    type: str = Field(description="Event type; see /v1/vocabularies.", examples=["visit"])
+    type: EventType = Field(description="Event type; see /v1/vocabularies.", examples=["visit"])
     codes: CodesOut
     title: str
     summary: str

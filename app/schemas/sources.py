@@ -9,6 +9,7 @@ from pydantic import Field
 
 from app.models import Citation, SourceDocument
 from app.schemas.common import DateOut, Schema
+from app.schemas.terms import CslType
 
 
 class CitationOut(Schema):
@@ -19,7 +20,7 @@ class CitationOut(Schema):
         description="Source document the footnote belongs to.", examples=["ips-pakistan-us-relations-2018-2020"]
     )
     footnote: int | None = Field(examples=[1])
-    type: str = Field(description="CSL type.", examples=["article-newspaper"])
+    type: CslType = Field(description="CSL type.", examples=["article-newspaper"])
     title: str
     container_title: str | None = Field(examples=["Reuters"])
     publisher: str | None = Field(examples=["Reuters"])
@@ -102,7 +103,7 @@ class SourceOut(Schema):
     subtitle: str | None
     series: str | None
     part: str | None
-    type: str = Field(validation_alias="csl_type", description="CSL type.", examples=["report"])
+    type: CslType = Field(validation_alias="csl_type", description="CSL type.", examples=["report"])
     publisher: str | None
     publisher_place: str | None
     authors: list[dict[str, Any]]
