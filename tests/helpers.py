@@ -151,27 +151,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(folder: Path) -> Iterator[str]:
-    """`dipevents serve` (this checkout's code, a real uvicorn on a free loopback port) over a new SQLite database in
-    `folder`, which serving migrates and loads with the bundled data. Yields the base URL (`http://127.0.0.1:PORT`);
-    the server log is `folder/serve.log`. Fails the test when the server does not answer /health within 60 s.
-    Rate limits are off: client checks download several exports in a row."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATA_PATH", "HOST", "PORT")}
-    env |= {
-        "DATABASE_URL": f"sqlite:///{folder / 'live.sqlite3'}",
-        "RATE_LIMIT_PER_MINUTE": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    port = free_port()
+def serving(command: list[str], cwd: Path, env: dict[str, str], log_path: Path, port: int) -> Iterator[str]:
+    """Run ``command`` (a `dipevents serve` on ``port``) until the block ends; yields its base URL once
+    /health answers 200. Fails the test, showing the log's end, when it does not within 60 s."""
     base = f"http://127.0.0.1:{port}"
-    with open(folder / "serve.log", "w+b") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-            cwd=folder,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with open(log_path, "w+b") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -192,3 +177,21 @@ def live_server(folder: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def live_server(folder: Path) -> Iterator[str]:
+    """`dipevents serve` (this checkout's code, a real uvicorn on a free loopback port) over a new SQLite database in
+    `folder`, which serving migrates and loads with the bundled data. Yields the base URL (`http://127.0.0.1:PORT`);
+    the server log is `folder/serve.log`. Fails the test when the server does not answer /health within 60 s.
+    Rate limits are off: client checks download several exports in a row."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATA_PATH", "HOST", "PORT")}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{folder / 'live.sqlite3'}",
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    port = free_port()
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
+    with serving(command, folder, env, folder / "serve.log", port) as base:
+        yield base

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +20,7 @@ from app.db import make_engine, session_factory
 from app.exports.events import gazetteer
 from app.models import Event
 from app.packaged import PackagedFileMissing, bundled_data, migrations_folder, packaged_path
-from tests.helpers import DATA, ROOT
+from tests.helpers import DATA, ROOT, free_port, serving
 
 BUNDLED_EVENTS = 33
 # What a checkout holds besides the source: never part of what `pip install .` is asked to build.
@@ -162,12 +160,6 @@ def test_the_wheel_ships_the_code_migrations_and_data(installed, tmp_path):
     assert files_under(site_app / "bundled") == files_under(DATA)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served(installed, empty_db, tmp_path) -> Iterator[str]:
     """`dipevents migrate`, then `dipevents serve`, from an empty folder with only DATABASE_URL set."""
@@ -176,36 +168,9 @@ def served(installed, empty_db, tmp_path) -> Iterator[str]:
     out = installed.run(installed.bin / "dipevents", "migrate", cwd=run_dir, DATABASE_URL=empty_db)
     assert "latest schema revision" in out
     port = free_port()
-    log = open(tmp_path / "serve.log", "w+b")  # noqa: SIM115
-    process = subprocess.Popen(
-        [str(installed.bin / "dipevents"), "serve", "--port", str(port)],
-        cwd=run_dir,
-        env=installed.env(DATABASE_URL=empty_db),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"dipevents serve did not come up:\n{log.read().decode(errors='replace')[-3000:]}")
-            time.sleep(0.2)
+    command = [str(installed.bin / "dipevents"), "serve", "--port", str(port)]
+    with serving(command, run_dir, installed.env(DATABASE_URL=empty_db), tmp_path / "serve.log", port) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
     # The SQLite file lives elsewhere: serving must not have written into the working folder.
     assert list(run_dir.iterdir()) == []
 
