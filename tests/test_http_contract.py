@@ -376,7 +376,7 @@ def test_a_citation_of_a_query_changes_its_validator_with_its_access_date(data_c
 
     class Tomorrow(dt.date):
         @classmethod
-        def today(cls):  # type: ignore[override]
+        def today(cls):
             return tomorrow
 
     monkeypatch.setattr(meta.dt, "date", Tomorrow)

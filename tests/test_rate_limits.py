@@ -30,7 +30,7 @@ FACETS = "/v1/events/facets"
 
 @contextmanager
 def app_client(test_db: str, **settings: object) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=test_db, rate_limit_per_minute=60, **settings))  # type: ignore[arg-type]
+    app = create_app(Settings(database_url=test_db, rate_limit_per_minute=60, **settings))
     try:
         with TestClient(app) as client:
             yield client
@@ -39,7 +39,7 @@ def app_client(test_db: str, **settings: object) -> Iterator[TestClient]:
 
 
 def statuses(client: TestClient, n: int, **kwargs: object) -> list[int]:
-    return [client.get(FACETS, **kwargs).status_code for _ in range(n)]  # type: ignore[arg-type]
+    return [client.get(FACETS, **kwargs).status_code for _ in range(n)]
 
 
 def test_rotating_api_keys_does_not_give_a_fresh_budget(test_db):
