@@ -195,8 +195,9 @@ class RepresentationMiddleware:
             elif name == b"accept-encoding" and not _gzip_acceptable(value.decode("latin-1")):
                 value = b"identity"
             headers.append((name, value))
-        # A copy: the server keeps its own scope (HEAD), so it sends the GET's headers and no body.
-        scope = {**scope, "headers": headers, "method": "GET" if head else method}
+        scope["headers"] = headers
+        # HEAD: a copy, so the server keeps its own scope (HEAD) and sends the GET's headers without a body.
+        inner = {**scope, "method": "GET"} if head else scope
 
         async def send_representation(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -213,4 +214,8 @@ class RepresentationMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app(scope, receive, send_representation)
+        try:
+            await self.app(inner, receive, send_representation)
+        finally:
+            if inner is not scope and "route" in inner:  # for the error handlers outside, which log the route
+                scope["route"] = inner["route"]
