@@ -209,7 +209,8 @@ class RepresentationMiddleware:
                     # A 304 names the representation the client holds: the gzip one if that is what it sent.
                     if coded or (message["status"] == 304 and marked in sent_tags):
                         out["ETag"] = marked
-                    out.add_vary_header("Accept-Encoding")
+                    if "accept-encoding" not in {v.strip().lower() for v in out.get("vary", "").split(",")}:
+                        out.add_vary_header("Accept-Encoding")
             elif message["type"] == "http.response.body" and head:
                 message = {**message, "body": b""}
             await send(message)

@@ -381,3 +381,10 @@ def test_a_citation_of_a_query_changes_its_validator_with_its_access_date(data_c
 
     monkeypatch.setattr(meta.dt, "date", Tomorrow)
     assert data_client.get("/v1/cite", headers={"If-None-Match": first}).status_code == 200
+
+
+def test_vary_names_each_header_once(data_client: TestClient) -> None:
+    for encoding in ("gzip", "identity"):
+        vary = data_client.get("/v1/events", headers={"Accept-Encoding": encoding}).headers["vary"]
+        names = [v.strip().lower() for v in vary.split(",")]
+        assert len(names) == len(set(names)) and "accept-encoding" in names, vary
