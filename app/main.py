@@ -158,8 +158,6 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
                 # and Accept on the list stay for curl and browsers (README), undocumented here so a client
                 # never asks a JSON call for CSV.
                 operation["parameters"] = parameters = [p for p in parameters if p["name"] != "format"]
-                responses["200"]["content"] = {"application/json": responses["200"]["content"]["application/json"]}
-                responses["200"]["description"] = "One page."
             for parameter in parameters:
                 # Swagger UI pre-fills "Try it out" from the parameter's own example.
                 examples = parameter.get("schema", {}).get("examples")

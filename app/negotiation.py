@@ -78,8 +78,3 @@ def wants_export(accept: str | None, requested: str | None, formats: Mapping[str
         return negotiate(accept, requested, formats) != "json"
     except ProblemError:
         return False
-
-
-def media_type_of(name: str, formats: Mapping[str, Export]) -> str:
-    """The media type sent for format ``name`` ("json" or a key of ``formats``)."""
-    return JSON if name == "json" else bare(formats[name].media_type)

@@ -91,13 +91,3 @@ def export_response(export: Export) -> dict[int | str, dict[str, Any]]:
     bare = export.media_type.split(";")[0]
     content = {bare: {"schema": JSON_SCHEMAS.get(bare, {"type": "string"}), "example": EXAMPLES.get(bare, "")}}
     return {200: {"content": content, "description": "Every match, streamed in list order."}}
-
-
-def export_responses(formats: dict[str, Export]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI: list the export media types (with an example each) beside the JSON page."""
-    content = {}
-    for name, export in formats.items():
-        bare = export.media_type.split(";")[0]
-        schema = JSON_SCHEMAS.get(bare, {"type": "string"})
-        content[bare] = {"schema": schema, "example": EXAMPLES.get(bare, f"({name})")}
-    return {200: {"content": content, "description": "A JSON page, or a streamed export of every match."}}

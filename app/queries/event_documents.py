@@ -25,8 +25,6 @@ from app import vocab
 from app.schemas.common import ActorRef, CitationRef, EventDateOut, LocatorOut, TopicRef
 from app.schemas.events import CodesOut, EventOut, LocationOut, ParticipantOut, QuoteOut, RelationOut
 
-Document = dict[str, Any]
-
 
 def _quote(value: str | None) -> str:
     return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
@@ -205,9 +203,3 @@ def event_documents_json(session: Session, ids: Sequence[str]) -> bytes:
     wanted = orjson.dumps(list(ids)).decode() if sqlite else list(ids)
     found = connection.execute(STATEMENTS["sqlite" if sqlite else "postgresql"], {"ids": wanted}).scalar()
     return (found or "[]").encode()
-
-
-def load_event_documents(session: Session, ids: Sequence[str]) -> list[Document]:
-    """The same documents as dicts (exports that reshape them: iCalendar, GeoJSON)."""
-    documents: list[Document] = orjson.loads(event_documents_json(session, ids))
-    return documents

@@ -80,9 +80,6 @@ class Plan:
     shape: Shape
     broad: frozenset[tuple[str, int]] = frozenset()
 
-    def value(self, key: str) -> Any:
-        return self.values.get(key)
-
     @property
     def dates(self) -> DateBounds | None:
         """The resolved `start`/`end` (None when neither is given)."""

@@ -4,7 +4,6 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from app.deps import ListerDep, SnapshotDep
-from app.exports import export_responses
 from app.exports.events import EXPORTS
 from app.problems import bad_parameter, problem_responses
 from app.queries import aggregations
@@ -29,7 +28,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"], route_class=ContractRou
     "type, country, source and words, oldest first. Each item embeds its participants, topics, citations and "
     "locators, so a timeline needs no further calls. With `format=csv|ndjson|ics|geojson` (or the matching "
     "`Accept` type) every match is streamed in the same order.",
-    responses=problem_responses(400) | export_responses(EXPORTS),
+    responses=problem_responses(400),
 )
 def list_events(lister: ListerDep, params: Annotated[EventParams, Query()]) -> Any:
     return lister.respond(EVENTS, params, formats=EXPORTS)

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from app.deps import ListerDep, SnapshotDep
-from app.exports import export_responses
 from app.exports.citations import CITATION_EXPORTS
 from app.problems import problem_responses
 from app.queries.execute import get_one
@@ -56,7 +55,7 @@ def get_source(
     summary="List citations",
     description="The sources behind the facts, in CSL-JSON terms, each tied to its footnote in a source document. "
     "`format=csl-json|ris|bibtex` (or the matching `Accept` type) streams every match for a reference manager.",
-    responses=problem_responses(400) | export_responses(CITATION_EXPORTS),
+    responses=problem_responses(400),
 )
 def list_citations(lister: ListerDep, params: Annotated[CitationParams, Query()]) -> Any:
     return lister.respond(CITATIONS, params, CitationOut.from_row, formats=CITATION_EXPORTS)
