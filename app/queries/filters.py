@@ -168,13 +168,18 @@ class OneParam(Filter):
         return (self.param,)
 
 
+def require_known(param: str, groups: Groups, known: set[str]) -> None:
+    """A 400 naming every id of ``groups`` not in ``known``."""
+    missing = sorted({v for g in groups for v in g} - known)
+    if missing:
+        raise bad_parameter(param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
+
+
 def check_ids(session: Session, param: str, model: Any, groups: Groups) -> None:
+    """A 400 naming every id of ``groups`` that ``model``'s table lacks (one query)."""
     wanted = {v for g in groups for v in g}
     if wanted:
-        found = set(session.scalars(select(model.id).where(model.id.in_(wanted))))
-        missing = sorted(wanted - found)
-        if missing:
-            raise bad_parameter(param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
+        require_known(param, groups, set(session.scalars(select(model.id).where(model.id.in_(wanted)))))
 
 
 def check_choices(param: str, groups: Groups, allowed: Sequence[str]) -> None:
@@ -204,9 +209,7 @@ def resolve_ids(
         check_ids(session, param, model, groups)
         return groups
     expanded, known = expand(session, groups)
-    missing = sorted({v for g in groups for v in g} - known)
-    if missing:
-        raise bad_parameter(param, f"unknown id(s): {', '.join(missing)}", "unknown-reference")
+    require_known(param, groups, known)
     return expanded
 
 
