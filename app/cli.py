@@ -6,7 +6,6 @@ traceback is printed only with `dipevents --debug …` (or DIPEVENTS_DEBUG=1).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -201,12 +200,6 @@ def serve(
     from app.migrate import upgrade
     from app.packaged import bundled_data
 
-    # The app writes its absolute URLs from HOST/PORT (app.deps.public_base): options given here go to the
-    # environment before settings are first read, so the app (and every worker process) sees them too.
-    if host:
-        os.environ["HOST"] = host
-    if port:
-        os.environ["PORT"] = str(port)
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     url = _database_url(None)

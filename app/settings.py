@@ -30,9 +30,10 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=30, description="Requests a client may make at once before the rate applies.")
     public_base_url: str | None = Field(
         default=None,
-        description="Scheme, host and port clients reach the API at (e.g. https://api.example.org), used for every "
-        "absolute URL the API writes: `query_url`, `Link`, citations. Unset: http://HOST:PORT. Never taken from the "
-        "request's Host header, which a client chooses.",
+        description="Scheme, host, port and path prefix clients reach the API at (e.g. https://api.example.org/api), "
+        "used for every absolute URL the API writes: `query_url`, `Link`, citations. Unset: the address of the socket "
+        "that accepted the connection, plus the ASGI root path. Never taken from the request's Host header, which a "
+        "client chooses.",
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
     )
     redis_url: str | None = Field(
