@@ -197,6 +197,12 @@ def test_load_more_follows_the_cursor_to_every_event(tab, live_url):
     load_all(tab)
     assert tab.list_ids() == everything
     assert [bar["id"] for bar in tab.timeline()] == everything
+    # The timeline is one tab stop: the arrow keys move between its bars, Enter opens one.
+    tab.page.focus("#timeline a[tabindex='0']")
+    tab.page.keyboard.press("ArrowDown")
+    tab.page.keyboard.press("Enter")
+    tab.event_open(everything[1])
+    assert ("event", everything[1]) in tab.query()
 
 
 @needs_chromium
