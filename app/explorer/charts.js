@@ -155,10 +155,10 @@ export function drawTimeline(container, events, { lo, hi, href, onSelect, select
     if (kind === 'imprecise') bar.setAttribute('fill', 'url(#timeline-hatch)');
     if (start < lo) node('path', { d: `M${x0 + 6},${y + 18} l-6,6 l6,6`, class: 'cut' }, link);
     if (end > hi) node('path', { d: `M${x1 - 6},${y + 18} l6,6 l-6,6`, class: 'cut' }, link);
-    const chars = Math.max(8, Math.floor((right - left) / 6.6) - 2);
+    const chars = Math.max(8, Math.floor((right - left) / 7) - 2);
     // Cut at a word so that the visible text stays a prefix of the accessible name; the ellipsis is decoration.
     const text = full.length > chars ? full.slice(0, full.lastIndexOf(' ', chars) > 0 ? full.lastIndexOf(' ', chars) : chars) : full;
-    const textX = Math.min(Math.max(left, x0), Math.max(left, right - (text.length + 2) * 6.6));
+    const textX = Math.min(Math.max(left, x0), Math.max(left, right - (text.length + 2) * 7));
     const caption = node('text', { x: textX, y: y + 13, class: 'bar-label' }, link);
     caption.textContent = text;
     if (text !== full) node('tspan', { 'aria-hidden': 'true' }, caption).textContent = ' …';

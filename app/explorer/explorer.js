@@ -728,7 +728,8 @@ function renderDetail(event, sources) {
           'ul',
           {},
           related.map((r) => {
-            const link = element('a', { href: pageUrl({ ...view, event: r.id }), text: r.id });
+            const known = timelineEvents.find((e) => e.id === r.id);
+            const link = element('a', { href: pageUrl({ ...view, event: r.id }), text: known ? known.title : r.id });
             link.addEventListener('click', (click) => {
               click.preventDefault();
               select(r.id);
