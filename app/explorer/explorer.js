@@ -216,9 +216,11 @@ function renderTopicTree(topics) {
 
 async function renderChips() {
   const chips = $('actor-chips');
-  const labels = await Promise.all(view.actors.map(actorName));
+  const ids = view.actors;
+  const labels = await Promise.all(ids.map(actorName));
+  if (ids !== view.actors) return; // a newer view renders its own chips
   chips.replaceChildren(
-    ...view.actors.map((id, index) =>
+    ...ids.map((id, index) =>
       element(
         'li',
         { 'data-actor-id': id },
@@ -423,7 +425,8 @@ function loadResults() {
     (error) => {
       if (ticket !== generation) return;
       document.body.dataset.state = 'error';
-      $('status').textContent = 'No results: the API refused this query.';
+      $('status').textContent =
+        error instanceof ApiError ? 'No results: the API refused this query.' : 'The page failed to show the results.';
       $('timeline').replaceChildren();
       $('counts').replaceChildren();
       $('counts-table').replaceChildren();
