@@ -44,6 +44,14 @@ DOCS_CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# The explorer page (app.docs.install_explorer, files in app/explorer/) is our own code: scripts and styles from
+# this origin only, no inline script or style, no hash exceptions. It calls the API on this origin (connect-src)
+# and submits no form anywhere (its filter form is handled by its script).
+EXPLORER_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+EXPLORER_PATHS = ("/",)
 
 
 # After a Redis failure, limits are kept in this process for this long before Redis is tried again, so an
@@ -187,7 +195,11 @@ def security_headers(path: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
-        "Content-Security-Policy": DOCS_CSP if path in DOCS_PATHS else API_CSP,
+        "Content-Security-Policy": DOCS_CSP
+        if path in DOCS_PATHS
+        else EXPLORER_CSP
+        if path in EXPLORER_PATHS
+        else API_CSP,
     }
 
 

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 
 from app.db import make_engine, session_factory, sqlite_file
 from app.deps import CursorSigning
-from app.docs import install_docs
+from app.docs import install_docs, install_explorer
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (events, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
     install_docs(app)
+    install_explorer(app)
     app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]
     return app
 
