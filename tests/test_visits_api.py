@@ -59,6 +59,7 @@ def check_same_records(api: TestClient, folder: Path) -> None:
     assert [v["id"] for v in visits] == [e["id"] for e in visit_events]  # same records, same order, once each
     assert sorted(v["id"] for v in visits) == sorted(e["id"] for e in visit_records(folder))
     assert len({v["id"] for v in visits}) == len(visits)
+    assert api.get("/v1/meta").json()["counts"]["visits"] == len(visits)
     by_id = {e["id"]: e for e in events}
     for visit in visits:
         event = by_id[visit["id"]]

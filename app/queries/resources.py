@@ -145,7 +145,7 @@ def topics_within(ids: tuple[str, ...]) -> Select[tuple[str]]:
 # Declared once, and shared by every view of events (the event list, visits).
 EVENT_DATES = DateRange(m.Event.date_start, m.Event.date_end, walkable=True)
 EVENT_TOPIC = Linked(
-    repeatable("topic", "Topic id; includes its sub-topics.", "kashmir-dispute"),
+    repeatable("topic", "Topic id; includes its sub-topics.", "afghanistan-peace-process"),
     m.Topic,
     link_event=m.EventTopic.event_id,
     link_value=m.EventTopic.topic_id,
@@ -158,7 +158,7 @@ EVENT_COUNTRY = Match(
     "an ISO 3166-1 alpha-2 code such as PK",
 )
 EVENT_WORDS = Words(
-    words_param("Words that must all appear in the title, summary or place (case-insensitive).", "mediation kashmir"),
+    words_param("Words that must all appear in the title, summary or place (case-insensitive).", "afghan peace"),
     m.Event.search_text,
 )
 
