@@ -328,3 +328,18 @@ def test_one_write_path_updates_both_views(migrated_db: str, tmp_path: Path) -> 
         assert api.get("/v1/events/september-visit").json()["type"] == "meeting"
         assert api.get("/v1/visits/ann-visits-beta").json()["host"] is None
     app.state.engine.dispose()
+
+
+def test_visit_exports_and_facets_are_rate_limited_like_the_events(test_db: str) -> None:
+    app = create_app(Settings(database_url=test_db, rate_limit_per_minute=60, rate_limit_burst=2))
+    with TestClient(app) as api:
+        pages = [api.get("/v1/visits").status_code for _ in range(4)]  # pages are not limited
+        exports = [
+            api.get("/v1/visits", params={"format": "csv"}).status_code,
+            api.get("/v1/visits", headers={"Accept": "text/csv"}).status_code,
+            api.get("/v1/visits/export.ndjson").status_code,
+            api.get("/v1/visits/facets").status_code,
+        ]
+    app.state.engine.dispose()
+    assert pages == [200] * 4
+    assert exports == [200, 200, 429, 429]
