@@ -4,10 +4,10 @@ No statement here grows with the data: sets (matching events, a topic's ancestor
 database as sub-queries or recursive CTEs, facets are ranked and cut to `facet_size` by the database,
 and a network returns at most `limit` neighbours with at most EVENTS_PER_NEIGHBOUR event ids each.
 
-Every count here is defined so that it equals the `total` of `/v1/events` for
-the same filters plus one more (facet value `X` ↔ adding `type=X`, a timeline
-bucket ↔ adding `start`/`end` of the bucket, a network neighbour ↔ adding
-`actor=B`). The tests check exactly that.
+Every count here is defined so that it equals the `total` of `/v1/events` (or `/v1/visits`) for
+the same filters plus one more (facet value `X` ↔ adding `type=X`, visitor `V` ↔ adding
+`actor=V&role=visitor`, a timeline bucket ↔ adding `start`/`end` of the bucket, a network
+neighbour ↔ adding `actor=B`). The tests check exactly that.
 """
 
 from __future__ import annotations
