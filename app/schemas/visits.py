@@ -60,7 +60,9 @@ class VisitOut(Schema):
     title: str
     summary: str
     visitor: VisitorOut | None = Field(
-        description="Who travelled; null when the record names no visitor or head of delegation (never guessed)."
+        description="Who travelled; null when the record names no visitor or head of delegation (never guessed). "
+        "A record naming several gives the first recorded visitor here (`actor=<id>&role=visitor` finds the record "
+        "by any of them); `/v1/events/{id}` lists every participant."
     )
     host: ActorRef | None = Field(description="Who received the visitor; null when the record names no host.")
     destination: DestinationOut | None = Field(description="Where the visit went; null when the record gives no place.")
