@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event
 
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
+from app.exports.visits import VISIT_EXPORTS
 from app.negotiation import wants_export
 from app.problems import RequestDeadlineExceeded, problem_response
 
@@ -138,7 +139,9 @@ def is_expensive(request: Request) -> bool:
     if path.endswith(("/facets", "/timeline", "/network")) or path == "/v1/cite" or "/export." in path:
         return True
     # The same negotiation the route makes (app.negotiation), so no spelling of Accept dodges the limit.
-    formats = {"/v1/events": EXPORTS, "/v1/citations": CITATION_EXPORTS}.get(path.rstrip("/"))
+    formats = {"/v1/events": EXPORTS, "/v1/visits": VISIT_EXPORTS, "/v1/citations": CITATION_EXPORTS}.get(
+        path.rstrip("/")
+    )
     if formats is None:
         return False
     return wants_export(request.headers.get("accept"), request.query_params.get("format"), formats)

@@ -24,7 +24,7 @@ from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.queries.pagination import resign
 from app.representation import VERSION_HEADER, RepresentationMiddleware
-from app.routers import actors, agreements, events, meta, sources, topics
+from app.routers import actors, agreements, events, meta, sources, topics, visits
 from app.settings import Settings, get_settings
 from app.streaming import RECORD_COUNT_HEADER, ExportSlots
 
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
-    for module in (events, actors, agreements, sources, topics, meta):
+    for module in (events, visits, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
     install_docs(app)
     install_explorer(app)
@@ -179,7 +179,7 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
             responses = operation["responses"]
             responses.pop("422", None)
             parameters = operation.get("parameters", [])
-            if path in ("/v1/events", "/v1/citations"):
+            if any(other.startswith(path + "/export.") for other in schema["paths"]):
                 # Generated clients take the export operations (`…/export.csv`, one media type each); `format=`
                 # and Accept on the list stay for curl and browsers (README), undocumented here so a client
                 # never asks a JSON call for CSV.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -73,7 +73,8 @@ def _csv_row(row: Any) -> list[object]:
     return ["" if value is None else value for value in row]
 
 
-def write_csv(events: Iterable[Any]) -> Iterator[str]:
+def write_csv(events: Iterable[Any], header: Sequence[str] = CSV_COLUMNS) -> Iterator[str]:
+    """CSV text chunks: ``header``, then one line per row (a sequence of cell values, None as empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
@@ -83,7 +84,7 @@ def write_csv(events: Iterable[Any]) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     yield flush()
     for count, event in enumerate(events, 1):
         writer.writerow(_csv_row(event))

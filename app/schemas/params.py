@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
-from app.queries.aggregations import FACET, FACET_SIZE, INTERVAL
+from app.exports.visits import VISIT_EXPORTS
+from app.queries.aggregations import FACET, FACET_SIZE, INTERVAL, VISIT_FACET
 from app.queries.filters import Param
 from app.queries.resources import (
     ACTORS,
@@ -20,6 +21,7 @@ from app.queries.resources import (
     LIMIT,
     SOURCES,
     TOPICS,
+    VISITS,
     cursor_param,
     format_param,
 )
@@ -28,6 +30,12 @@ EVENT_FORMAT = format_param(
     list(EXPORTS),
     "Response format. `json` (default) is one page; `csv`, `ndjson`, `ics` (iCalendar) and `geojson` stream "
     "*every* match in list order (`limit` and `cursor` do not apply). The `Accept` header works too.",
+    "csv",
+)
+VISIT_FORMAT = format_param(
+    list(VISIT_EXPORTS),
+    "Response format. `json` (default) is one page; `csv` (a travel table: one row per visit record) and `ndjson` "
+    "stream *every* match in list order (`limit` and `cursor` do not apply). The `Accept` header works too.",
     "csv",
 )
 CITATION_FORMAT = format_param(
@@ -48,6 +56,9 @@ if TYPE_CHECKING:
     FacetParams: TypeAlias = BaseModel
     TimelineParams: TypeAlias = BaseModel
     NetworkParams: TypeAlias = BaseModel
+    VisitParams: TypeAlias = BaseModel
+    VisitExportParams: TypeAlias = BaseModel
+    VisitFacetParams: TypeAlias = BaseModel
     AgreementParams: TypeAlias = BaseModel
     ActorParams: TypeAlias = BaseModel
     CitationParams: TypeAlias = BaseModel
@@ -60,6 +71,9 @@ else:
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
     NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
     EventExportParams = EVENTS.query_model("EventExportParams", EVENTS.sorting.param())
+    VisitParams = VISITS.query_model("VisitParams", LIMIT, cursor_param(VISITS), VISITS.sorting.param(), VISIT_FORMAT)
+    VisitExportParams = VISITS.query_model("VisitExportParams", VISITS.sorting.param())
+    VisitFacetParams = VISITS.query_model("VisitFacetParams", VISIT_FACET, FACET_SIZE)
     CitationExportParams = CITATIONS.query_model("CitationExportParams", CITATIONS.sorting.param())
     AgreementParams = AGREEMENTS.query_model(
         "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sorting.param()
