@@ -244,9 +244,11 @@ def dataset_is_empty(session: Session) -> bool:
 
 
 def clear_dataset(session: Session) -> None:
-    """Delete every record, children first (works without ON DELETE CASCADE support)."""
+    """Delete every record of the dataset, children first (works without ON DELETE CASCADE support); tables
+    marked ``info={"dataset": False}`` (the service's own state, such as its secrets) are kept."""
     for table in reversed(m.Base.metadata.sorted_tables):
-        session.execute(delete(table))
+        if table.info.get("dataset", True):
+            session.execute(delete(table))
 
 
 def existing_ids(session: Session, loaded: LoadedBundle) -> list[Problem]:
