@@ -1,0 +1,213 @@
+"""Search in SQL: which table and columns a resource's `q` reads, the match condition for each
+database, the relevance score both compute identically, and snippets.
+
+**Matching.** On SQLite, ``<table>_fts`` (FTS5, `ascii` tokenizer, contentless, columns ``words`` and
+``stems``) indexes the stored streams, mapped to record ids by ``<table>_search_rows``; triggers on the
+table keep both in step with every insert, update and delete (migration 0006). On PostgreSQL,
+``dipevents_tsvector(column)`` turns a stream into a ``tsvector`` (one lexeme per token, positions in
+order, no parser or dictionary involved) and GIN expression indexes serve ``@@``. Queries are compiled
+from the same tree (app.search.query), so both databases match exactly the same records.
+
+**Relevance** (``sort=relevance``) is a score computed by the same integer arithmetic on both databases
+from the stored streams, not FTS5's ``bm25()`` or PostgreSQL's ``ts_rank`` (different formulas and
+floating-point results, so the orders would differ). For each term of the query that a record matches
+(excluded terms do not count), with ``tf`` its occurrences in the record's stream (the title counts twice,
+see app.search.text) and ``dl`` the stream's length in tokens::
+
+    score += 1000 · n · tf · (k1 + 1) / (tf + k1 · (1 − b + b · dl / L))      (integer division)
+
+that is BM25's saturation of repeated words and its preference for short records (k1 = 1.2, b = 0.75,
+a fixed typical length L = 32 tokens instead of the corpus average), weighted by ``n``, the words in the
+term (a phrase of three counts three). BM25's inverse document frequency is left out: with AND, every
+match contains every term, and dropping it keeps a record's score a function of the record alone (no
+corpus counts per request). Ties are broken by id, ascending; the score is an integer, so a cursor
+holds it exactly and pages over a relevance order never skip or repeat a record.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, String, and_, cast, func, literal, literal_column, not_, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import table
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import Boolean
+
+from app.search.query import SearchQuery, Term, fts5_match, tsquery
+from app.search.text import FIELD_BREAK, normalise, stem, words
+
+K1_TENTHS, B_HUNDREDTHS, TYPICAL_LENGTH, SCALE = 12, 75, 32, 1000
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """What `q` searches in one table: its id column, the two stored streams, and the display columns a
+    snippet is cut from (the first that contains a match)."""
+
+    table: str
+    id: Any
+    words: Any
+    stems: Any
+    shown: tuple[Any, ...]
+
+    def stream(self, name: str) -> Any:
+        return self.words if name == "words" else self.stems
+
+
+def fts_table(table_name: str) -> str:
+    """The SQLite FTS5 table indexing ``table_name`` (created by migration 0006)."""
+    return f"{table_name}_fts"
+
+
+def rows_table(table_name: str) -> str:
+    """The SQLite table mapping FTS5 rowids to record ids (created by migration 0006)."""
+    return f"{table_name}_search_rows"
+
+
+class SearchCondition(ColumnElement[bool]):
+    """Records of ``index`` matching ``query``; compiled per database below."""
+
+    type = Boolean()
+    inherit_cache = False  # the query text is part of the SQL structure; such statements are not cached
+
+    def __init__(self, index: SearchIndex, query: SearchQuery) -> None:
+        self.index = index
+        self.query = query
+
+    @property
+    def _from_objects(self) -> list[Any]:
+        from_objects: list[Any] = self.index.id._from_objects
+        return from_objects
+
+    def get_children(self, **kw: Any) -> Sequence[Any]:
+        return (self.index.id, self.index.words, self.index.stems)
+
+
+@compiles(SearchCondition, "sqlite")
+def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) -> str:
+    name = element.index.table
+    fts = table(fts_table(name), literal_column("rowid"))
+    rows = table(rows_table(name), literal_column("rowid"), literal_column("record_id"))
+    matched = select(fts.c.rowid).where(literal_column(fts_table(name)).op("MATCH")(literal(fts5_match(element.query))))
+    condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
+    return compiler.process(condition, **kw)
+
+
+def _vector_matches(index: SearchIndex, stream: str, query: str) -> ColumnElement[bool]:
+    vector = func.dipevents_tsvector(index.stream(stream))
+    return vector.op("@@", return_type=Boolean)(cast(literal(query, String), TSQUERY))
+
+
+def _postgresql_terms(index: SearchIndex, terms: Sequence[Term], joiner: str) -> list[ColumnElement[bool]]:
+    """One ``@@`` per stream for ``terms`` joined by the tsquery operator ``joiner`` (& or |)."""
+    by_stream: dict[str, list[str]] = {}
+    for term in terms:
+        by_stream.setdefault(term.stream, []).append(f"({tsquery(term)})")
+    return [_vector_matches(index, stream, f" {joiner} ".join(parts)) for stream, parts in by_stream.items()]
+
+
+@compiles(SearchCondition, "postgresql")
+def _postgresql_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) -> str:
+    index, query = element.index, element.query
+    single = [clause[0] for clause in query.clauses if len(clause) == 1]
+    conditions = _postgresql_terms(index, single, "&")
+    conditions += [or_(*_postgresql_terms(index, clause, "|")) for clause in query.clauses if len(clause) > 1]
+    conditions += [not_(c) for c in _postgresql_terms(index, query.excluded, "|")]
+    return compiler.process(and_(*conditions), **kw)
+
+
+# ------------------------------------------------------------------------------------------- relevance
+
+
+def _length(expression: Any) -> ColumnElement[int]:
+    return func.length(expression, type_=Integer)
+
+
+def relevance(index: SearchIndex, query: SearchQuery) -> ColumnElement[int]:
+    """The integer relevance score of a matching record (see the module docstring); plain SQL
+    (``length``, ``replace``, ``||``, integer arithmetic) that both databases evaluate alike."""
+    score: ColumnElement[int] | None = None
+    for term in query.terms:
+        column = index.stream(term.stream)
+        # Spaces doubled and padded, so every token is ' x ' and adjacent repeats are each counted.
+        padded = literal(" ", String) + func.replace(column, " ", "  ", type_=String) + literal(" ", String)
+        pattern = " " + "  ".join(term.tokens) + ("" if term.prefix else " ")
+        tf = (_length(padded) - _length(func.replace(padded, pattern, "", type_=String))) // len(pattern)
+        dl = _length(column) - _length(func.replace(column, " ", "", type_=String)) + 1
+        numerator = tf * (SCALE * len(term.tokens) * (10 + K1_TENTHS) * 100 * TYPICAL_LENGTH)
+        # k1 · (1 − b + b · dl / L), times 1000 · L, as integers
+        denominator = tf * (1000 * TYPICAL_LENGTH) + (
+            K1_TENTHS * (100 - B_HUNDREDTHS) * TYPICAL_LENGTH + K1_TENTHS * B_HUNDREDTHS * dl
+        )
+        part = numerator // denominator
+        score = part if score is None else score + part
+    assert score is not None, "a parsed query has at least one term"
+    return score
+
+
+# -------------------------------------------------------------------------------------------- snippets
+
+SNIPPET_WORDS = 24  # at most this many words around the first match
+
+
+def _highlighted(word: str, terms: Sequence[Term]) -> bool:
+    folded = words(word)
+    if not folded:
+        return False
+    for token in folded:
+        for term in terms:
+            if term.prefix and any(token.startswith(t) for t in term.tokens[-1:]):
+                return True
+            if term.prefix and token in term.tokens[:-1]:
+                return True
+            if not term.prefix and stem(token) in term.tokens:
+                return True
+    return False
+
+
+def snippet(fields: Sequence[str | None], query: SearchQuery) -> str:
+    """A short extract of the first of ``fields`` (display text, in order) that contains a word of the
+    query, up to SNIPPET_WORDS words around its first match, with matched words in ``<mark>…</mark>``
+    and everything else HTML-escaped (so it can be inserted into a page as it is); ``…`` marks a cut.
+    When no field shows a match (a record found by a participant's name or a topic label), the start
+    of the first field, unmarked."""
+    terms = query.terms
+    texts = [f for f in fields if f and f.strip() and f.strip() != FIELD_BREAK]
+    if not texts:
+        return ""
+    for text in texts:
+        tokens = text.split()
+        marks = [_highlighted(token, terms) for token in tokens]
+        if any(marks):
+            first = marks.index(True)
+            start = max(0, min(first - SNIPPET_WORDS // 3, len(tokens) - SNIPPET_WORDS))
+            end = min(len(tokens), start + SNIPPET_WORDS)
+            shown = [
+                f"<mark>{html.escape(t, quote=False)}</mark>" if m else html.escape(t, quote=False)
+                for t, m in zip(tokens[start:end], marks[start:end], strict=True)
+            ]
+            return ("… " if start else "") + " ".join(shown) + (" …" if end < len(tokens) else "")
+    tokens = texts[0].split()
+    return html.escape(" ".join(tokens[:SNIPPET_WORDS]), quote=False) + (" …" if len(tokens) > SNIPPET_WORDS else "")
+
+
+__all__ = ["SearchCondition", "SearchIndex", "normalise", "relevance", "snippet"]
+
+
+def derived_by_migration(name: str | None, type_: str, parent_names: Any = None) -> bool:
+    """Alembic ``include_name`` hook: False for the search objects migration 0006 creates outside the
+    models (SQLite FTS5 tables and their shadow tables, the rowid maps; PostgreSQL expression indexes),
+    so comparing the models with a database does not report them."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not re.search(r"_fts(_\w+)?$|_search_rows$", name)
+    if type_ == "index":
+        return not name.endswith("_tsv")
+    return True
