@@ -62,3 +62,47 @@ def test_stored_dates_are_backfilled_as_the_import_writes_them(empty_db):
     upgrade(empty_db)
     assert stored() == imported
     engine.dispose()
+
+
+def test_search_streams_are_backfilled_as_the_import_writes_them_and_indexed(empty_db):
+    """0006 derives the search columns of rows imported before it with the import's own functions, and its
+    indexes follow later writes: a deleted record is no longer found, an edited one is found by its new words."""
+    import json
+
+    from sqlalchemy import delete, select, update
+
+    from app import models as m
+    from app.db import session_factory
+    from app.queries.execute import list_page
+    from app.queries.resources import EVENTS, TOPICS
+    from tests.helpers import TEST_BUNDLE, load_into
+
+    upgrade(empty_db)
+    load_into(empty_db, TEST_BUNDLE)
+    engine = make_engine(empty_db)
+    columns = [m.Event.search_text, m.Event.search_stems, m.Actor.search_stems, m.Topic.search_stems]
+    columns += [m.Citation.search_stems, m.Citation.publisher_key, m.SourceDocument.search_stems]
+
+    def stored() -> list:
+        with session_factory(engine)() as session:
+            return [sorted(map(repr, session.scalars(select(column)))) for column in columns]
+
+    def found(resource, q: str) -> list[str]:
+        with session_factory(engine)() as session:
+            items = list_page(session, resource, {"q": q, "limit": 500}).items
+            return [e["id"] for e in json.loads(items)] if isinstance(items, bytes) else [i.id for i in items]
+
+    imported = stored()
+    assert all(values and values != ["''"] for values in imported[:5])
+    downgrade(empty_db, "0004")
+    upgrade(empty_db)
+    assert stored() == imported
+    assert found(EVENTS, "quotas") == ["trade-statement"]
+    with session_factory(engine).begin() as session:
+        session.execute(delete(m.Event).where(m.Event.id == "trade-statement"))
+        session.execute(
+            update(m.Topic).where(m.Topic.id == "trade").values(search_text="tariff", search_stems="tariff")
+        )
+    assert found(EVENTS, "quotas") == []
+    assert found(TOPICS, "tariffs") == ["trade"]
+    engine.dispose()

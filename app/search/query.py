@@ -65,15 +65,15 @@ def _term(raw: str, prefix: bool) -> Term | None:
     return Term(tuple(stem(t) for t in tokens), "stems")
 
 
-def _piece(raw: str, quoted: bool) -> tuple[Term | None, bool]:
-    """(term, was it a prefix) of one bare word or phrase text."""
+def _piece(raw: str) -> Term | None:
+    """The term of one bare word or phrase text (None when it holds no word)."""
     prefix = raw.endswith("*")
     body = raw.rstrip("*") if prefix else raw
     if "*" in body:
         raise QuerySyntaxError(f"'*' marks a prefix and must end a word: {raw!r}")
     if prefix and (not body or body[-1].isspace() or not words(body[-1])):
         raise QuerySyntaxError(f"'*' must follow a letter or digit: {raw!r}" if body else "'*' alone is not a word")
-    return _term(body, prefix), prefix
+    return _term(body, prefix)
 
 
 def parse(text: str) -> SearchQuery:
@@ -98,7 +98,7 @@ def parse(text: str) -> SearchQuery:
             continue
         raw = phrase if phrase is not None else bare
         # A '*' inside a phrase is only allowed after its last word ("tactical and trans*").
-        term, _ = _piece(raw.strip(), quoted=phrase is not None)
+        term = _piece(raw.strip())
         if term is None:
             if minus or joining:
                 raise QuerySyntaxError(f"{match.group(0)!r} has no word in it")
@@ -148,9 +148,10 @@ def _lexeme(token: str) -> str:
 
 
 def tsquery(term: Term) -> str:
-    """One term as PostgreSQL tsquery input text (cast, never parsed by a text search configuration):
-    ``'tactic' <-> 'and' <-> 'transact'``, ``'mediat':*``."""
+    """One term as PostgreSQL tsquery input text (cast, never parsed by a text search configuration): its
+    tokens ANDed, the last a prefix for prefix terms: ``'tactic' & 'and' & 'transact'``, ``'mediat':*``.
+    (The index holds no positions; app.search.sql checks a phrase's word order on the stored text.)"""
     lexemes = [_lexeme(t) for t in term.tokens]
     if term.prefix:
         lexemes[-1] += ":*"
-    return " <-> ".join(lexemes)
+    return " & ".join(lexemes)

@@ -4,9 +4,10 @@ database, the relevance score both compute identically, and snippets.
 **Matching.** On SQLite, ``<table>_fts`` (FTS5, `ascii` tokenizer, contentless, columns ``words`` and
 ``stems``) indexes the stored streams, mapped to record ids by ``<table>_search_rows``; triggers on the
 table keep both in step with every insert, update and delete (migration 0006). On PostgreSQL,
-``dipevents_tsvector(column)`` turns a stream into a ``tsvector`` (one lexeme per token, positions in
-order, no parser or dictionary involved) and GIN expression indexes serve ``@@``. Queries are compiled
-from the same tree (app.search.query), so both databases match exactly the same records.
+GIN expression indexes over ``array_to_tsvector(string_to_array(column, ' '))`` (one lexeme per stored
+token: no parser or dictionary involved) serve ``@@``, and a phrase is also checked for adjacency in the
+stored text. Queries are compiled from the same tree (app.search.query), so both databases match exactly
+the same records.
 
 **Relevance** (``sort=relevance``) is a score computed by the same integer arithmetic on both databases
 from the stored streams, not FTS5's ``bm25()`` or PostgreSQL's ``ts_rank`` (different formulas and
@@ -40,7 +41,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Boolean
 
 from app.search.query import SearchQuery, Term, fts5_match, tsquery
-from app.search.text import FIELD_BREAK, normalise, stem, words
+from app.search.text import FIELD_BREAK, stem, words
 
 K1_TENTHS, B_HUNDREDTHS, TYPICAL_LENGTH, SCALE = 12, 75, 32, 1000
 
@@ -99,26 +100,33 @@ def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) ->
     return compiler.process(condition, **kw)
 
 
-def _vector_matches(index: SearchIndex, stream: str, query: str) -> ColumnElement[bool]:
-    vector = func.dipevents_tsvector(index.stream(stream))
-    return vector.op("@@", return_type=Boolean)(cast(literal(query, String), TSQUERY))
+def tsvector(column: Any) -> ColumnElement[Any]:
+    """PostgreSQL: the stored tokens of ``column`` as a ``tsvector``, exactly as migration 0006 indexes it
+    (the separator is a literal so that the expression matches the index's)."""
+    return func.array_to_tsvector(func.string_to_array(column, literal_column("' '")))
 
 
-def _postgresql_terms(index: SearchIndex, terms: Sequence[Term], joiner: str) -> list[ColumnElement[bool]]:
-    """One ``@@`` per stream for ``terms`` joined by the tsquery operator ``joiner`` (& or |)."""
-    by_stream: dict[str, list[str]] = {}
-    for term in terms:
-        by_stream.setdefault(term.stream, []).append(f"({tsquery(term)})")
-    return [_vector_matches(index, stream, f" {joiner} ".join(parts)) for stream, parts in by_stream.items()]
+def _postgresql_term(index: SearchIndex, term: Term) -> ColumnElement[bool]:
+    """Records with ``term``: every token (the last as a prefix, for prefix terms) in the GIN-indexed
+    tsvector, and for a phrase, the tokens next to each other in the stored stream (``LIKE`` on the
+    space-padded text: tokens hold no ``%``, ``_`` or ``\\``, and both sides are case-folded, so ``LIKE`` means
+    the same on both databases and to FTS5's phrase match)."""
+    column = index.stream(term.stream)
+    condition: ColumnElement[bool] = tsvector(column).op("@@", return_type=Boolean)(
+        cast(literal(tsquery(term), String), TSQUERY)
+    )
+    if len(term.tokens) > 1:
+        pattern = "% " + " ".join(term.tokens) + ("%" if term.prefix else " %")
+        padded = literal(" ", String) + column + literal(" ", String)
+        condition = and_(condition, padded.like(literal(pattern, String)))
+    return condition
 
 
 @compiles(SearchCondition, "postgresql")
 def _postgresql_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) -> str:
     index, query = element.index, element.query
-    single = [clause[0] for clause in query.clauses if len(clause) == 1]
-    conditions = _postgresql_terms(index, single, "&")
-    conditions += [or_(*_postgresql_terms(index, clause, "|")) for clause in query.clauses if len(clause) > 1]
-    conditions += [not_(c) for c in _postgresql_terms(index, query.excluded, "|")]
+    conditions = [or_(*(_postgresql_term(index, t) for t in clause)) for clause in query.clauses]
+    conditions += [not_(_postgresql_term(index, t)) for t in query.excluded]
     return compiler.process(and_(*conditions), **kw)
 
 
@@ -195,9 +203,6 @@ def snippet(fields: Sequence[str | None], query: SearchQuery) -> str:
             return ("… " if start else "") + " ".join(shown) + (" …" if end < len(tokens) else "")
     tokens = texts[0].split()
     return html.escape(" ".join(tokens[:SNIPPET_WORDS]), quote=False) + (" …" if len(tokens) > SNIPPET_WORDS else "")
-
-
-__all__ = ["SearchCondition", "SearchIndex", "normalise", "relevance", "snippet"]
 
 
 def derived_by_migration(name: str | None, type_: str, parent_names: Any = None) -> bool:

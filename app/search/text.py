@@ -8,8 +8,8 @@ Every searchable record stores two token streams, space-separated, in the same o
   ``mediate`` -> ``mediat``); words and phrases match these.
 
 Both are computed here, in Python, for both databases, so SQLite (an FTS5 index with the `ascii` tokenizer,
-which only splits at spaces) and PostgreSQL (a `tsvector` built from the same tokens by
-`dipevents_tsvector`, GIN-indexed) index exactly the same tokens; the databases' own stemmers and
+which only splits at spaces) and PostgreSQL (a GIN-indexed `tsvector` of the same tokens, built by
+`array_to_tsvector`) index exactly the same tokens; the databases' own stemmers and
 case folding (Porter vs Snowball, ASCII-only ``lower()``) never get a say. Migration 0006 derives the
 indexes from these two columns (SQLite: triggers; PostgreSQL: expression indexes).
 

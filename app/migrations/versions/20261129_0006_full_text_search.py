@@ -12,8 +12,8 @@ The indexes are derived from the two columns by the database, so any writer keep
 * SQLite: ``<table>_search_rows`` (an integer rowid per record id: the tables' own rowids are not
   stable across VACUUM) and ``<table>_fts``, a contentless FTS5 table with the `ascii` tokenizer (which
   only splits at the spaces between our tokens), maintained by triggers on insert, update and delete;
-* PostgreSQL: ``dipevents_tsvector(text)``, which makes a positioned tsvector of space-separated tokens
-  without a parser or dictionary, and GIN indexes on it for both columns.
+* PostgreSQL: GIN indexes on ``array_to_tsvector(string_to_array(column, ' '))`` for both columns: one lexeme
+  per stored token, no parser or dictionary (phrases are checked against the stored text, app.search.sql).
 """
 
 from __future__ import annotations
@@ -34,17 +34,6 @@ depends_on = None
 
 TABLES = ["events", "actors", "agreements", "topics", "source_documents", "citations"]
 NEW_TEXT = ["topics", "source_documents", "citations"]  # tables that had no search_text
-
-TSVECTOR_FUNCTION = r"""
-CREATE FUNCTION dipevents_tsvector(tokens text) RETURNS tsvector
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT coalesce(string_agg(
-        '''' || replace(replace(t.token, '\', '\\'), '''', '''''') || ''':' || least(t.position, 16383),
-        ' ' ORDER BY t.position), '')::tsvector
-    FROM unnest(string_to_array(tokens, ' ')) WITH ORDINALITY AS t(token, position)
-    WHERE t.token <> ''
-$$
-"""
 
 
 def _loads(value: Any) -> Any:
@@ -174,10 +163,12 @@ def upgrade() -> None:
             for statement in _sqlite_index(table):
                 op.execute(statement)
     else:
-        op.execute(TSVECTOR_FUNCTION)
         for table in TABLES:
             for column in ("search_text", "search_stems"):
-                op.execute(f"CREATE INDEX ix_{table}_{column}_tsv ON {table} USING gin (dipevents_tsvector({column}))")
+                op.execute(
+                    f"CREATE INDEX ix_{table}_{column}_tsv ON {table} "
+                    f"USING gin (array_to_tsvector(string_to_array({column}, ' ')))"
+                )
 
 
 def downgrade() -> None:
@@ -191,8 +182,6 @@ def downgrade() -> None:
         else:
             for column in ("search_text", "search_stems"):
                 op.execute(f"DROP INDEX ix_{table}_{column}_tsv")
-    if bind.dialect.name != "sqlite":
-        op.execute("DROP FUNCTION dipevents_tsvector(text)")
     op.drop_index("ix_citations_publisher_key", "citations")
     op.drop_column("citations", "publisher_key")
     for table in TABLES:
