@@ -69,6 +69,14 @@ def test_phrase_prefix_or_and_exclusion(data_client):
     assert either == kashmir | mediation
 
 
+def test_q_combines_with_other_filters_as_one_condition(data_client):
+    """An OR inside `q` stays inside it: with `type=visit`, every match is a visit."""
+    either = data_client.get("/v1/events", params={"q": "kashmir OR trump", "limit": 500}).json()["items"]
+    visits = data_client.get("/v1/events", params={"q": "kashmir OR trump", "type": "visit", "limit": 500}).json()
+    assert {e["id"] for e in visits["items"]} == {e["id"] for e in either if e["type"] == "visit"}
+    assert len(visits["items"]) < len(either)
+
+
 @pytest.mark.parametrize(
     "query", ['"unclosed phrase', "media*tion", "*", "OR kashmir", "kashmir OR", "kashmir OR OR talks", "-kashmir", "—"]
 )

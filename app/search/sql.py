@@ -13,13 +13,15 @@ the same records.
 from the stored streams, not FTS5's ``bm25()`` or PostgreSQL's ``ts_rank`` (different formulas and
 floating-point results, so the orders would differ). For each term of the query that a record matches
 (excluded terms do not count), with ``tf`` its occurrences in the record's stream (the title counts twice,
-see app.search.text) and ``dl`` the stream's length in tokens::
+see app.search.text) and ``dl`` the stream's length in characters::
 
     score += 1000 · n · tf · (k1 + 1) / (tf + k1 · (1 − b + b · dl / L))      (integer division)
 
 that is BM25's saturation of repeated words and its preference for short records (k1 = 1.2, b = 0.75,
-a fixed typical length L = 32 tokens instead of the corpus average), weighted by ``n``, the words in the
-term (a phrase of three counts three). BM25's inverse document frequency is left out: with AND, every
+lengths in characters, a fixed typical length L = 200 characters instead of the corpus average), weighted
+by ``n``, the words in the term (a phrase of three counts three). Measured at 100k events (bench/search.py):
+counting tokens and doubling spaces in SQL (three more ``replace`` per term and row) made ranking 17k
+matches about three times slower (723 -> 241 ms). BM25's inverse document frequency is left out: with AND, every
 match contains every term, and dropping it keeps a record's score a function of the record alone (no
 corpus counts per request). Ties are broken by id, ascending; the score is an integer, so a cursor
 holds it exactly and pages over a relevance order never skip or repeat a record.
@@ -33,7 +35,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, cast, func, literal, literal_column, not_, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import table
@@ -43,7 +58,7 @@ from sqlalchemy.types import Boolean
 from app.search.query import SearchQuery, Term, fts5_match, tsquery
 from app.search.text import FIELD_BREAK, stem, words
 
-K1_TENTHS, B_HUNDREDTHS, TYPICAL_LENGTH, SCALE = 12, 75, 32, 1000
+K1_TENTHS, B_HUNDREDTHS, TYPICAL_LENGTH, SCALE = 12, 75, 200, 1000
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,7 @@ class SearchCondition(ColumnElement[bool]):
     """Records of ``index`` matching ``query``; compiled per database below."""
 
     type = Boolean()
+    _is_implicitly_boolean = True  # a condition, not a boolean column: no "= 1" appended on SQLite
     inherit_cache = False  # the query text is part of the SQL structure; such statements are not cached
 
     def __init__(self, index: SearchIndex, query: SearchQuery) -> None:
@@ -97,7 +113,7 @@ def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) ->
     rows = table(rows_table(name), literal_column("rowid"), literal_column("record_id"))
     matched = select(fts.c.rowid).where(literal_column(fts_table(name)).op("MATCH")(literal(fts5_match(element.query))))
     condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
-    return compiler.process(condition, **kw)
+    return "(" + compiler.process(condition, **kw) + ")"
 
 
 def tsvector(column: Any) -> ColumnElement[Any]:
@@ -127,7 +143,9 @@ def _postgresql_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any
     index, query = element.index, element.query
     conditions = [or_(*(_postgresql_term(index, t) for t in clause)) for clause in query.clauses]
     conditions += [not_(_postgresql_term(index, t)) for t in query.excluded]
-    return compiler.process(and_(*conditions), **kw)
+    # Parenthesised: the element is one operand of the statement's AND (an OR of terms would otherwise
+    # bind to the next condition).
+    return "(" + compiler.process(and_(*conditions), **kw) + ")"
 
 
 # ------------------------------------------------------------------------------------------- relevance
@@ -143,11 +161,16 @@ def relevance(index: SearchIndex, query: SearchQuery) -> ColumnElement[int]:
     score: ColumnElement[int] | None = None
     for term in query.terms:
         column = index.stream(term.stream)
-        # Spaces doubled and padded, so every token is ' x ' and adjacent repeats are each counted.
-        padded = literal(" ", String) + func.replace(column, " ", "  ", type_=String) + literal(" ", String)
-        pattern = " " + "  ".join(term.tokens) + ("" if term.prefix else " ")
-        tf = (_length(padded) - _length(func.replace(padded, pattern, "", type_=String))) // len(pattern)
-        dl = _length(column) - _length(func.replace(column, " ", "", type_=String)) + 1
+        # Occurrences of ' tok ' in the space-padded stream (' tok' for a prefix), by how much removing them
+        # shortens it. Adjacent repeats share a space and count once: the same on both databases, and the
+        # cheapest count (one replace per term and row).
+        padded = literal(" ", String) + column + literal(" ", String)
+        pattern = " " + " ".join(term.tokens) + ("" if term.prefix else " ")
+        # 64-bit from here on: PostgreSQL's int4 would overflow in the numerator (SQLite's integers are 64-bit).
+        tf = cast(
+            (_length(padded) - _length(func.replace(padded, pattern, "", type_=String))) // len(pattern), BigInteger
+        )
+        dl = cast(_length(column), BigInteger)  # characters: BM25's document length without counting tokens in SQL
         numerator = tf * (SCALE * len(term.tokens) * (10 + K1_TENTHS) * 100 * TYPICAL_LENGTH)
         # k1 · (1 − b + b · dl / L), times 1000 · L, as integers
         denominator = tf * (1000 * TYPICAL_LENGTH) + (
