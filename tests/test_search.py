@@ -75,6 +75,12 @@ def test_q_combines_with_other_filters_as_one_condition(data_client):
     visits = data_client.get("/v1/events", params={"q": "kashmir OR trump", "type": "visit", "limit": 500}).json()
     assert {e["id"] for e in visits["items"]} == {e["id"] for e in either if e["type"] == "visit"}
     assert len(visits["items"]) < len(either)
+    # with an actor, the list walks the actor's links (plan.Shape.WALK) and probes q per event
+    khan = {e["id"] for e in all_pages(data_client, "/v1/events", 500, actor="imran-khan")}
+    walked = ids(data_client.get("/v1/events", params={"q": "kashmir OR trump", "actor": "imran-khan", "limit": 500}))
+    assert set(walked) == khan & {e["id"] for e in either} and walked
+    facets = data_client.get("/v1/events/facets", params={"q": "kashmir OR trump", "facet": "type"}).json()
+    assert sum(v["count"] for v in facets["facets"]["type"]) == len(either)
 
 
 @pytest.mark.parametrize(

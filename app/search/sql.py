@@ -103,7 +103,9 @@ class SearchCondition(ColumnElement[bool]):
         return from_objects
 
     def get_children(self, **kw: Any) -> Sequence[Any]:
-        return (self.index.id, self.index.words, self.index.stems)
+        # The columns read, as column expressions (ORM attributes are not visited), so that a statement
+        # over walked link rows sees that it must join the searched table (plan.walked_select).
+        return tuple(c.expression for c in (self.index.id, self.index.words, self.index.stems))
 
 
 @compiles(SearchCondition, "sqlite")
