@@ -4,8 +4,8 @@ database, the relevance score both compute identically, and snippets.
 **Matching.** On SQLite, ``<table>_fts`` (FTS5, `ascii` tokenizer, contentless, columns ``words`` and
 ``stems``) indexes the stored streams, mapped to record ids by ``<table>_search_rows``; triggers on the
 table keep both in step with every insert, update and delete (migration 0006). On PostgreSQL,
-GIN expression indexes over ``array_to_tsvector(string_to_array(column, ' '))`` (one lexeme per stored
-token: no parser or dictionary involved) serve ``@@``, and a phrase is also checked for adjacency in the
+GIN indexes over generated columns ``array_to_tsvector(string_to_array(column, ' '))`` (one lexeme per
+stored token: no parser or dictionary involved) serve ``@@``, and a phrase is also checked for adjacency in the
 stored text. Queries are compiled from the same tree (app.search.query), so both databases match exactly
 the same records.
 
@@ -118,10 +118,10 @@ def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) ->
     return "(" + compiler.process(condition, **kw) + ")"
 
 
-def tsvector(column: Any) -> ColumnElement[Any]:
-    """PostgreSQL: the stored tokens of ``column`` as a ``tsvector``, exactly as migration 0006 indexes it
-    (the separator is a literal so that the expression matches the index's)."""
-    return func.array_to_tsvector(func.string_to_array(column, literal_column("' '")))
+def tsvector(table_name: str, column: Any) -> ColumnElement[Any]:
+    """PostgreSQL: the stored tokens of ``column`` as a ``tsvector``: the generated, GIN-indexed column
+    ``<column>_tsv`` that migration 0006 adds (not in the models: PostgreSQL only)."""
+    return literal_column(f"{table_name}.{column.expression.name}_tsv")
 
 
 def _postgresql_term(index: SearchIndex, term: Term) -> ColumnElement[bool]:
@@ -130,7 +130,7 @@ def _postgresql_term(index: SearchIndex, term: Term) -> ColumnElement[bool]:
     space-padded text: tokens hold no ``%``, ``_`` or ``\\``, and both sides are case-folded, so ``LIKE`` means
     the same on both databases and to FTS5's phrase match)."""
     column = index.stream(term.stream)
-    condition: ColumnElement[bool] = tsvector(column).op("@@", return_type=Boolean)(
+    condition: ColumnElement[bool] = tsvector(index.table, column).op("@@", return_type=Boolean)(
         cast(literal(tsquery(term), String), TSQUERY)
     )
     if len(term.tokens) > 1:
@@ -232,12 +232,13 @@ def snippet(fields: Sequence[str | None], query: SearchQuery) -> str:
 
 def derived_by_migration(name: str | None, type_: str, parent_names: Any = None) -> bool:
     """Alembic ``include_name`` hook: False for the search objects migration 0006 creates outside the
-    models (SQLite FTS5 tables and their shadow tables, the rowid maps; PostgreSQL expression indexes),
+    models (SQLite FTS5 tables and their shadow tables, the rowid maps; PostgreSQL tsvector columns and
+    their indexes),
     so comparing the models with a database does not report them."""
     if name is None:
         return True
     if type_ == "table":
         return not re.search(r"_fts(_\w+)?$|_search_rows$", name)
-    if type_ == "index":
+    if type_ in ("index", "column"):
         return not name.endswith("_tsv")
     return True

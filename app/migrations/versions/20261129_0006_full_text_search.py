@@ -12,8 +12,9 @@ The indexes are derived from the two columns by the database, so any writer keep
 * SQLite: ``<table>_search_rows`` (an integer rowid per record id: the tables' own rowids are not
   stable across VACUUM) and ``<table>_fts``, a contentless FTS5 table with the `ascii` tokenizer (which
   only splits at the spaces between our tokens), maintained by triggers on insert, update and delete;
-* PostgreSQL: GIN indexes on ``array_to_tsvector(string_to_array(column, ' '))`` for both columns: one lexeme
-  per stored token, no parser or dictionary (phrases are checked against the stored text, app.search.sql).
+* PostgreSQL: generated columns ``<column>_tsv`` = ``array_to_tsvector(string_to_array(column, ' '))`` (one
+  lexeme per stored token, no parser or dictionary; phrases are checked against the stored text,
+  app.search.sql), GIN-indexed.
 """
 
 from __future__ import annotations
@@ -165,10 +166,13 @@ def upgrade() -> None:
     else:
         for table in TABLES:
             for column in ("search_text", "search_stems"):
+                # Stored, not an expression index: the planner costs array_to_tsvector() as nearly free and
+                # preferred recomputing it for every row (930 ms at 100k events) over the GIN index.
                 op.execute(
-                    f"CREATE INDEX ix_{table}_{column}_tsv ON {table} "
-                    f"USING gin (array_to_tsvector(string_to_array({column}, ' ')))"
+                    f"ALTER TABLE {table} ADD COLUMN {column}_tsv tsvector "
+                    f"GENERATED ALWAYS AS (array_to_tsvector(string_to_array({column}, ' '))) STORED"
                 )
+                op.execute(f"CREATE INDEX ix_{table}_{column}_tsv ON {table} USING gin ({column}_tsv)")
 
 
 def downgrade() -> None:
@@ -182,6 +186,7 @@ def downgrade() -> None:
         else:
             for column in ("search_text", "search_stems"):
                 op.execute(f"DROP INDEX ix_{table}_{column}_tsv")
+                op.execute(f"ALTER TABLE {table} DROP COLUMN {column}_tsv")
     op.drop_index("ix_citations_publisher_key", "citations")
     op.drop_column("citations", "publisher_key")
     for table in TABLES:
