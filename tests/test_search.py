@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -156,11 +155,15 @@ UNICODE_BUNDLE = {
 }
 
 
-@pytest.fixture
-def unicode_client(migrated_db: str, tmp_path: Path):
-    (tmp_path / "bundle.json").write_text(json.dumps(UNICODE_BUNDLE, ensure_ascii=False))
-    load_into(migrated_db, tmp_path)
-    app = create_app(Settings(database_url=migrated_db, rate_limit_per_minute=0))
+@pytest.fixture(scope="module")
+def unicode_client(databases, tmp_path_factory):
+    """One database per backend for the module (each new PostgreSQL database costs a drop at the end)."""
+    folder = tmp_path_factory.mktemp("unicode")
+    (folder / "bundle.json").write_text(json.dumps(UNICODE_BUNDLE, ensure_ascii=False))
+    url = databases.new()
+    upgrade(url)
+    load_into(url, folder)
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
     with TestClient(app) as test_client:
         yield test_client
     app.state.engine.dispose()
