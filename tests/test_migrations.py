@@ -67,13 +67,11 @@ def test_stored_dates_are_backfilled_as_the_import_writes_them(empty_db):
 def test_search_streams_are_backfilled_as_the_import_writes_them_and_indexed(empty_db):
     """0006 derives the search columns of rows imported before it with the import's own functions, and its
     indexes follow later writes: a deleted record is no longer found, an edited one is found by its new words."""
-    import json
-
     from sqlalchemy import delete, select, update
 
     from app import models as m
     from app.db import session_factory
-    from app.queries.execute import list_page
+    from app.queries.plan import Purpose, compile_plan, plan
     from app.queries.resources import EVENTS, TOPICS
     from tests.helpers import TEST_BUNDLE, load_into
 
@@ -89,8 +87,8 @@ def test_search_streams_are_backfilled_as_the_import_writes_them_and_indexed(emp
 
     def found(resource, q: str) -> list[str]:
         with session_factory(engine)() as session:
-            items = list_page(session, resource, {"q": q, "limit": 500}).items
-            return [e["id"] for e in json.loads(items)] if isinstance(items, bytes) else [i.id for i in items]
+            rows = session.execute(compile_plan(plan(session, resource, {"q": q}, Purpose.EXPORT)).query).all()
+            return [row[0] if isinstance(row[0], str) else row[0].id for row in rows]
 
     imported = stored()
     assert all(values and values != ["''"] for values in imported[:5])
