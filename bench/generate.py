@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from app import models as m
 from app.dates import date_record
 from app.migrate import upgrade
+from app.search import text as search
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 5_000  # events per batch (≈ 5k events, 12k participants, 10k topics/citations/locators)
@@ -46,7 +47,7 @@ SEARCH_WORD = "ceasefire"  # in ≈ 9% of summaries; no other vocabulary word co
 TOPIC_WITH_CHILDREN = "topic-00"  # a root with two sub-topics (Q2)
 FIRST_YEAR, LAST_YEAR = 1990, 2025
 UPDATED_AT = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-SHAPE = 2  # bump when the generated data changes, so stale benchmark databases are regenerated
+SHAPE = 3  # bump when the generated data changes, so stale benchmark databases are regenerated
 
 WORDS = [
     "accord",
@@ -332,6 +333,8 @@ class Generator:
         self.types = list(TYPE_WEIGHTS)
         self.type_weights = list(itertools.accumulate(TYPE_WEIGHTS.values()))
         self.actor_names: dict[str, str] = {}
+        self.actor_aliases: dict[str, list[str]] = {}
+        self.topic_labels: dict[str, str] = {}
         self.locator_id = 0
 
     # -- reference data -------------------------------------------------------------------------
@@ -359,6 +362,14 @@ class Generator:
             "notes": None,
             "assessments": [],
         }
+        document |= search.source_text(
+            title=document["title"],
+            subtitle=None,
+            series=document["series"],
+            publisher=document["publisher"],
+            authors=document["authors"],
+            description=document["description"],
+        ).columns()
         sections = [
             {"source_id": SOURCE, "key": key, "title": key.title(), "ordinal": i, "parent_key": None, "paragraphs": 40}
             for i, key in enumerate(SECTIONS)
@@ -371,7 +382,12 @@ class Generator:
             # 0–11 roots with children, 12–35 their children, 36–59 standalone
             parent = self.topic_ids[(i - 12) % 12] if 12 <= i < 36 else None
             label = f"{WORDS[(i * 7) % len(WORDS)].title()} {WORDS[(i * 13 + 5) % len(WORDS)]}"
-            rows.append({"id": topic_id, "label": label, "description": f"Synthetic topic {i}.", "parent_id": parent})
+            description = f"Synthetic topic {i}."
+            self.topic_labels[topic_id] = label
+            rows.append(
+                {"id": topic_id, "label": label, "description": description, "parent_id": parent}
+                | search.topic_text(id=topic_id, label=label, description=description).columns()
+            )
         return rows  # parents (0–11) come before their children
 
     def actors(self) -> list[dict[str, Any]]:
@@ -381,6 +397,7 @@ class Generator:
         for actor_id, name, kind in specials + ordinary:
             aliases = [name.split()[-1]] if rng.random() < 0.2 else []
             self.actor_names[actor_id] = name
+            self.actor_aliases[actor_id] = aliases
             rows.append(
                 {
                     "id": actor_id,
@@ -389,8 +406,8 @@ class Generator:
                     "aliases": aliases,
                     "country": rng.choice(PLACES)[1],
                     "description": "",
-                    "search_text": " ".join([name, *aliases]).lower(),
                 }
+                | search.actor_text(id=actor_id, name=name, aliases=aliases, offices=[]).columns()
             )
         return rows
 
@@ -398,15 +415,18 @@ class Generator:
         rng, rows = self.rng, []
         for footnote in range(1, n + 1):
             issued = dt.date(rng.randint(FIRST_YEAR, LAST_YEAR), rng.randint(1, 12), rng.randint(1, 28))
+            title = " ".join(rng.choice(WORDS) for _ in range(6)).capitalize()
+            publisher = rng.choice(PUBLISHERS)
             rows.append(
                 {
                     "id": f"cite-{footnote:05d}",
                     "source_id": SOURCE,
                     "footnote": footnote,
                     "csl_type": rng.choice(["webpage", "article-newspaper", "report"]),
-                    "title": " ".join(rng.choice(WORDS) for _ in range(6)).capitalize(),
+                    "title": title,
                     "container_title": None,
-                    "publisher": rng.choice(PUBLISHERS),
+                    "publisher": publisher,
+                    "publisher_key": search.name_key(publisher),
                     "authors": [],
                     "issued_edtf": issued.isoformat(),
                     "issued_start": issued,
@@ -416,6 +436,7 @@ class Generator:
                     "accessed": None,
                     "notes": None,
                 }
+                | search.citation_text(title=title, authors=[], publisher=publisher, container_title=None).columns()
             )
         return rows
 
@@ -460,7 +481,8 @@ class Generator:
                 for ordinal, actor_id in enumerate(actors)
             ]
             out["participants"] += participants
-            for topic in sorted({self.topic_ids[_pick(rng, self.topic_weights)] for _ in range(rng.randint(1, 3))}):
+            topics = sorted({self.topic_ids[_pick(rng, self.topic_weights)] for _ in range(rng.randint(1, 3))})
+            for topic in topics:
                 out["topics"].append({"event_id": event_id, "topic_id": topic})
             for footnote in sorted(rng.sample(range(1, citations + 1), rng.randint(1, 3))):
                 out["citations"].append({"event_id": event_id, "citation_id": f"cite-{footnote:05d}"})
@@ -498,7 +520,17 @@ class Generator:
                     "notes": None,
                     "discrepancies": [],
                     "parent_id": None,
-                    "search_text": " ".join(filter(None, [title, summary, place])).lower(),
+                    **search.event_text(
+                        title=title,
+                        summary=summary,
+                        location=place,
+                        notes=None,
+                        quotes=[],
+                        participants=search.participant_names(
+                            [self.actor_names[a], *self.actor_aliases[a]] for a in actors
+                        ),
+                        topics=[self.topic_labels[t] for t in topics],
+                    ).columns(),
                     "date_edtf": edtf,
                     "date_start": date_start,
                     "date_end": date_end,

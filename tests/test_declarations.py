@@ -38,8 +38,8 @@ CONTROLS = {
     "/v1/agreements": {"limit", "cursor", "sort"},
     "/v1/actors": {"limit", "cursor", "sort"},
     "/v1/citations": {"limit", "cursor", "sort"},
-    "/v1/topics": {"limit", "cursor"},
-    "/v1/sources": {"limit", "cursor"},
+    "/v1/topics": {"limit", "cursor", "sort"},
+    "/v1/sources": {"limit", "cursor", "sort"},
     "/v1/events/facets": {"facet", "facet_size"},
     "/v1/events/timeline": {"interval"},
     "/v1/actors/{actor_id}/network": {"limit"},
@@ -97,8 +97,9 @@ def test_vocabularies_are_enums_in_openapi(data_client: TestClient) -> None:
     assert set(enum("/v1/actors", "kind")) == set(vocabularies["actor_kinds"])
     assert set(enum("/v1/agreements", "kind")) == set(vocabularies["agreement_kinds"])
     assert set(enum("/v1/agreements", "status")) == set(vocabularies["agreement_statuses"])
-    assert set(enum("/v1/events", "sort")) == {"date", "-date"}
-    assert set(enum("/v1/citations", "sort")) == {"footnote", "issued", "id"}
+    assert set(enum("/v1/events", "sort")) == {"date", "-date", "relevance"}  # relevance: every resource with `q`
+    assert set(enum("/v1/citations", "sort")) == {"footnote", "issued", "id", "relevance"}
+    assert set(enum("/v1/topics", "sort")) == {"id", "relevance"}
     assert set(enum("/v1/events/facets", "facet")) == set(aggregations.FACETS)
     assert set(enum("/v1/visits/facets", "facet")) == set(aggregations.VISIT_FACETS)
     assert set(enum("/v1/visits", "role")) == {"visitor", "host"}

@@ -33,6 +33,7 @@ from app.schemas.bundle import (
     SourceIn,
     TopicIn,
 )
+from app.search import text as search
 
 RECORD_TYPES: dict[str, type[BaseModel]] = {
     "sources": SourceIn,
@@ -323,6 +324,15 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 description=source.description,
                 notes=source.notes,
                 assessments=[a.model_dump(exclude_none=True) for a in source.assessments],
+                **search.source_text(
+                    title=source.title,
+                    subtitle=source.subtitle,
+                    series=source.series,
+                    publisher=source.publisher,
+                    authors=[a.model_dump(exclude_none=True) for a in source.authors],
+                    description=source.description,
+                    assessments=[a.summary for a in source.assessments],
+                ).columns(),
                 sections=[
                     m.Section(key=s.key, title=s.title, ordinal=i, parent_key=s.parent, paragraphs=s.paragraphs)
                     for i, s in enumerate(source.sections)
@@ -341,6 +351,7 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 title=citation.title,
                 container_title=citation.container_title,
                 publisher=citation.publisher,
+                publisher_key=search.name_key(citation.publisher),
                 authors=[a.model_dump(exclude_none=True) for a in citation.authors],
                 issued_edtf=citation.issued,
                 issued_start=issued.start if issued else None,
@@ -349,12 +360,26 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 url=citation.url,
                 accessed=citation.accessed,
                 notes=citation.notes,
+                **search.citation_text(
+                    title=citation.title,
+                    authors=[a.model_dump(exclude_none=True) for a in citation.authors],
+                    publisher=citation.publisher,
+                    container_title=citation.container_title,
+                ).columns(),
             )
         )
     # Parents before children so the self-referencing FK is satisfied on flush.
     # Parents are added before children; the unit of work keeps insertion order within a table.
     for topic in _parents_first(bundle.topics):
-        session.add(m.Topic(id=topic.id, label=topic.label, description=topic.description, parent_id=topic.parent))
+        session.add(
+            m.Topic(
+                id=topic.id,
+                label=topic.label,
+                description=topic.description,
+                parent_id=topic.parent,
+                **search.topic_text(id=topic.id, label=topic.label, description=topic.description).columns(),
+            )
+        )
     for actor in bundle.actors:
         session.add(
             m.Actor(
@@ -364,7 +389,9 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 aliases=actor.aliases,
                 country=actor.country,
                 description=actor.description,
-                search_text=" ".join([actor.name, *actor.aliases]).lower(),
+                **search.actor_text(
+                    id=actor.id, name=actor.name, aliases=actor.aliases, offices=sorted(o.label for o in actor.offices)
+                ).columns(),
                 identifiers=[m.ActorIdentifier(scheme=i.scheme, value=i.value) for i in actor.identifiers],
             )
         )
@@ -395,6 +422,8 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
         start, end = m.walk_bounds(span.start, span.end)
         return {"date_start": start, "date_end": end}
 
+    actor_names = {a.id: [a.name, *a.aliases] for a in bundle.actors}
+    topic_labels = {t.id: t.label for t in bundle.topics}
     for event in _parents_first(bundle.events):
         row = m.Event(
             id=event.id,
@@ -407,9 +436,15 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
             notes=event.notes,
             discrepancies=[d.model_dump() for d in event.discrepancies],
             parent_id=event.parent,
-            search_text=" ".join(
-                filter(None, [event.title, event.summary, event.location.name if event.location else None])
-            ).lower(),
+            **search.event_text(
+                title=event.title,
+                summary=event.summary,
+                location=event.location.name if event.location else None,
+                notes=event.notes,
+                quotes=[q.text for q in event.quotes],
+                participants=search.participant_names(actor_names[p.actor] for p in event.participants),
+                topics=[topic_labels[t] for t in sorted(event.topics)],
+            ).columns(),
             participants=[
                 m.EventParticipant(actor_id=p.actor, role=p.role, ordinal=i, **walk_dates(event.span))
                 for i, p in enumerate(event.participants)
@@ -452,7 +487,9 @@ def import_bundle(session: Session, loaded: LoadedBundle, *, replace: bool = Fal
                 discrepancies=[d.model_dump() for d in agreement.discrepancies],
                 date_start=min(starts) if starts else None,
                 date_end=max(ends) if ends else None,
-                search_text=" ".join([agreement.title, agreement.summary]).lower(),
+                **search.agreement_text(
+                    title=agreement.title, summary=agreement.summary, notes=agreement.notes
+                ).columns(),
                 parties=[
                     m.AgreementParty(actor_id=p.actor, role=p.role, ordinal=i) for i, p in enumerate(agreement.parties)
                 ],

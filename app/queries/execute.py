@@ -15,6 +15,7 @@ from app.problems import ProblemError
 from app.queries.pagination import after, decode_cursor, encode_cursor, query_fingerprint
 from app.queries.plan import Compiled, Purpose, compile_plan, plan
 from app.queries.resources import Resource
+from app.search.sql import snippet
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class Page(Generic[T]):
     next_cursor: str | None
     total: int
     total_exact: bool = True
+    snippets: dict[str, str] | None = None  # with `q`: item id -> highlighted extract
 
 
 def _records(session: Session, resource: Resource, rows: Sequence[Any]) -> Any:
@@ -66,7 +68,21 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any], c
         next_cursor=next_cursor,
         total=min(counted, TOTAL_CAP),
         total_exact=counted <= TOTAL_CAP,
+        snippets=_snippets(session, resource, compiled, rows),
     )
+
+
+def _snippets(session: Session, resource: Resource, compiled: Compiled, rows: Sequence[Any]) -> dict[str, str] | None:
+    """With `q`: a highlighted extract per row (app.search.sql.snippet), cut from the display columns the
+    resource's search declares, read in one statement."""
+    search = resource.search
+    query = compiled.plan.values.get(search.key) if search is not None else None
+    if search is None or query is None:
+        return None
+    ids = [row[0] if resource.documents else row[0].id for row in rows]
+    index = search.index
+    shown = {r[0]: r[1:] for r in session.execute(select(index.id, *index.shown).where(index.id.in_(ids)))}
+    return {i: snippet(shown[i], query) for i in ids if i in shown}
 
 
 @dataclass

@@ -28,6 +28,9 @@ from sqlalchemy.orm import Session
 from app import models as m
 from app.dates import InvalidDate, parse_query_bound
 from app.problems import bad_parameter
+from app.search.query import QuerySyntaxError, SearchQuery, parse
+from app.search.sql import SearchCondition, SearchIndex
+from app.search.text import name_key
 
 Condition = ColumnElement[bool]
 Groups = tuple[tuple[str, ...], ...]  # AND across groups, OR within a group
@@ -296,31 +299,70 @@ class Match(OneParam):
 
 
 @dataclass(frozen=True)
-class Words(OneParam):
-    """Every word must occur (case-insensitively) in the searched text; bound parameters only."""
+class Names(OneParam):
+    """Names compared whole, after NFKC + case folding and white-space collapsing (app.search.text.name_key),
+    against a column holding names folded the same way. A value is never split at commas (publisher names
+    contain them); the parameter repeated means *any* of the names, since a record has one."""
 
     param: Param
-    text: Any
-    MAX_WORDS: ClassVar[int] = 20
+    column: Any
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> tuple[str, ...] | None:
+        values = raw.get(self.key) or []
+        keys = tuple(name_key(v) for v in values)
+        if not all(keys):
+            raise bad_parameter(self.key, "empty value")
+        if len(keys) > MAX_VALUES:
+            raise bad_parameter(self.key, f"at most {MAX_VALUES} values")
+        return tuple(k for k in keys if k) or None
+
+    def compile(self, value: tuple[str, ...], scope: Scope) -> list[Condition]:
+        return [self.column.in_(value)]
+
+
+def names_param(name: str, description: str, example: str) -> Param:
+    """A repeatable free-text name parameter (see :class:`Names`)."""
+    return Param(
+        name,
+        list[str],
+        [],
+        description + " Compared whole and case-insensitively (Unicode NFKC + case folding); a comma is part of"
+        " the name. Repeat the parameter to accept any of several names.",
+        [example],
+    )
+
+
+@dataclass(frozen=True)
+class Words(OneParam):
+    """`q`: full-text search of ``index`` (app.search): the query is parsed here (a 400 naming `q` when
+    malformed, see app.search.query for the syntax) and compiled per database by SearchCondition. Its
+    parsed value also ranks (`sort=relevance`) and cuts snippets."""
+
+    param: Param
+    index: SearchIndex
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> SearchQuery | None:
         query = raw.get(self.key)
         if query is None:
             return None
-        words = tuple(query.lower().split())
-        if not words:
-            raise bad_parameter(self.key, "needs at least one word")
-        if len(words) > self.MAX_WORDS:
-            raise bad_parameter(self.key, f"at most {self.MAX_WORDS} words")
-        return words
+        try:
+            return parse(query)
+        except QuerySyntaxError as exc:
+            raise bad_parameter(self.key, str(exc)) from None
 
-    def compile(self, value: tuple[str, ...], scope: Scope) -> list[Condition]:
-        escaped = (w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in value)
-        return [self.text.like(f"%{word}%", escape="\\") for word in escaped]
+    def compile(self, value: SearchQuery, scope: Scope) -> list[Condition]:
+        return [SearchCondition(self.index, value)]
+
+
+SYNTAX = (
+    ' Words are matched with their other forms (`mediation` finds *mediate*), all must match; `"a phrase"`,'
+    " `prefix*`, `a OR b` and `-excluded` work too (see the README's Search section). Case and Unicode form do"
+    " not matter. With `q`, each item carries a `snippet` and `sort=relevance` is available."
+)
 
 
 def words_param(description: str, example: str) -> Param:
-    return Param("q", str | None, None, description, example, constraints={"min_length": 1, "max_length": 200})
+    return Param("q", str | None, None, description + SYNTAX, example, constraints={"min_length": 1, "max_length": 200})
 
 
 @dataclass(frozen=True)

@@ -66,21 +66,21 @@ if TYPE_CHECKING:
     SourceParams: TypeAlias = BaseModel
 else:
     EventFilters = EVENTS.query_model("EventFilters")
-    EventParams = EVENTS.query_model("EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sorting.param(), EVENT_FORMAT)
+    EventParams = EVENTS.query_model("EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sort_param(), EVENT_FORMAT)
     FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
     NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
-    EventExportParams = EVENTS.query_model("EventExportParams", EVENTS.sorting.param())
-    VisitParams = VISITS.query_model("VisitParams", LIMIT, cursor_param(VISITS), VISITS.sorting.param(), VISIT_FORMAT)
-    VisitExportParams = VISITS.query_model("VisitExportParams", VISITS.sorting.param())
+    EventExportParams = EVENTS.query_model("EventExportParams", EVENTS.sort_param())
+    VisitParams = VISITS.query_model("VisitParams", LIMIT, cursor_param(VISITS), VISITS.sort_param(), VISIT_FORMAT)
+    VisitExportParams = VISITS.query_model("VisitExportParams", VISITS.sort_param())
     VisitFacetParams = VISITS.query_model("VisitFacetParams", VISIT_FACET, FACET_SIZE)
-    CitationExportParams = CITATIONS.query_model("CitationExportParams", CITATIONS.sorting.param())
+    CitationExportParams = CITATIONS.query_model("CitationExportParams", CITATIONS.sort_param())
     AgreementParams = AGREEMENTS.query_model(
-        "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sorting.param()
+        "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sort_param()
     )
-    ActorParams = ACTORS.query_model("ActorParams", LIMIT, cursor_param(ACTORS), ACTORS.sorting.param())
+    ActorParams = ACTORS.query_model("ActorParams", LIMIT, cursor_param(ACTORS), ACTORS.sort_param())
     CitationParams = CITATIONS.query_model(
-        "CitationParams", LIMIT, cursor_param(CITATIONS), CITATIONS.sorting.param(), CITATION_FORMAT
+        "CitationParams", LIMIT, cursor_param(CITATIONS), CITATIONS.sort_param(), CITATION_FORMAT
     )
-    TopicParams = TOPICS.query_model("TopicParams", LIMIT, cursor_param(TOPICS))
-    SourceParams = SOURCES.query_model("SourceParams", LIMIT, cursor_param(SOURCES))
+    TopicParams = TOPICS.query_model("TopicParams", LIMIT, cursor_param(TOPICS), TOPICS.sort_param())
+    SourceParams = SOURCES.query_model("SourceParams", LIMIT, cursor_param(SOURCES), SOURCES.sort_param())
