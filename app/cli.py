@@ -134,6 +134,7 @@ def load(
     database_url: DatabaseOption = None,
 ) -> None:
     """Validate and import a data bundle in one transaction: all of it or nothing."""
+    from app.curation.store import write_transaction
     from app.db import make_engine, session_factory
     from app.importers.bundle import BundleInvalid, import_bundle, read_bundle
 
@@ -146,7 +147,7 @@ def load(
     url = _database_url(database_url)
     engine = make_engine(url)
     try:
-        with _setup_lock(url), session_factory(engine).begin() as session:
+        with _setup_lock(url), write_transaction(session_factory(engine)) as session:
             counts = import_bundle(session, loaded, replace=replace)
     except BundleInvalid as exc:
         _print_problems(exc, limit=10, path=path)
