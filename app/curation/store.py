@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Table, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import models as m
@@ -235,7 +235,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
-def bump_version(session: Session, content: str, *, fresh: bool = False, version: str | None = None) -> str:
+def bump_version(
+    session: Session | Connection,
+    content: str,
+    *,
+    fresh: bool = False,
+    version: str | None = None,
+    at: dt.datetime | None = None,
+) -> str:
     """Move the dataset version on: a hash of the previous version (none when ``fresh``) and ``content``, so identical
     data loaded the same way has the identical version; or exactly ``version`` (the benchmark generator's). The time
     moves on by at least a second, so Last-Modified (whole seconds) changes with every write."""
@@ -243,7 +250,7 @@ def bump_version(session: Session, content: str, *, fresh: bool = False, version
     current = session.execute(select(state.c.version, state.c.updated_at).where(state.c.id == 1)).first()
     previous = "" if fresh or current is None else current.version
     new_version = version or hashlib.sha256((previous + content).encode()).hexdigest()[:16]
-    now = _now()
+    now = at or _now()
     if current is not None and not fresh:
         last = current.updated_at if current.updated_at.tzinfo else current.updated_at.replace(tzinfo=dt.UTC)
         now = max(now, last + dt.timedelta(seconds=1))
