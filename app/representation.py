@@ -36,7 +36,12 @@ GZIP_SUFFIX = "-gzip"
 def etag_for(version: str, request: Request, media_type: str) -> str:
     """The strong validator of one representation: dataset version, URL and media type (and what else a
     route says its body depends on, e.g. the citation's access date)."""
-    variant = f"{request.url.path}?{request.url.query}|{media_type}|{getattr(request.state, 'etag_salt', '')}"
+    return etag_of(version, request.url.path, request.url.query, media_type, getattr(request.state, "etag_salt", ""))
+
+
+def etag_of(version: str, path: str, query: str, media_type: str, salt: str = "") -> str:
+    """:func:`etag_for` from its parts (the write endpoints compute the tag a GET of a record answers with)."""
+    variant = f"{path}?{query}|{media_type}|{salt}"
     return f'"{version}-{hashlib.sha256(variant.encode()).hexdigest()[:12]}"'
 
 
@@ -85,8 +90,8 @@ def _query_parameters(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
 def finish(request: Request, response: Response) -> Response:
     """Add the validators of a successful response read from the request's snapshot, and turn it into a
     304 when the request's preconditions say the client's copy is current."""
-    if not 200 <= response.status_code < 300:
-        return response
+    if not 200 <= response.status_code < 300 or request.method not in ("GET", "HEAD"):
+        return response  # writes set their own validators (app.routers.curation)
     media_type = (response.media_type or response.headers.get("content-type", "")).split(";")[0]
     snapshot = getattr(request.state, "snapshot_version", None)
     if snapshot is None:

@@ -313,6 +313,12 @@ def retired(session: Session, kind: str, record_id: str) -> m.RetiredId | None:
     return session.scalars(select(m.RetiredId).where(m.RetiredId.resource == kind, m.RetiredId.id == record_id)).first()
 
 
+def renamed_ids(session: Session, model: Any, ids: set[str]) -> dict[str, str]:
+    """Old id -> current id for the renamed ones among ``ids`` of ``model``'s kind (so filters accept old ids)."""
+    kind = next((k for k, found in KIND_TABLES.items() if found is model), None)
+    return current_ids(session, kind, ids) if kind else {}
+
+
 def current_ids(session: Session, kind: str, ids: set[str]) -> dict[str, str]:
     """Old id -> current id for the renamed ones among ``ids``."""
     table = table_of(m.RetiredId)
@@ -419,7 +425,7 @@ def _check_dependent_fields(session: Session, kind: str, old_id: str, record: An
 
 
 def _validate_one(session: Session, kind: str, record: Any, old_id: str | None) -> None:
-    problems = check_references(_single_bundle(kind, record), {}, set(), session)
+    problems = check_references(_single_bundle(kind, record), {}, set(), session, old_id)
     if old_id is not None:
         problems += _check_dependent_fields(session, kind, old_id, record)
     if problems:
@@ -631,7 +637,9 @@ def import_records(
         records = getattr(bundle, kind)
         for table, found in derive_rows(kind, records, footnotes).items():
             rows.setdefault(table, []).extend(found)
-        entries += [{"resource": kind, "record_id": r.id, "op": "create", "after": _document(r)} for r in records]
+        # In the order written (parents first), so a mirror can replay a commit's creates in feed order.
+        ordered = parents_first(list(records)) if kind in ("topics", "events") else records
+        entries += [{"resource": kind, "record_id": r.id, "op": "create", "after": _document(r)} for r in ordered]
         if not replace_all:
             for r in records:
                 _unretire(session, kind, r.id)
