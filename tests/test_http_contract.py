@@ -20,7 +20,14 @@ def spec(client: TestClient) -> dict[str, Any]:
 
 
 def operations(client: TestClient) -> list[tuple[str, dict[str, Any]]]:
-    return [(path, op) for path, ops in spec(client)["paths"].items() for op in ops.values()]
+    """The read operations (writes have their own tests: tests/test_curation.py). A past revision's number
+    (`…/history/{seq}`) depends on the order the database was written in, so its example cannot be fixed."""
+    return [
+        (path, op)
+        for path, ops in spec(client)["paths"].items()
+        for method, op in ops.items()
+        if method == "get" and not path.endswith("/history/{seq}")
+    ]
 
 
 def example_url(path: str, operation: dict[str, Any]) -> str:
@@ -98,7 +105,7 @@ def test_every_get_route_answers_head_like_get_without_a_body(data_client: TestC
             assert head.content == b"", url
             for name in ("content-type", "content-length", "content-encoding", "etag", "vary", "x-dataset-version"):
                 assert head.headers.get(name) == get.headers.get(name), (url, name)
-    refused = data_client.post("/v1/events")
+    refused = data_client.post("/v1/events/facets")  # /v1/events takes POST now (a write)
     assert refused.status_code == 405 and set(refused.headers["allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
 
 

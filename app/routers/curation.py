@@ -47,8 +47,8 @@ TAGS = {"sources": "sources", "citations": "citations", "topics": "topics", "act
 EXAMPLE_IDS = {
     "events": "khan-trump-meeting-davos-2020-01-21",
     "actors": "imran-khan",
-    "agreements": "us-pakistan-security-assistance-suspension-2018",
-    "citations": "fn-1",
+    "agreements": "imet-pakistan",
+    "citations": "reuters-2018-01-05-us-suspends-security-aid",
     "topics": "kashmir-dispute",
     "sources": "ips-pakistan-us-relations-2018-2020",
 }
@@ -406,6 +406,7 @@ def add_record_routes(kind: str) -> None:
         methods=["GET"],
         name=f"get_{singular}_revision",
         summary=f"One past revision of a {singular}",
+        description="The change with this number, if it is one of the record's: who, when, why, before and after.",
         response_model=RevisionOut,
         responses={404: {"model": Problem, "description": "No such revision of this record."}},
         tags=[tag],
