@@ -70,7 +70,7 @@ def make_curated(url: str, **settings: Any) -> Iterator[Curated]:
     writer = run("keys", "create", "curator", "--database-url", url).strip()
     admin = run("keys", "create", "bulk", "--scope", "admin", "--scope", "write", "--database-url", url).strip()
     admin_only = run("keys", "create", "ops", "--scope", "admin", "--database-url", url).strip()
-    app = create_app(Settings(database_url=url, rate_limit_per_minute=0, **settings))
+    app = create_app(Settings(database_url=url, **({"rate_limit_per_minute": 0} | settings)))
     with TestClient(app) as client:
         yield Curated(url, client, _bearer(writer), _bearer(admin), _bearer(admin_only))
     app.state.engine.dispose()
@@ -589,3 +589,16 @@ def test_plain_dates_are_read_as_the_edtf_parser_reads_them() -> None:
             pytest.fail(f"{sample!r}: read without the parser, refused by it")
         assert plain == parsed, sample
     assert fast > 800
+
+
+def test_issued_keys_are_rate_limited_apart_and_unknown_keys_as_their_address(databases: Any) -> None:
+    facets = "/v1/events/facets"
+    for c in make_curated(databases.new(), rate_limit_per_minute=60, rate_limit_burst=2):
+        anonymous = [c.get(facets).status_code for _ in range(3)]
+        invented = [c.get(facets, headers={"Authorization": f"Bearer dpk_invented-{i}"}).status_code for i in range(2)]
+        with_key = [c.get(facets, headers=c.writer).status_code for _ in range(3)]
+        other_key = c.get(facets, headers=c.admin).status_code
+    assert anonymous == [200, 200, 429]
+    assert invented == [429, 429], "an unknown key is the anonymous client at its address"
+    assert with_key == [200, 200, 429], "an issued key has its own budget"
+    assert other_key == 200

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import ApiKey
 
@@ -76,3 +76,14 @@ def record_use(session: Session, key: ApiKey) -> None:
     """Note that ``key`` was used now."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+
+
+def key_of_bearer(sessions: sessionmaker[Session], authorization: str | None) -> int | None:
+    """The id of the live key an `Authorization: Bearer …` header carries, or None (no header, another scheme, an
+    unknown or revoked key): whom app.guards counts a request against."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    with sessions() as session:
+        key = find_key(session, token.strip())
+        return key.id if key is not None else None
