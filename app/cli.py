@@ -139,7 +139,8 @@ def load(
     from app.importers.bundle import BundleInvalid, import_bundle, read_bundle
 
     try:
-        loaded = read_bundle(path)
+        # Adding to a database: references may point at records already stored (checked in the transaction).
+        loaded = read_bundle(path, standalone=replace)
     except BundleInvalid as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None

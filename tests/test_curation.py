@@ -602,3 +602,21 @@ def test_issued_keys_are_rate_limited_apart_and_unknown_keys_as_their_address(da
     assert invented == [429, 429], "an unknown key is the anonymous client at its address"
     assert with_key == [200, 200, 429], "an issued key has its own budget"
     assert other_key == 200
+
+
+def test_load_adds_records_that_point_at_stored_ones(curated: Curated, tmp_path: Path) -> None:
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"events": [NEW_EVENT]}))
+    run("load", str(extra), "--database-url", curated.url)
+    history = curated.get("/v1/events/beta-replies/history").json()["items"]
+    assert [(h["op"], h["author"], h["key_id"]) for h in history] == [("create", "cli", None)]
+    before = without_keys(snapshot(curated.url))
+    dangling = tmp_path / "dangling.json"
+    dangling.write_text(
+        json.dumps(
+            {"events": [NEW_EVENT | {"id": "another", "participants": [{"actor": "nobody", "role": "speaker"}]}]}
+        )
+    )
+    result = CliRunner().invoke(cli, ["load", str(dangling), "--database-url", curated.url])
+    assert result.exit_code == 1 and "participants.0.actor: unknown actor 'nobody'" in result.output
+    assert without_keys(snapshot(curated.url)) == before

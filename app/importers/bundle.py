@@ -1,8 +1,9 @@
 """Read, validate and import a data bundle (a directory of YAML files).
 
 Validation collects *every* problem (file, record, field) before anything is
-written; the import then runs in the caller's single transaction, so a failed
-load leaves the database exactly as it was.
+written; the import then goes through the write path (app.curation.store: derived
+values, change log, dataset version) in the caller's single transaction, so a
+failed load leaves the database exactly as it was.
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ def bundle_files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
 
 
-def read_bundle(path: str | Path) -> LoadedBundle:
-    """Parse and validate every file under ``path``; raise :class:`BundleInvalid` listing all problems."""
+def read_bundle(path: str | Path, *, standalone: bool = True) -> LoadedBundle:
+    """Parse and validate every file under ``path``; raise :class:`BundleInvalid` listing all problems.
+
+    ``standalone``: also check that every reference points inside the bundle. A load that adds to a database passes
+    False: the write path then checks references against the bundle and the database together."""
     root = Path(path)
     problems: list[Problem] = []
     if not root.exists():
@@ -113,7 +117,8 @@ def read_bundle(path: str | Path) -> LoadedBundle:
                     origin[key] = name
 
     bundle = Bundle.model_construct(None, **merged)
-    problems.extend(check_references(bundle, origin, invalid_ids))
+    if standalone:
+        problems.extend(check_references(bundle, origin, invalid_ids))
     if problems:
         raise BundleInvalid(problems)
     return LoadedBundle(bundle, origin)
