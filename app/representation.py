@@ -25,6 +25,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import ProblemError
@@ -167,6 +168,23 @@ def _gzip_acceptable(accept_encoding: str) -> bool:
     return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
 
 
+def _allowed_methods(scope: Scope) -> str:
+    """The methods the routes at this path take (GET implies HEAD): record URLs also take the writes."""
+    methods = {"GET", "HEAD", "OPTIONS"}
+
+    def visit(routes: Any) -> None:
+        for route in routes:
+            nested = getattr(getattr(route, "original_router", None), "routes", None)  # FastAPI's included routers
+            if nested is not None:
+                visit(nested)
+            elif getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+                methods.update(route.methods)
+
+    visit(getattr(getattr(scope.get("app"), "router", None), "routes", []))
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return ", ".join(m for m in order if m in methods)
+
+
 def _strip_gzip_marks(value: str) -> str:
     return ", ".join(_opaque(tag) if tag.strip() != "*" else "*" for tag in value.split(","))
 
@@ -185,7 +203,7 @@ class RepresentationMiddleware:
             return
         method = scope["method"]
         if method == "OPTIONS":  # CORS preflights are answered further out; this is a plain OPTIONS
-            allow = [(b"allow", b"GET, HEAD, OPTIONS"), (b"content-length", b"0")]
+            allow = [(b"allow", _allowed_methods(scope).encode()), (b"content-length", b"0")]
             await send({"type": "http.response.start", "status": 204, "headers": allow})
             await send({"type": "http.response.body", "body": b""})
             return
