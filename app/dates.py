@@ -75,47 +75,6 @@ def parse_edtf(text: str) -> DateSpan:
 # thousand date strings, so results are memoised (DateSpan is immutable; failures are not cached).
 @lru_cache(maxsize=65536)
 def _parse_edtf(text: str) -> DateSpan:
-    return _plain_span(text) or _edtf_span(text)
-
-
-_PLAIN_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?([~?%])?", re.ASCII)
-_PLAIN_INTERVAL = re.compile(r"(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})", re.ASCII)
-
-
-def _plain_span(text: str) -> DateSpan | None:
-    """The span of the commonest forms (a year, month or day with an optional ~ ? % qualifier; an interval of two
-    days) without the `edtf` parser, whose grammar costs milliseconds a call (a million generated events: minutes);
-    None for anything else, which goes to the parser. Same results as the parser (tests/test_curation.py checks)."""
-    interval = _PLAIN_INTERVAL.fullmatch(text)
-    if interval is not None:
-        first, last = (_plain_span(part) for part in interval.groups())
-        if first is None or last is None or first.start is None or last.end is None or first.start > last.end:
-            return None
-        return DateSpan(text, first.start, last.end, "day", False, False)
-    match = _PLAIN_DATE.fullmatch(text)
-    if match is None:
-        return None
-    year_text, month_text, day_text, qualifier = match.groups()
-    year = int(year_text)
-    try:
-        if day_text is not None:
-            start = end = dt.date(year, int(month_text), int(day_text))
-            precision: Precision = "day"
-        elif month_text is not None:
-            month = int(month_text)
-            if not 1 <= month <= 12:  # 21–24 are seasons in EDTF: the parser's business
-                return None
-            start = dt.date(year, month, 1)
-            end = (dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)) - dt.timedelta(days=1)
-            precision = "month"
-        else:
-            start, end, precision = dt.date(year, 1, 1), dt.date(year, 12, 31), "year"
-    except ValueError:  # year 0, a 30th of February…: the parser words the error
-        return None
-    return DateSpan(text, start, end, precision, qualifier in ("~", "%"), qualifier in ("?", "%"))
-
-
-def _edtf_span(text: str) -> DateSpan:
     try:
         parsed = edtf.parse_edtf(text)
     except (EDTFParseException, ValueError, TypeError) as exc:

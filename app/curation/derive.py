@@ -19,6 +19,33 @@ from app.schemas.bundle import ActorIn, AgreementIn, CitationIn, EventIn, Locato
 
 # table name -> rows (column -> value); a record's main row comes first, under its own table.
 Rows = dict[str, list[dict[str, Any]]]
+# Every table the rows below go to: the data. (The change log, retired ids, keys, the dataset version and any other
+# bookkeeping table are not, so replacing the dataset never touches them; tests/test_curation.py makes every new
+# table be one or the other.)
+DATA_TABLE_NAMES = frozenset(
+    {
+        "source_documents",
+        "source_sections",
+        "citations",
+        "topics",
+        "actors",
+        "actor_identifiers",
+        "offices",
+        "locators",
+        "events",
+        "event_participants",
+        "event_quotes",
+        "event_citations",
+        "event_relations",
+        "event_topics",
+        "agreements",
+        "agreement_parties",
+        "agreement_milestones",
+        "agreement_topics",
+        "agreement_citations",
+        "agreement_events",
+    }
+)
 # (source id, footnote) -> citation id: where an event's or agreement's footnoted locators point.
 FootnoteIndex = Mapping[tuple[str, int], str]
 

@@ -40,8 +40,8 @@ from app.schemas.bundle import ActorIn, AgreementIn, Bundle, CitationIn, EventIn
 # Any constant: the key of the PostgreSQL advisory lock every writer holds until it commits.
 WRITE_LOCK = 0x6469_7065_7673  # "dipevs"
 TABLES = m.Base.metadata.tables
-BOOKKEEPING = {"changes", "retired_ids", "api_keys", "dataset_state"}
-DATA_TABLES = [t for t in m.Base.metadata.sorted_tables if t.name not in BOOKKEEPING]
+# The data tables, each after those it references (inserts in this order, deletes in reverse).
+DATA_TABLES = [t for t in m.Base.metadata.sorted_tables if t.name in derive.DATA_TABLE_NAMES]
 
 
 @dataclass(frozen=True)
