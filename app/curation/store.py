@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Connection, Table, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -682,21 +682,3 @@ def as_bundle(document: Any) -> Bundle:
     if problems:
         raise RecordsInvalid(problems)
     return Bundle.model_construct(None, **merged)
-
-
-def replay(session: Session, change: dict[str, Any], author: Author) -> None:
-    """Apply one change-feed entry (as GET /v1/changes serves it) through this write path: a mirror's step."""
-    kind, op = change["resource"], change["op"]
-    if op == "reset":
-        clear_dataset(session)
-        bump_version(session, "", fresh=True)
-    elif op == "create":
-        create(session, kind, parse(kind, change["after"]), author)
-    elif op == "update":
-        replace(session, kind, change.get("previous_id") or change["id"], parse(kind, change["after"]), author, None)
-    elif op == "delete":
-        remove(session, kind, change["id"], author, None, change.get("replaced_by"))
-
-
-def model_of(kind: str) -> type[BaseModel]:
-    return KINDS[kind].schema
