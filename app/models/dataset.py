@@ -27,7 +27,3 @@ class ServiceSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
-
-
-# Not part of the dataset: `load --replace` keeps it (app.importers.bundle.clear_dataset).
-Base.metadata.tables[ServiceSecret.__tablename__].info["dataset"] = False

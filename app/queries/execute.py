@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.problems import ProblemError
+from app.curation.answers import missing
 from app.queries.pagination import after, decode_cursor, encode_cursor, query_fingerprint
 from app.queries.plan import Compiled, Purpose, compile_plan, plan
 from app.queries.resources import Resource
@@ -143,16 +143,17 @@ def _batches(
 
 
 def get_one(session: Session, resource: Resource, item_id: str) -> Any:
-    """The record (or, for resources with `documents`, its document's JSON text), or a 404 problem."""
+    """The record (or, for resources with `documents`, its document's JSON text), or a problem: 301 to its new id
+    when it was renamed, 410 when it was deleted, else 404 (app.curation.answers)."""
     if resource.documents:
         found = resource.documents(session, [item_id])
         if found == b"[]":
-            raise ProblemError(404, "not-found", f"no {resource.name} with id {item_id!r}")
+            raise missing(session, resource.name + "s", item_id)
         return found[1:-1]
     query = select(resource.model).where(resource.model.id == item_id)
     if resource.options:
         query = query.options(*resource.options)
     item = session.scalars(query).first()
     if item is None:
-        raise ProblemError(404, "not-found", f"no {resource.name} with id {item_id!r}")
+        raise missing(session, resource.name + "s", item_id)
     return item

@@ -26,8 +26,9 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from app import models as m
+from app.curation.store import renamed_ids
 from app.dates import InvalidDate, parse_query_bound
-from app.problems import bad_parameter
+from app.problems import ProblemError, bad_parameter
 from app.search.query import QuerySyntaxError, SearchQuery, parse
 from app.search.sql import SearchCondition, SearchIndex
 from app.search.text import name_key
@@ -208,6 +209,35 @@ def resolve_ids(
     groups = value_groups(param, raw.get(param))
     if not groups:
         return None
+    return _following_renames(
+        session, groups, model, lambda found: _resolve_known(session, param, found, model, expand)
+    )
+
+
+def checked_ids(session: Session, param: str, model: Any, groups: Groups) -> Groups:
+    """``groups`` with renamed ids replaced by the current ones; a 400 naming every unknown id."""
+
+    def check(found: Groups) -> Groups:
+        check_ids(session, param, model, found)
+        return found
+
+    return _following_renames(session, groups, model, check)
+
+
+def _following_renames(session: Session, groups: Groups, model: Any, resolve: Callable[[Groups], Groups]) -> Groups:
+    try:
+        return resolve(groups)
+    except ProblemError as exc:
+        if exc.kind != "unknown-reference":
+            raise
+        # Renamed ids keep working as filters (app.curation): the current ids, or the same 400.
+        current = renamed_ids(session, model, {v for g in groups for v in g})
+        if not current:
+            raise
+        return resolve(tuple(tuple(current.get(v, v) for v in g) for g in groups))
+
+
+def _resolve_known(session: Session, param: str, groups: Groups, model: Any, expand: Expand | None) -> Groups:
     if expand is None:
         check_ids(session, param, model, groups)
         return groups
@@ -498,7 +528,7 @@ class Participant(Filter):
     def resolve(self, raw: Mapping[str, Any], session: Session) -> ParticipantValue | None:
         actors = value_groups("actor", raw.get("actor"))
         role_groups = value_groups("role", raw.get("role"))
-        check_ids(session, "actor", m.Actor, actors)
+        actors = checked_ids(session, "actor", m.Actor, actors)
         check_choices("role", role_groups, self.role.vocabulary or ())
         if not actors and not role_groups:
             return None

@@ -1,7 +1,7 @@
 """full-text search: stored word and stem streams, FTS5 (SQLite) and GIN tsvector (PostgreSQL) indexes
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 12:30:00
 
 Every searchable table gets ``search_text`` (normalised words; events, actors and agreements had a
@@ -29,7 +29,7 @@ from alembic import op
 from app.search import text as search
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
