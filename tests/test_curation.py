@@ -23,7 +23,11 @@ from app.models import ApiKey, Base
 from app.settings import Settings
 from tests.helpers import TEST_BUNDLE, snapshot
 
-DATA_TABLES = [t.name for t in Base.metadata.sorted_tables if t.name not in ("changes", "api_keys", "dataset_state")]
+DATA_TABLES = [
+    t.name
+    for t in Base.metadata.sorted_tables
+    if t.name not in ("changes", "api_keys", "dataset_state", "service_secrets")
+]
 NEW_EVENT: dict[str, Any] = {
     "id": "beta-replies",
     "type": "statement",
