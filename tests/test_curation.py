@@ -623,3 +623,8 @@ def test_records_with_amounts_can_be_edited_and_oversized_numbers_are_422s(curat
             "/v1/events/september-visit", content=json.dumps(body).encode(), headers=patch_headers
         )
         assert refused.status_code == 422, refused.text
+    for title in ("nul\x00here", "bell\x07"):
+        refused = curated.client.patch(
+            "/v1/events/september-visit", content=json.dumps({"title": title}).encode(), headers=patch_headers
+        )
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "title", refused.text

@@ -8,9 +8,10 @@ in :mod:`app.importers.bundle`, which sees the whole bundle.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -64,8 +65,27 @@ INT4_MAX = 2**31 - 1
 AMOUNT_LIMIT = Decimal(10) ** 18
 
 
+# C0 control characters other than tab, line feed and carriage return: PostgreSQL text cannot hold NUL (a write
+# would fail there and succeed on SQLite), and none belongs in a title, a name or a note.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        texts = (
+            [value]
+            if isinstance(value, str)
+            else [v for v in value if isinstance(v, str)]
+            if isinstance(value, list)
+            else []
+        )
+        if any(_CONTROL.search(text) for text in texts):
+            raise ValueError("contains a control character (NUL, BEL, ESC…); only tab and line breaks are allowed")
+        return value
 
 
 class CslName(Record):
