@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -20,6 +19,7 @@ from app.curation.body_limit import BodyLimitMiddleware
 from app.db import make_engine, session_factory, sqlite_file
 from app.deps import CursorSigning
 from app.docs import install_docs, install_explorer
+from app.guards import ProblemCORSMiddleware
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
     app.add_middleware(RepresentationMiddleware)  # outside gzip: sees the coding actually sent
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
