@@ -628,3 +628,23 @@ def test_records_with_amounts_can_be_edited_and_oversized_numbers_are_422s(curat
             "/v1/events/september-visit", content=json.dumps({"title": title}).encode(), headers=patch_headers
         )
         assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "title", refused.text
+
+
+def test_renaming_an_actor_or_relabelling_a_topic_reaches_the_events_search_at_once(curated: Curated) -> None:
+    headers = curated.writer | {"If-Match": "*", "Content-Type": "application/merge-patch+json"}
+    events_of = {
+        e["id"] for e in curated.get("/v1/events", params={"actor": "ann-leader", "limit": 500}).json()["items"]
+    }
+    assert events_of
+    body = json.dumps({"name": "Quuxbertson Leader", "aliases": ["Frobnitzer"]}).encode()
+    assert curated.client.patch("/v1/actors/ann-leader", content=body, headers=headers).status_code == 200
+    for word in ("quuxbertson", "frobnitzer"):
+        found = {e["id"] for e in curated.get("/v1/events", params={"q": word, "limit": 500}).json()["items"]}
+        assert found == events_of, word
+    topic = curated.get("/v1/topics", params={"limit": 1}).json()["items"][0]["id"]
+    tagged = {e["id"] for e in curated.get("/v1/events", params={"topic": topic, "limit": 500}).json()["items"]}
+    body = json.dumps({"label": "Marimbaphonic matters"}).encode()
+    assert curated.client.patch(f"/v1/topics/{topic}", content=body, headers=headers).status_code == 200
+    found = {e["id"] for e in curated.get("/v1/events", params={"q": "marimbaphonic", "limit": 500}).json()["items"]}
+    # The topic filter includes sub-topics; the label is searched on the events tagged with the topic itself.
+    assert found and found <= tagged

@@ -511,6 +511,8 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
             session.execute(delete(table_of(m.Section)).where(m.Section.source_id == record_id))
         session.execute(delete(spec.table).where(spec.table.c.id == record_id))
     insert_rows(session, children)
+    if kind in ("actors", "topics"):
+        _reindex_events_of(session, kind, record.id)
     after = _document(record)
     entry = {
         "resource": kind,
@@ -524,6 +526,23 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
     if renamed:
         _retire(session, kind, record_id, "renamed", record.id, seq)
     return Written(after, seq, version)
+
+
+def _reindex_events_of(session: Session, kind: str, record_id: str) -> None:
+    """Derive again the search text of the events that hold this actor's names or this topic's label
+    (app.curation.derive.event_rows), in the writing transaction, so `q` finds them by the new ones at once.
+    Costs one read and one update per such event."""
+    link = m.EventParticipant.actor_id if kind == "actors" else m.EventTopic.topic_id
+    events = KINDS["events"]
+    event_ids = session.scalars(select(link.table.c.event_id).where(link == record_id).distinct()).all()
+    for event_id in event_ids:
+        document = events.read(session, event_id)
+        if document is None:
+            continue
+        event = parse("events", document)
+        main = events.rows(event, footnote_index(_single_bundle("events", event), session))["events"][0]
+        columns = {name: main[name] for name in ("search_text", "search_stems")}
+        session.execute(update(events.table).where(events.table.c.id == event_id).values(**columns))
 
 
 def _rename_assessment_topics(session: Session, old: str, new: str) -> None:
