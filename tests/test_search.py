@@ -83,7 +83,19 @@ def test_q_combines_with_other_filters_as_one_condition(data_client):
 
 
 @pytest.mark.parametrize(
-    "query", ['"unclosed phrase', "media*tion", "*", "OR kashmir", "kashmir OR", "kashmir OR OR talks", "-kashmir", "—"]
+    "query",
+    [
+        '"unclosed phrase',
+        "media*tion",
+        "*",
+        "OR kashmir",
+        "kashmir OR",
+        "kashmir OR OR talks",
+        "-kashmir",
+        "—",
+        "kashmir -india OR pakistan",  # OR after an exclusion: it would bind to the word before (silently)
+        "kashmir , OR trump",
+    ],
 )
 @pytest.mark.parametrize("path", ["/v1/events", "/v1/actors", "/v1/citations", "/v1/topics", "/v1/sources"])
 def test_malformed_queries_are_a_400_naming_q(client, path, query):

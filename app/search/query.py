@@ -81,6 +81,7 @@ def parse(text: str) -> SearchQuery:
     clauses: list[list[Term]] = []
     excluded: list[Term] = []
     joining = False  # the previous piece was OR
+    after_term = False  # the previous piece was a word or phrase (OR binds to it, never to an exclusion)
     position = 0
     count = 0
     for match in _PIECE.finditer(text):
@@ -92,7 +93,7 @@ def parse(text: str) -> SearchQuery:
             raise QuerySyntaxError("a phrase is missing its closing '\"'")
         if bare in ("OR", "AND") and not minus:
             if bare == "OR":
-                if joining or not clauses:
+                if joining or not after_term:
                     raise QuerySyntaxError("OR needs a word or phrase on each side")
                 joining = True
             continue
@@ -102,13 +103,17 @@ def parse(text: str) -> SearchQuery:
         if term is None:
             if minus or joining:
                 raise QuerySyntaxError(f"{match.group(0)!r} has no word in it")
+            after_term = False
             continue  # bare punctuation: nothing to search
         count += len(term.tokens)
         if minus:
             if joining:
                 raise QuerySyntaxError("an excluded term cannot be one side of OR")
             excluded.append(term)
-        elif joining:
+            after_term = False
+            continue
+        after_term = True
+        if joining:
             clauses[-1].append(term)
             joining = False
         else:
