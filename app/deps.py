@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.exports import Export
+from app.exports import Export, ExportContext, require_options_apply
 from app.http_cache import read_version
 from app.negotiation import negotiate
 from app.problems import bad_parameter
@@ -133,6 +133,7 @@ class Lister:
         if not requested:
             self.request.state.negotiated = True  # the answer depends on Accept: Vary: Accept
         name = negotiate(self.request.headers.get("accept"), requested, formats)
+        require_options_apply(name, formats, params.model_dump())
         if name == "json":
             return self.page(resource, params, serialize)
         return self.export(resource, params, name, formats)
@@ -146,9 +147,10 @@ class Lister:
             raise bad_parameter("cursor", "an export streams every match; a cursor does not apply (omit it)")
         export = formats[name]
         rows = iterate_all(self.snapshot.session, resource, params.model_dump(), columns=export.columns)
+        context = ExportContext(self.snapshot.updated, params.model_dump())
 
         def body() -> Iterator[str]:
-            yield from export.write(rows)
+            yield from export.write(rows, context)
 
         filename = f"{resource.name}s.{export.extension}"
         return StreamingResponse(

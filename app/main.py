@@ -18,6 +18,9 @@ from fastapi.routing import APIRoute
 
 from app.db import make_engine, session_factory, sqlite_file
 from app.docs import install_docs
+from app.exports import format_options
+from app.exports.citations import CITATION_EXPORTS
+from app.exports.events import EXPORTS
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -157,7 +160,9 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
                 # Generated clients take the export operations (`…/export.csv`, one media type each); `format=`
                 # and Accept on the list stay for curl and browsers (README), undocumented here so a client
                 # never asks a JSON call for CSV.
-                operation["parameters"] = parameters = [p for p in parameters if p["name"] != "format"]
+                # The same holds for the options of one export format (CSV's `escape_formulas`, `bom`).
+                hidden = {"format", *(p.name for p in format_options(EXPORTS) + format_options(CITATION_EXPORTS))}
+                operation["parameters"] = parameters = [p for p in parameters if p["name"] not in hidden]
             for parameter in parameters:
                 # Swagger UI pre-fills "Try it out" from the parameter's own example.
                 examples = parameter.get("schema", {}).get("examples")

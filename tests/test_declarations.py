@@ -41,7 +41,9 @@ CONTROLS = {
     "/v1/events/timeline": {"interval"},
     "/v1/actors/{actor_id}/network": {"limit"},
     "/v1/cite": set(),
-    **{f"/v1/events/export.{ext}": {"sort"} for ext in ("csv", "ndjson", "ics", "geojson")},
+    **{f"/v1/events/export.{ext}": {"sort"} for ext in ("ndjson", "ics", "geojson")},
+    # CSV's own options; on the list (`format=csv`) they are left out of OpenAPI like `format`.
+    "/v1/events/export.csv": {"sort", "escape_formulas", "bom"},
     **{f"/v1/citations/export.{ext}": {"sort"} for ext in ("json", "ris", "bib")},
 }
 

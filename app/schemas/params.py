@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel
 
+from app.exports import Export, format_options
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
 from app.queries.aggregations import FACET, FACET_SIZE, INTERVAL
@@ -20,6 +21,7 @@ from app.queries.resources import (
     LIMIT,
     SOURCES,
     TOPICS,
+    Resource,
     cursor_param,
     format_param,
 )
@@ -36,6 +38,19 @@ CITATION_FORMAT = format_param(
     "managers such as Zotero. The `Accept` header works too.",
     "ris",
 )
+
+
+def export_params(resource: Resource, formats: dict[str, Export], stem: str) -> dict[str, type[BaseModel]]:
+    """Per export format, the query model of its operation: the list's filters, `sort`, and the format's
+    own options (e.g. CSV's `escape_formulas`)."""
+    return {
+        name: resource.query_model(
+            f"{stem}{export.extension.title()}ExportParams", resource.sorting.param(), *export.params
+        )
+        for name, export in formats.items()
+    }
+
+
 NETWORK_LIMIT = Param("limit", int, 50, "Most-connected actors to return.", 20, constraints={"ge": 1, "le": 500})
 
 if TYPE_CHECKING:
@@ -43,8 +58,8 @@ if TYPE_CHECKING:
     # `model_dump()` by the routes.
     EventFilters: TypeAlias = BaseModel
     EventParams: TypeAlias = BaseModel
-    EventExportParams: TypeAlias = BaseModel
-    CitationExportParams: TypeAlias = BaseModel
+    EVENT_EXPORT_PARAMS: dict[str, type[BaseModel]]
+    CITATION_EXPORT_PARAMS: dict[str, type[BaseModel]]
     FacetParams: TypeAlias = BaseModel
     TimelineParams: TypeAlias = BaseModel
     NetworkParams: TypeAlias = BaseModel
@@ -55,18 +70,25 @@ if TYPE_CHECKING:
     SourceParams: TypeAlias = BaseModel
 else:
     EventFilters = EVENTS.query_model("EventFilters")
-    EventParams = EVENTS.query_model("EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sorting.param(), EVENT_FORMAT)
+    EventParams = EVENTS.query_model(
+        "EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sorting.param(), EVENT_FORMAT, *format_options(EXPORTS)
+    )
     FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
     NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
-    EventExportParams = EVENTS.query_model("EventExportParams", EVENTS.sorting.param())
-    CitationExportParams = CITATIONS.query_model("CitationExportParams", CITATIONS.sorting.param())
+    EVENT_EXPORT_PARAMS = export_params(EVENTS, EXPORTS, "Event")
+    CITATION_EXPORT_PARAMS = export_params(CITATIONS, CITATION_EXPORTS, "Citation")
     AgreementParams = AGREEMENTS.query_model(
         "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sorting.param()
     )
     ActorParams = ACTORS.query_model("ActorParams", LIMIT, cursor_param(ACTORS), ACTORS.sorting.param())
     CitationParams = CITATIONS.query_model(
-        "CitationParams", LIMIT, cursor_param(CITATIONS), CITATIONS.sorting.param(), CITATION_FORMAT
+        "CitationParams",
+        LIMIT,
+        cursor_param(CITATIONS),
+        CITATIONS.sorting.param(),
+        CITATION_FORMAT,
+        *format_options(CITATION_EXPORTS),
     )
     TopicParams = TOPICS.query_model("TopicParams", LIMIT, cursor_param(TOPICS))
     SourceParams = SOURCES.query_model("SourceParams", LIMIT, cursor_param(SOURCES))
