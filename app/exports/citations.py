@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
-from pylatexenc.latexencode import RULE_DICT, RULE_REGEX, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
+from pylatexenc.latex2text import LatexNodes2Text
+from pylatexenc.latexencode import (
+    RULE_DICT,
+    RULE_REGEX,
+    UnicodeToLatexConversionRule,
+    UnicodeToLatexEncoder,
+    get_builtin_uni2latex_dict,
+)
 
 from app.exports import Export, ExportContext, fold_controls, uri
 from app.models import Citation
@@ -33,10 +42,13 @@ RIS_TYPES = {
 
 
 def _names(citation: Citation) -> list[str]:
-    names = (
-        a["literal"] if a.get("literal") else ", ".join(p for p in (a.get("family"), a.get("given")) if p)
-        for a in citation.authors
-    )
+    """Each author as one line of text (RIS `AU`): an organisation's `literal` name, else `Family, Given`;
+    control characters folded to spaces, names without text left out."""
+    names = []
+    for author in citation.authors:
+        literal = fold_controls(author.get("literal") or "").strip()
+        parts = (fold_controls(author.get(key) or "").strip() for key in ("family", "given"))
+        names.append(literal or ", ".join(p for p in parts if p))
     return [name for name in names if name]
 
 
@@ -66,7 +78,7 @@ def ris_entry(citation: Citation) -> dict[str, Any]:
         "id": citation.id,
     }
     if names := _names(citation):
-        entry["authors"] = [text(name) for name in names]
+        entry["authors"] = names
     if citation.container_title:
         entry["secondary_title"] = text(citation.container_title)
     if citation.publisher:
@@ -99,41 +111,74 @@ def _bibtex_key(citation_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_:-]", "", citation_id)
 
 
-# pylatexenc's encoder writes every LaTeX special (`\ { } $ & % # _ ^ ~`) and every non-ASCII character it
-# knows as a LaTeX command in braces ({\"u}, {\textbackslash}); what LaTeX has no command for (Arabic,
-# emoji, directional marks) stays UTF-8, which biber and XeLaTeX/LuaLaTeX read. Three of its choices are
-# replaced: braces as \textbraceleft/right (BibTeX counts `\{` when balancing a field, so an unpaired one
-# would end it), the double quote as \textquotedbl (its default, two apostrophes, typesets a closing curly
-# quote), and pairs that TeX fonts merge into another glyph (`--` en dash, `` and '' quotes, !` ?` ,,) are
+# The LaTeX specials, each as a text-mode command: braces as \textbraceleft/right because BibTeX counts
+# `\{` when balancing a field (an unpaired one would end it), the double quote as \textquotedbl (pylatexenc's
+# default, two apostrophes, typesets a closing curly quote; babel makes `"` active).
+_SPECIALS = {
+    ord("\\"): r"\textbackslash",
+    ord("{"): r"\textbraceleft",
+    ord("}"): r"\textbraceright",
+    ord("$"): r"\$",
+    ord("&"): r"\&",
+    ord("%"): r"\%",
+    ord("#"): r"\#",
+    ord("_"): r"\_",
+    ord("^"): r"\textasciicircum",
+    ord("~"): r"\textasciitilde",
+    ord('"'): r"\textquotedbl",
+}
+# Pairs that TeX fonts merge into another glyph (`--` en dash, `` and '' curly quotes, !` ?` ,, << >>) are
 # split with an empty group.
-_LATEX = UnicodeToLatexEncoder(
-    conversion_rules=[
-        UnicodeToLatexConversionRule(
-            RULE_DICT, {ord("{"): r"\textbraceleft", ord("}"): r"\textbraceright", ord('"'): r"\textquotedbl"}
-        ),
-        UnicodeToLatexConversionRule(
-            RULE_REGEX, [(re.compile(r"-(?=-)|`(?=`)|'(?=')|!(?=`)|\?(?=`)|,(?=,)"), r"\g<0>{}")], "none"
-        ),
-        "defaults",
-    ],
-    replacement_latex_protection="braces-all",
-    unknown_char_policy="keep",
-    unknown_char_warning=False,
-)
+_LIGATURES = re.compile(r"-(?=-)|`(?=`)|'(?=')|!(?=`)|\?(?=`)|,(?=,)|<(?=<)|>(?=>)")
+
+
+@lru_cache(maxsize=1)
+def _latex_encoder() -> UnicodeToLatexEncoder:
+    """pylatexenc's encoder over its maintained table of LaTeX commands for non-ASCII characters, keeping
+    only the commands its own LaTeX-to-text reads back as the same character: about 320 of ~1,540 are
+    approximations (Greek capitals as Latin letters, ű as ú) and would change the text. Characters without
+    a faithful command (Greek, Arabic, emoji, directional marks) stay UTF-8, which biber and
+    XeLaTeX/LuaLaTeX read. Built on first use (~1.5 s), not at import."""
+    decoder = LatexNodes2Text(math_mode="verbatim")
+    table = {code: command for code, command in get_builtin_uni2latex_dict().items() if code > 0x7F}
+    quiet = logging.getLogger("pylatexenc")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # it warns about its own table while decoding
+    try:
+        # One decoding of every command, each in its own group (no argument can reach the next one).
+        decoded = decoder.latex_to_text("@@@".join("{" + command + "}" for command in table.values())).split("@@@")
+    finally:
+        quiet.setLevel(level)
+    faithful = {
+        code: command for (code, command), text in zip(table.items(), decoded, strict=True) if text == chr(code)
+    }
+    return UnicodeToLatexEncoder(
+        conversion_rules=[
+            UnicodeToLatexConversionRule(RULE_DICT, _SPECIALS),
+            UnicodeToLatexConversionRule(RULE_REGEX, [(_LIGATURES, r"\g<0>{}")], "none"),
+            UnicodeToLatexConversionRule(RULE_DICT, faithful),
+        ],
+        replacement_latex_protection="braces-all",
+        unknown_char_policy="keep",
+        unknown_char_warning=False,
+    )
 
 
 def latex(text: str) -> str:
-    """``text`` as LaTeX for a BibTeX field: control characters folded to spaces, then every special and
-    non-ASCII character encoded (see _LATEX). The result is brace-balanced."""
-    return str(_LATEX.unicode_to_latex(fold_controls(text)))
+    """``text`` as LaTeX for a BibTeX field: control characters folded to spaces, every LaTeX special and
+    every non-ASCII character with a faithful LaTeX command encoded (see _latex_encoder), TeX ligatures
+    broken. The result is brace-balanced."""
+    return str(_latex_encoder().unicode_to_latex(fold_controls(text)))
 
 
 # What BibTeX splits a name list or a name at: `and` between spaces (any case), and commas.
 _NAME_SPLITTERS = re.compile(r",|(?:^|\s)and(?:\s|$)", re.IGNORECASE)
 
 
-def _protected(part: str) -> str:
-    encoded = latex(part).strip()
+def _name_part(part: str | None) -> str:
+    """One part of a personal name as LaTeX, braced if BibTeX would split it; "" when it has no text."""
+    text = fold_controls(part or "").strip()
+    encoded = latex(text) if text else ""
     return "{" + encoded + "}" if _NAME_SPLITTERS.search(encoded) else encoded
 
 
@@ -143,11 +188,10 @@ def bibtex_names(citation: Citation) -> str:
     as several people or as a family and given name."""
     names = []
     for author in citation.authors:
-        if literal := (author.get("literal") or "").strip():
-            names.append("{" + latex(literal).strip() + "}")
+        if literal := fold_controls(author.get("literal") or "").strip():
+            names.append("{" + latex(literal) + "}")
             continue
-        parts = [_protected(p) for p in (author.get("family"), author.get("given")) if p and p.strip()]
-        if parts:
+        if parts := [p for p in (_name_part(author.get("family")), _name_part(author.get("given"))) if p]:
             names.append(", ".join(parts))
     return " and ".join(names)
 
