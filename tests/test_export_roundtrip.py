@@ -581,3 +581,246 @@ def test_biblatex_parses_with_pybtex_into_the_right_persons_and_the_original_tex
             assert decoded(entry.fields[field]) == latex_text(fold(text))
         if citation["url"]:
             assert unquote(entry.fields["url"]) == unquote(citation["url"])
+
+
+# --------------------------------------------------------------------- the issue's examples, as tests
+
+ORGANISATION = "Ministry of Foreign Affairs and Overseas Pakistanis and Human Rights Division"
+EXAMPLE = {
+    "sources": [SOURCE],
+    "actors": [
+        {"id": "zed", "name": "Zed", "kind": "person"},
+        {"id": "alpha", "name": "Alpha", "kind": "state"},
+        {"id": "mid", "name": "Mid", "kind": "person"},
+    ],
+    "topics": [{"id": "t", "label": "T"}],
+    "citations": [
+        {
+            "id": "mofa",
+            "source": "src",
+            "footnote": 1,
+            "type": "webpage",
+            "title": "Files in C:\\imports ~ and ^ in 2019",
+            "authors": [{"literal": ORGANISATION}],
+            "url": "https://example.org/a|b;c",
+            "issued": "0001-01-01",
+        },
+        {
+            "id": "wire",
+            "source": "src",
+            "footnote": 2,
+            "type": "article-newspaper",
+            "title": "Line one\nER  - \nTY  - JOUR\nline two",
+            "authors": [{"family": "Mohammed", "given": "Arshad"}, {"family": "Landay", "given": "Jonathan"}],
+            "container_title": "Wire",
+            "issued": "9999-12-31",
+        },
+    ],
+    "events": [
+        {
+            "id": "formula",
+            "type": "meeting",
+            "title": '=HYPERLINK("http://evil.example","click")',
+            "summary": "@SUM(1+1)",
+            "date": "9999-12-31",
+            "participants": [
+                {"actor": "zed", "role": "visitor"},
+                {"actor": "alpha", "role": "host"},
+                {"actor": "mid", "role": "participant"},
+            ],
+            "topics": ["t"],
+            "locators": [
+                {"source": "src", "section": "body", "footnote": 1},
+                {"source": "src", "section": "body", "footnote": 2},
+            ],
+        },
+        {
+            "id": "first-day",
+            "type": "statement",
+            "title": "-1 is not a formula here",
+            "date": "0001-01-01",
+            "participants": [{"actor": "alpha", "role": "speaker"}],
+            "topics": ["t"],
+            "locators": [{"source": "src", "section": "body"}],
+        },
+        {
+            "id": "leap",
+            "type": "statement",
+            "title": "Leap day",
+            "date": "2020-02-29",
+            "participants": [{"actor": "alpha", "role": "speaker"}],
+            "topics": ["t"],
+            "locators": [{"source": "src", "section": "body"}],
+        },
+        {
+            "id": "open-future",
+            "type": "statement",
+            "title": "Open-ended, starting in 2030",
+            "date": "2030-01-01/..",
+            "participants": [{"actor": "mid", "role": "speaker"}],
+            "topics": ["t"],
+            "locators": [{"source": "src", "section": "body"}],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def example(exporter) -> TestClient:
+    client, load = exporter
+    load(EXAMPLE)
+    return client
+
+
+def csv_rows(text: str) -> dict[str, dict[str, str]]:
+    header, *rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+
+def test_csv_neutralises_formulas_by_default_and_keeps_them_on_request(example):
+    for path, params in (("/v1/events/export.csv", {}), ("/v1/events", {"format": "csv"})):
+        rows = csv_rows(export(example, path, **params))
+        assert rows["formula"]["title"] == "'" + EXAMPLE["events"][0]["title"]
+        assert rows["formula"]["summary"] == "'@SUM(1+1)"
+        assert rows["first-day"]["title"] == "'-1 is not a formula here"
+        assert rows["leap"]["title"] == "Leap day"
+    raw = csv_rows(export(example, "/v1/events/export.csv", escape_formulas="false"))
+    assert raw["formula"]["title"] == EXAMPLE["events"][0]["title"] and raw["formula"]["summary"] == "@SUM(1+1)"
+
+
+def test_csv_rows_end_in_crlf_and_the_bom_is_opt_in(example):
+    plain = example.get("/v1/events/export.csv").content
+    assert plain.startswith(b"id,type,title,") and plain.endswith(b"\r\n")
+    assert plain.count(b"\r\n") == plain.count(b"\n") == len(EXAMPLE["events"]) + 1
+    marked = example.get("/v1/events", params={"format": "csv", "bom": "true"}).content
+    assert marked == b"\xef\xbb\xbf" + plain
+    frame = pd.read_csv(io.BytesIO(marked), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(frame.columns)[:2] == ["id", "type"]
+
+
+def test_csv_lists_use_one_separator_in_the_json_order(example):
+    row = csv_rows(export(example, "/v1/events/export.csv"))["formula"]
+    document = example.get("/v1/events/formula").json()
+    assert [p["actor"]["id"] for p in document["participants"]] == ["zed", "alpha", "mid"]  # as the bundle lists them
+    assert row["participants"] == "zed:visitor|alpha:host|mid:participant"  # not alphabetical
+    assert row["topics"] == "t"
+    assert row["citation_urls"] == "https://example.org/a%7Cb;c"  # the one URL; its `|` in RFC 3986 form
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "parameter"),
+    [
+        ("/v1/events", {"bom": "true"}, "bom"),  # a JSON page
+        ("/v1/events", {"format": "ndjson", "escape_formulas": "false"}, "escape_formulas"),
+        ("/v1/events/export.ndjson", {"bom": "true"}, "bom"),
+        ("/v1/citations/export.ris", {"escape_formulas": "false"}, "escape_formulas"),
+    ],
+)
+def test_csv_options_elsewhere_are_refused_not_ignored(example, path, params, parameter):
+    response = example.get(path, params=params)
+    assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["parameter"] == parameter
+
+
+def test_bibtex_reads_an_organisation_as_one_author_and_every_special_back(example):
+    entries = parse_string(export(example, "/v1/citations/export.bib"), "bibtex").entries
+    mofa, wire = entries["mofa"], entries["wire"]
+    assert len(mofa.persons["author"]) == 1 and decoded(str(mofa.persons["author"][0])) == ORGANISATION
+    assert [str(p) for p in wire.persons["author"]] == ["Mohammed, Arshad", "Landay, Jonathan"]
+    assert decoded(mofa.fields["title"]) == "Files in C:\\imports ~ and ^ in 2019"  # `~` is no non-breaking space
+    assert "\\textbackslash" in mofa.fields["title"] and "\\textasciitilde" in mofa.fields["title"]
+
+
+def test_ris_line_breaks_cannot_end_a_record_early(example):
+    text = export(example, "/v1/citations/export.ris")
+    lines = text.split("\n")
+    assert "1." not in lines and lines.count("ER  - ") == 2
+    records = rispy.loads(text)
+    assert [r["id"] for r in records] == ["mofa", "wire"]
+    assert records[1]["title"] == "Line one ER  -  TY  - JOUR line two"
+    assert records[0]["urls"] == ["https://example.org/a%7Cb%3Bc"]  # rispy splits UR values at `;`
+    assert (records[0]["year"], records[0]["date"]) == ("0001", "0001/01/01")  # four-digit years at the edges
+    assert (records[1]["year"], records[1]["date"]) == ("9999", "9999/12/31")
+
+
+def test_icalendar_bytes_are_stable_for_their_etag_and_stamped_with_the_last_change(example):
+    first, second = example.get("/v1/events/export.ics"), example.get("/v1/events", params={"format": "ics"})
+    again = example.get("/v1/events/export.ics")
+    assert first.content == again.content and first.headers["etag"] == again.headers["etag"]
+    assert second.content == first.content
+    stamp = dt.datetime.strptime(first.headers["last-modified"], "%a, %d %b %Y %H:%M:%S GMT").replace(tzinfo=dt.UTC)
+    calendar = icalendar.Calendar.from_ical(first.text)
+    entries = {str(e["uid"]).removesuffix("@dipevents"): e for e in calendar.walk("VEVENT")}
+    assert {e.decoded("dtstamp") for e in entries.values()} == {stamp}
+    last_day = entries["formula"]  # 9999-12-31: DTEND would be 10000-01-01
+    assert last_day.decoded("dtstart") == dt.date.max and "dtend" not in last_day
+    assert last_day.decoded("duration") == dt.timedelta(days=1)
+    assert entries["first-day"].decoded("dtstart") == dt.date.min
+    assert entries["first-day"].decoded("dtend") == dt.date(1, 1, 2)
+
+
+# ------------------------------------------------------------------------------------------- boundaries
+
+
+def buckets(client: TestClient, **params: str) -> list[dict[str, Any]]:
+    response = client.get("/v1/events/timeline", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()["buckets"]
+
+
+@pytest.mark.parametrize("interval", ["year", "month", "day"])
+def test_timeline_periods_at_both_ends_of_the_calendar(example, interval):
+    last = buckets(example, interval=interval, start="9999-12-31", end="9999-12-31")
+    assert len(last) == 1 and last[0]["end"] == "9999-12-31" and last[0]["count"] == 1  # `formula`
+    assert last[0]["imprecise"] == 1  # `open-future` runs on, open-ended
+    first = buckets(example, interval=interval, start="0001-01-01", end="0001-01-01")
+    assert len(first) == 1 and first[0]["start"] == "0001-01-01" and first[0]["count"] == 1  # `first-day`
+    assert buckets(example, interval=interval, start="9999")[-1]["end"] == "9999-12-31"
+
+
+def test_timeline_on_a_leap_day(example):
+    february = buckets(example, interval="month", start="2020-02", end="2020-02")
+    assert february == [{"start": "2020-02-01", "end": "2020-02-29", "count": 1, "imprecise": 0}]
+    assert buckets(example, interval="day", start="2020-02-29", end="2020-03-01")[0]["count"] == 1
+    assert [b["start"] for b in buckets(example, interval="day", start="2019-02-28", end="2019-03-01")] == [
+        "2019-02-28",
+        "2019-03-01",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"interval": "day", "start": "2019", "end": "2040"}, "interval"),  # years or months would fit
+        ({"interval": "month", "start": "1000", "end": "1500"}, "interval"),
+        ({"interval": "year", "start": "0001", "end": "9999"}, "end"),  # no coarser interval: the range
+        ({"interval": "year", "end": "9999"}, "end"),  # from the first matching event (year 1) to 9999
+        ({"interval": "year", "start": "0001"}, "start"),  # to the last matching event (9999)
+        ({"interval": "year"}, "start"),  # the matches span years 1 to 9999: give a range
+        ({"interval": "month", "topic": "t"}, "start"),
+    ],
+)
+def test_an_unrepresentable_timeline_names_the_parameter_to_change(example, params, parameter):
+    response = example.get("/v1/events/timeline", params=params)
+    assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
+    assert response.json()["parameter"] == parameter, response.json()
+
+
+def test_open_ended_events_count_in_the_year_facet_like_the_list(example):
+    years = {
+        v["id"]: v["count"] for v in example.get("/v1/events/facets", params={"facet": "year"}).json()["facets"]["year"]
+    }
+    listed = example.get("/v1/events", params={"start": "2030", "end": "2030"}).json()["total"]
+    assert years.get("2030") == listed == 1  # `open-future`, which starts after this year
+    assert years["1"] == years["9999"] == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [("0001-01-01", "0001", ["first-day"]), ("9999-12", "9999", ["formula", "open-future"])],
+)
+def test_date_filters_at_the_ends_of_the_calendar(example, start, end, expected):
+    found = example.get("/v1/events", params={"start": start, "end": end, "limit": 500}).json()["items"]
+    assert sorted(e["id"] for e in found) == expected
+    rows = csv_rows(export(example, "/v1/events/export.csv", start=start, end=end))
+    assert {r["date_start"] for r in rows.values()} <= {"0001-01-01", "9999-12-31", "2030-01-01"}
