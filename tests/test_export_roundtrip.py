@@ -824,3 +824,26 @@ def test_date_filters_at_the_ends_of_the_calendar(example, start, end, expected)
     assert sorted(e["id"] for e in found) == expected
     rows = csv_rows(export(example, "/v1/events/export.csv", start=start, end=end))
     assert {r["date_start"] for r in rows.values()} <= {"0001-01-01", "9999-12-31", "2030-01-01"}
+
+
+@pytest.mark.parametrize("interval", ["year", "month", "day"])
+def test_timeline_walking_an_actor_tells_a_last_day_from_an_open_end(example, interval):
+    # The actor walk stores an open end as 9999-12-31: an event that really ends that day still counts.
+    assert buckets(example, interval=interval, actor="zed", start="9999-12-31") == [
+        {
+            "start": {"year": "9999-01-01", "month": "9999-12-01", "day": "9999-12-31"}[interval],
+            "end": "9999-12-31",
+            "count": 1,
+            "imprecise": 0,
+        }
+    ]
+    walked = buckets(example, interval=interval, actor="mid", start="9999-12-31")  # `formula`, and `open-future`
+    assert (walked[-1]["count"], walked[-1]["imprecise"]) == (1, 1)
+    assert buckets(example, interval=interval, actor="alpha", end="0001-01-01")[0]["count"] == 1
+
+
+def test_within_a_range_ending_on_the_last_day_is_the_same_walking_an_actor(example):
+    params = {"start": "2030", "end": "9999-12-31", "date_match": "within", "limit": 500}
+    table = [e["id"] for e in example.get("/v1/events", params=params).json()["items"]]
+    walked = [e["id"] for e in example.get("/v1/events", params={**params, "actor": "mid"}).json()["items"]]
+    assert table == walked == ["formula"]  # `open-future` (2030/..) has no last day, so it is within nothing

@@ -238,9 +238,14 @@ def matching_spans(plan: Plan) -> tuple[Any, Any, Any]:
         return spans.c.first, spans.c.last, spans
     assert plan.resource.walk is not None
     walk = plan.resource.walk.entity
-    spans = walked_select(plan, walk.date_start.label("first"), func.min(walk.date_end).label("last")).subquery()
-    open_end = case((spans.c.last == dt.date.max, None), else_=spans.c.last)  # see models.walk_bounds
-    return spans.c.first, open_end, spans
+    # The walk stores an open end as 9999-12-31 (models.walk_bounds); only for rows at that day is the event's
+    # own end read, to tell a last day of 9999-12-31 from an open end (NULL).
+    last = func.min(walk.date_end)
+    real_end = select(m.Event.date_end).where(m.Event.id == walk.event_id).scalar_subquery()
+    spans = walked_select(
+        plan, walk.date_start.label("first"), case((last == dt.date.max, real_end), else_=last).label("last")
+    ).subquery()
+    return spans.c.first, spans.c.last, spans
 
 
 def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
