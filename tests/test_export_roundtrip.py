@@ -847,3 +847,9 @@ def test_within_a_range_ending_on_the_last_day_is_the_same_walking_an_actor(exam
     table = [e["id"] for e in example.get("/v1/events", params=params).json()["items"]]
     walked = [e["id"] for e in example.get("/v1/events", params={**params, "actor": "mid"}).json()["items"]]
     assert table == walked == ["formula"]  # `open-future` (2030/..) has no last day, so it is within nothing
+
+
+def test_timeline_walking_an_actor_with_a_filter_on_the_events_table(example):
+    # `type` reads the events table, which the walk then joins: the timeline still reads each event's end.
+    walked = buckets(example, interval="year", actor="zed", type="meeting", start="9999")
+    assert walked == [{"start": "9999-01-01", "end": "9999-12-31", "count": 1, "imprecise": 0}]

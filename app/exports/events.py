@@ -17,7 +17,10 @@ from typing import Any
 import orjson
 import yaml
 from icalendar import Event as CalendarEvent
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import ColumnElement, String, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.exports import Export, ExportContext
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
@@ -29,13 +32,41 @@ from app.queries.filters import Param
 LIST_SEPARATOR = "|"
 
 
+class _OrderedJoin(ColumnElement[str]):
+    """One ordered string aggregate, spelt per database (see :func:`_joined`)."""
+
+    type = String()
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012  # SQLAlchemy's declared (list) type: what cache keys are made of
+        ("ordered", InternalTraversal.dp_clauseelement),
+        ("windowed", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, ordered: Any, windowed: Any) -> None:
+        self.ordered, self.windowed = ordered, windowed
+
+
+@compiles(_OrderedJoin)
+def _ordered_join(element: _OrderedJoin, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.ordered, **kw))
+
+
+@compiles(_OrderedJoin, "sqlite")
+def _windowed_join(element: _OrderedJoin, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.windowed, **kw))
+
+
 def _joined(expression: Any, where: Any, order: Any) -> Any:
     """The values of ``expression`` over the rows ``where`` selects, in ``order``, joined by LIST_SEPARATOR
-    (NULL for none). A window over the whole ordered partition feeds the aggregate in that order on both
-    databases: SQLite before 3.44 has no ORDER BY inside group_concat, and a plain aggregate's order is
-    unspecified on either."""
-    ordered = func.aggregate_strings(expression, LIST_SEPARATOR).over(order_by=order, rows=(None, None))
-    return select(ordered).where(where).limit(1).scalar_subquery()
+    (NULL for none); a plain aggregate's order is unspecified on either database. PostgreSQL orders inside
+    the aggregate (`string_agg(… ORDER BY …)`: 20k CSV rows in 0.8–1.0 s, as unordered, where a window cost
+    ~25% more); SQLite before 3.44 cannot, so there a window over the whole ordered partition feeds the
+    aggregate in that order (20k rows in 1.3–1.6 s, as unordered)."""
+    order = order if isinstance(order, tuple) else (order,)
+    # PostgreSQL's ORDER BY follows the aggregate's last argument, the separator.
+    ordered = select(func.string_agg(expression, aggregate_order_by(literal(LIST_SEPARATOR), *order)))
+    windowed = select(func.aggregate_strings(expression, LIST_SEPARATOR).over(order_by=order, rows=(None, None)))
+    return _OrderedJoin(ordered.where(where).scalar_subquery(), windowed.where(where).limit(1).scalar_subquery())
 
 
 def _text(column: Any) -> Any:

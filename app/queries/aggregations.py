@@ -241,7 +241,8 @@ def matching_spans(plan: Plan) -> tuple[Any, Any, Any]:
     # The walk stores an open end as 9999-12-31 (models.walk_bounds); only for rows at that day is the event's
     # own end read, to tell a last day of 9999-12-31 from an open end (NULL).
     last = func.min(walk.date_end)
-    real_end = select(m.Event.date_end).where(m.Event.id == walk.event_id).scalar_subquery()
+    # Its own FROM events, even when the walk joins the events table for a filter.
+    real_end = select(m.Event.date_end).where(m.Event.id == walk.event_id).correlate_except(m.Event).scalar_subquery()
     spans = walked_select(
         plan, walk.date_start.label("first"), case((last == dt.date.max, real_end), else_=last).label("last")
     ).subquery()
