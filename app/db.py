@@ -67,14 +67,24 @@ def _remember_file(path: Path) -> Any:
     return remember
 
 
-def make_engine(url: str, *, query_timeout_ms: int = 0, create: bool = True) -> Engine:
-    """An engine for `url`. The API passes a query time cap and ``create=False``; the CLI (imports,
-    migrations) neither.
+def make_engine(
+    url: str,
+    *,
+    query_timeout_ms: int = 0,
+    create: bool = True,
+    pool_timeout_s: float | None = None,
+    idle_in_transaction_ms: int = 0,
+) -> Engine:
+    """An engine for `url`. The API passes a query time cap, ``create=False``, how long a request may wait
+    for a pooled connection (``pool_timeout_s``; then sqlalchemy.exc.TimeoutError, answered 503) and, for
+    PostgreSQL, after how many milliseconds the server ends a transaction left idle
+    (``idle_in_transaction_ms``: a stalled export's); the CLI (imports, migrations) none of them.
 
     ``create=False`` (SQLite): open the file read/write but never create it or its folder, so a missing
     database is an error on connect ("unable to open database file", a 503 and a failing /health)
     instead of a new, empty database that answers every request with 500s."""
     parsed = make_url(url)
+    pool = POOL if pool_timeout_s is None else {**POOL, "pool_timeout": pool_timeout_s}
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_file(url)
         if path is not None and create:
@@ -83,7 +93,7 @@ def make_engine(url: str, *, query_timeout_ms: int = 0, create: bool = True) -> 
             # A SQLite URI (SQLAlchemy passes `uri=true` to the driver) with mode=rw: read/write, no create.
             where = quote(os.fspath(path), safe="/")
             parsed = parsed.set(database=f"file:{where}", query={**parsed.query, "mode": "rw", "uri": "true"})
-        options = {} if path is None else POOL
+        options = {} if path is None else pool
         engine = create_engine(parsed, connect_args={"check_same_thread": False}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -91,15 +101,18 @@ def make_engine(url: str, *, query_timeout_ms: int = 0, create: bool = True) -> 
             event.listen(engine, "connect", _remember_file(path))
     else:
         connect_args: dict[str, Any] = {"connect_timeout": 5}
-        if query_timeout_ms > 0:
-            connect_args["options"] = f"-c statement_timeout={query_timeout_ms}"
+        server_settings = [f"-c statement_timeout={query_timeout_ms}"] if query_timeout_ms > 0 else []
+        if idle_in_transaction_ms > 0:
+            server_settings.append(f"-c idle_in_transaction_session_timeout={idle_in_transaction_ms}")
+        if server_settings:
+            connect_args["options"] = " ".join(server_settings)
         # REPEATABLE READ: every request reads one snapshot, so a concurrent import is seen whole or not at all.
         # No pre-ping: it costs a round trip per checkout (two per request; measured 1.3-6 ms on a request).
         # A connection that died while pooled (database restart) fails one request with a 503 + Retry-After,
         # and SQLAlchemy then discards every older pooled connection; recycling bounds their age for idle
         # timeouts in proxies such as PgBouncer.
         engine = create_engine(
-            url, pool_recycle=1800, connect_args=connect_args, isolation_level="REPEATABLE READ", **POOL
+            url, pool_recycle=1800, connect_args=connect_args, isolation_level="REPEATABLE READ", **pool
         )
     if query_timeout_ms > 0:
         from app.guards import install_query_timeout

@@ -10,22 +10,29 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.exports import Export, ExportContext, require_options_apply
+from app.guards import client_key
 from app.http_cache import read_version
+from app.models import ServiceSecret
 from app.negotiation import negotiate
 from app.problems import bad_parameter
-from app.queries.execute import iterate_all, list_page
+from app.queries.execute import iterate_all, list_page, plan_export
 from app.queries.resources import NOT_PART_OF_QUERY, Resource
 from app.schemas.common import json_page
+from app.streaming import ExportResponse
+
+# `Session.info` key of a session that an export took over (app.streaming.ExportResponse closes it).
+STREAMING = "dipevents.streaming"
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session for the request, closed after the response has been sent (``scope="request"``
-    below), so a streamed export reads through the same session and transaction as the rest."""
+    """A session for the request, closed as soon as the endpoint has returned, before the response is sent: a
+    client reading slowly holds no database connection. An export, which reads while it sends, takes the
+    session over (``Session.info[STREAMING]``) and closes it when its stream ends (app.streaming)."""
     # async although the session is synchronous: creating one does no I/O (the connection is checked out
     # by the first query, in the endpoint's worker thread), and FastAPI runs a sync generator
     # dependency's setup and teardown as two extra thread-pool hops per request (~1 ms together, measured).
@@ -33,10 +40,32 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        session.close()  # ends the read transaction and returns the connection to the pool
+        if not session.info.get(STREAMING):
+            session.close()  # ends the read transaction and returns the connection to the pool
 
 
-SessionDep = Annotated[Session, Depends(get_session, scope="request")]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+CURSOR_SIGNING = "cursor-signing"  # app.models.ServiceSecret name
+
+
+class CursorSigning:
+    """The key pagination cursors are signed with: ``secret`` (the CURSOR_SECRET setting) when set, else the
+    key the migrations generated and stored in the database (app.models.ServiceSecret), so that every process
+    serving one database accepts the others' cursors. Read once per process, through the request's session."""
+
+    def __init__(self, secret: str | None) -> None:
+        self._key = secret.encode() if secret else None
+
+    def key(self, session: Session) -> bytes:
+        """The key as bytes. Raises RuntimeError when the database has none (not migrated: /health says so)."""
+        if self._key is None:
+            stored = session.scalar(select(ServiceSecret.value).where(ServiceSecret.name == CURSOR_SIGNING))
+            if stored is None:
+                raise RuntimeError("no cursor signing key in the database; run `dipevents migrate`")
+            self._key = stored.encode()
+        return self._key
 
 
 @dataclass(frozen=True)
@@ -104,7 +133,8 @@ class Lister:
         self, resource: Resource, params: BaseModel, serialize: Callable[[Any], BaseModel] | None = None
     ) -> Response:
         """One JSON page; ``serialize`` turns ORM records into models (resources with `documents` need none)."""
-        page = list_page(self.snapshot.session, resource, params.model_dump())
+        session = self.snapshot.session
+        page = list_page(session, resource, params.model_dump(), self.request.app.state.cursor_signing.key(session))
         if page.next_cursor:
             here = self.request.url.include_query_params(cursor=page.next_cursor)
             next_url = public_base(self.request) + app_path(self.request) + "?" + here.query
@@ -138,23 +168,45 @@ class Lister:
             return self.page(resource, params, serialize)
         return self.export(resource, params, name, formats)
 
-    def export(self, resource: Resource, params: BaseModel, name: str, formats: dict[str, Export]) -> StreamingResponse:
-        """Every match, streamed in the export ``name``, read in the request's snapshot (the session
-        stays open until the response has been sent)."""
+    def export(self, resource: Resource, params: BaseModel, name: str, formats: dict[str, Export]) -> ExportResponse:
+        """Every match, streamed in the export ``name`` from the request's snapshot, which the export takes
+        over until its last byte is sent (app.streaming). Raises 400 problems for bad input, 429/503 when the
+        client or the server has its limit of exports streaming."""
         if name not in formats:
             raise bad_parameter("format", f"{name!r} is not available here; choose one of json, {', '.join(formats)}")
         if getattr(params, "cursor", None):
             raise bad_parameter("cursor", "an export streams every match; a cursor does not apply (omit it)")
         export = formats[name]
-        rows = iterate_all(self.snapshot.session, resource, params.model_dump(), columns=export.columns)
+        session = self.snapshot.session
+        compiled = plan_export(session, resource, params.model_dump())
+        # Admitted after validation, so a bad request is a 400 whatever the load, and before any counting or
+        # reading, so a refused export costs next to nothing.
+        release = self.request.app.state.export_slots.take(client_key(self.request))
+        try:
+            matches = iterate_all(session, resource, compiled, columns=export.columns)
+        except BaseException:
+            release()
+            raise
+        session.info[STREAMING] = True
         context = ExportContext(self.snapshot.updated, params.model_dump())
 
         def body() -> Iterator[str]:
-            yield from export.write(rows, context)
+            yield from export.write(matches.rows, context)
+            if export.ending is not None:
+                yield export.ending(matches.count)
+
+        def close() -> None:
+            release()
+            session.close()
 
         filename = f"{resource.name}s.{export.extension}"
-        return StreamingResponse(
-            body(), media_type=export.media_type, headers={"Content-Disposition": f'inline; filename="{filename}"'}
+        return ExportResponse(
+            body(),
+            count=matches.count,
+            media_type=export.media_type,
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+            send_timeout_s=self.request.app.state.settings.export_send_timeout_s,
+            close=close,
         )
 
 

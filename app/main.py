@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app.db import make_engine, session_factory, sqlite_file
+from app.deps import CursorSigning
 from app.docs import install_docs
 from app.exports import format_options
 from app.exports.citations import CITATION_EXPORTS
@@ -24,9 +25,11 @@ from app.exports.events import EXPORTS
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.queries.pagination import resign
 from app.representation import VERSION_HEADER, RepresentationMiddleware
 from app.routers import actors, agreements, events, meta, sources, topics
 from app.settings import Settings, get_settings
+from app.streaming import RECORD_COUNT_HEADER, ExportSlots
 
 DESCRIPTION = """
 **dipevents** serves diplomatic events — visits, meetings, statements, mediation offers, aid decisions —
@@ -83,8 +86,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # app.docs serves both pages without a CDN
         redoc_url=None,
     )
-    engine = make_engine(settings.database_url, query_timeout_ms=settings.query_timeout_ms, create=False)
+    engine = make_engine(
+        settings.database_url,
+        query_timeout_ms=settings.query_timeout_ms,
+        create=False,
+        pool_timeout_s=settings.pool_timeout_s,
+        idle_in_transaction_ms=round(settings.idle_in_transaction_timeout_s * 1000),
+    )
     app.state.settings = settings
+    app.state.export_slots = ExportSlots(settings.export_concurrency, settings.export_per_client)
+    secret = settings.cursor_secret.get_secret_value() if settings.cursor_secret else None
+    app.state.cursor_signing = CursorSigning(secret)
     # `/v1/events/` would be redirected to a Location built from the client's Host header: a 404 instead.
     app.router.redirect_slashes = False
     app.state.engine = engine
@@ -109,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Vary",
             VERSION_HEADER,
             "Content-Disposition",
+            RECORD_COUNT_HEADER,
             REQUEST_ID_HEADER,
         ],
         max_age=600,
@@ -128,6 +141,17 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
+def _cursor_key(app: FastAPI) -> bytes | None:
+    """The deployment's cursor key for the document's examples, or None when the database cannot say (the
+    examples then keep the placeholder signature, and the document is still served)."""
+    try:
+        with app.state.sessions() as session:
+            key: bytes = app.state.cursor_signing.key(session)
+            return key
+    except Exception:  # no database, not migrated: a document without working cursor examples beats none
+        return None
+
+
 def document_guards(app: FastAPI) -> dict[str, Any]:
     """Add the responses every operation can give because of the guards, and drop FastAPI's
     default 422 (this API answers invalid input with 400 problem documents)."""
@@ -142,6 +166,7 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
         tags=app.openapi_tags,
     )
     problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    cursor_key = _cursor_key(app)
     retry_after = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
     validators = {
         name: {"description": text, "schema": {"type": "string"}}
@@ -164,6 +189,10 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
                 hidden = {"format", *(p.name for p in format_options(EXPORTS) + format_options(CITATION_EXPORTS))}
                 operation["parameters"] = parameters = [p for p in parameters if p["name"] not in hidden]
             for parameter in parameters:
+                if parameter["name"] == "cursor" and cursor_key is not None:
+                    # A working example: signed with this deployment's key (app.deps.CursorSigning).
+                    signed = [resign(example, cursor_key) for example in parameter["schema"].get("examples", [])]
+                    parameter["schema"]["examples"] = signed
                 # Swagger UI pre-fills "Try it out" from the parameter's own example.
                 examples = parameter.get("schema", {}).get("examples")
                 if examples and "example" not in parameter:
@@ -184,11 +213,27 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
                 }
             if "/export." in path:
                 responses["406"] = {"description": "Accept rules out this operation's media type.", "content": problem}
+                responses["200"]["headers"][RECORD_COUNT_HEADER] = {
+                    "description": "How many records the export holds, sent before the body: a saved export with "
+                    "fewer was cut short (the transfer also ends without its final chunk; see README, Failure "
+                    "behaviour). GeoJSON: the matching events, of which those without a known place are left out.",
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+                responses["429"] = {
+                    "description": "Rate limit for exports and aggregations exceeded, or this client already has "
+                    "its limit of exports streaming (see `Retry-After`).",
+                    "headers": retry_after,
+                    "content": problem,
+                }
+                responses["503"]["description"] = (
+                    "Database unavailable, query time cap exceeded, or the server is streaming its limit of "
+                    "exports (see `Retry-After`)."
+                )
             # Every operation: a malformed query (NUL, a parameter given twice, an unknown one) and the size cap.
             responses.setdefault("400", {"description": "Invalid parameter.", "content": problem})
             responses["414"] = {"description": "Query string too long.", "content": problem}
             expensive = path.endswith(("/facets", "/timeline", "/network", "/cite")) or "/export." in path
-            if expensive:
+            if expensive and "429" not in responses:
                 responses["429"] = {
                     "description": "Rate limit for exports and aggregations exceeded (see `Retry-After`).",
                     "headers": retry_after,

@@ -43,6 +43,15 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Rate limited",
         "Too many expensive requests (exports, aggregations); wait `Retry-After` seconds.",
     ),
+    "too-many-exports": (
+        "Too many exports",
+        "This client already has its limit of exports streaming; finish reading one, then retry after "
+        "`Retry-After` seconds.",
+    ),
+    "exports-busy": (
+        "Exports busy",
+        "The server is streaming its limit of exports at once; retry after `Retry-After` seconds.",
+    ),
     "database-unavailable": (
         "Database unavailable",
         "The database cannot be reached; retry after `Retry-After` seconds.",
@@ -205,12 +214,30 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        interrupted = _export_interruption(exc)
+        if interrupted is not None:  # the client has a 200 and a cut transfer; this response is never sent
+            logger.warning("%s in %s", interrupted, _route(request), extra={"problem": "export-interrupted"})
+            mark_logged(exc)
+            return problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
         # Never leak stack traces or SQL in the response; the log gets them, with the request id.
         logger.error(
             "500 %s in %s", type(exc).__name__, _route(request), exc_info=exc, extra={"problem": "internal-error"}
         )
         mark_logged(exc)
         return problem_response(request, 500, "internal-error", PROBLEM_TYPES["internal-error"][1])
+
+
+def _export_interruption(exc: BaseException) -> str | None:
+    """The message of an app.streaming.ExportInterrupted among ``exc`` and its causes (Starlette re-raises a
+    handled exception after the response started as a RuntimeError caused by it), else None."""
+    from app.streaming import ExportInterrupted  # app.streaming imports this module
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ExportInterrupted):
+            return str(seen)
+        seen = seen.__cause__
+    return None
 
 
 def _route(request: Request) -> str:

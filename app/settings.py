@@ -1,7 +1,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,39 @@ class Settings(BaseSettings):
         default=120, description="Exports and aggregations allowed per client per minute (0: no limit)."
     )
     rate_limit_burst: int = Field(default=30, description="Requests a client may make at once before the rate applies.")
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Key signing pagination cursors (at least 32 characters; the same for every process serving one "
+        "database). Unset: a random key the migrations store in the database.",
+        min_length=32,
+    )
+    export_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Exports this process streams at once; beyond: 503 with Retry-After. Each open export holds one "
+        "database connection until its last byte is sent, so this bounds what slow readers can take from the pool.",
+    )
+    export_per_client: int = Field(
+        default=2, ge=1, description="Exports one client may have open at once in this process; beyond: 429."
+    )
+    export_send_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        description="Seconds an export waits for a client to accept the next chunk; then the export is abandoned "
+        "(the connection is closed without the closing chunk, so the client sees a truncated transfer) and its "
+        "database connection returned.",
+    )
+    pool_timeout_s: float = Field(
+        default=2,
+        gt=0,
+        description="Seconds a request waits for a database connection from the pool; then 503 with Retry-After.",
+    )
+    idle_in_transaction_timeout_s: float = Field(
+        default=60,
+        ge=0,
+        description="PostgreSQL `idle_in_transaction_session_timeout` of the API's sessions: the server ends a "
+        "read transaction left idle this long (a stalled export that outlived its send timeout; 0: never).",
+    )
     public_base_url: str | None = Field(
         default=None,
         description="Scheme, host, port and path prefix clients reach the API at (e.g. https://api.example.org/api), "

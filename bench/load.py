@@ -95,9 +95,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str | None, workers: int = 1) -> Iterator[str]:
-    """Run the real server (migrate, load data/ if empty, uvicorn) on a loopback port."""
-    env = dict(os.environ, RATE_LIMIT_PER_MINUTE="0", DATA_PATH=str(ROOT / "data"))
+def serve(database_url: str | None, workers: int = 1, **settings: str) -> Iterator[str]:
+    """Run the real server (migrate, load data/ if empty, uvicorn) on a loopback port, with rate limits off and
+    the per-client export bound lifted (the load comes from one address but stands for many clients), plus
+    ``settings`` (environment variables)."""
+    env = dict(
+        os.environ, RATE_LIMIT_PER_MINUTE="0", EXPORT_PER_CLIENT="1000", DATA_PATH=str(ROOT / "data"), **settings
+    )
     tmp = None
     if database_url is None:
         tmp = tempfile.TemporaryDirectory(prefix="dipevents-load-")

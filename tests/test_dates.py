@@ -1,7 +1,10 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from app import dates
 from app.dates import InvalidDate, parse_edtf, parse_query_bound
 
 
@@ -90,3 +93,23 @@ def test_query_bounds_expand_to_first_or_last_day(text, upper, expected):
 def test_query_bounds_accept_only_plain_dates(text):
     with pytest.raises(InvalidDate):
         parse_query_bound(text, upper=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    year=st.integers(0, 9999),
+    month=st.one_of(st.none(), st.integers(0, 24)),
+    day=st.one_of(st.none(), st.integers(0, 32)),
+)
+def test_plain_dates_parse_as_the_edtf_package_parses_them(year: int, month: int | None, day: int | None) -> None:
+    # app.dates parses plain years, months and days itself (the package's parser is slow); both must agree,
+    # including on what they refuse.
+    text = f"{year:04d}" + (f"-{month:02d}" if month is not None else "")
+    text += f"-{day:02d}" if month is not None and day is not None else ""
+    fast = dates._plain_date(text)
+    try:
+        slow = dates._parse_with_library(text)
+    except dates.InvalidDate:
+        assert fast is None
+        return
+    assert fast is None or fast == slow

@@ -37,6 +37,9 @@ class Export(NamedTuple):
     write: Callable[[Iterable[Any], ExportContext], Iterator[str]]
     # Flat columns to select instead of loading whole records (fast path for tabular formats).
     columns: tuple[Any, ...] | None = None
+    # Text written after the last record, given the record count: the ending of a format that allows one
+    # beyond its records' own syntax, so that a saved file shows whether the export was complete.
+    ending: Callable[[int], str] | None = None
     params: tuple[Param, ...] = ()
 
 

@@ -231,8 +231,14 @@ def write_bibtex(citations: Iterable[Citation], context: ExportContext) -> Itera
         yield writer.write(database)
 
 
+def bibtex_ending(count: int) -> str:
+    """The closing `@comment` of a complete BibTeX export (BibTeX and biber ignore comments): a saved file
+    without it was cut short."""
+    return f"\n@comment{{dipevents export complete: {count} entries}}\n"
+
+
 CITATION_EXPORTS: dict[str, Export] = {
     "csl-json": Export("application/vnd.citationstyles.csl+json", "json", write_csl_json),
     "ris": Export("application/x-research-info-systems", "ris", write_ris),
-    "bibtex": Export("application/x-bibtex; charset=utf-8", "bib", write_bibtex),
+    "bibtex": Export("application/x-bibtex; charset=utf-8", "bib", write_bibtex, ending=bibtex_ending),
 }

@@ -264,7 +264,7 @@ def write_geojson(events: Iterable[Document], context: ExportContext) -> Iterato
 
 
 EXPORTS: dict[str, Export] = {
-    "csv": Export("text/csv; charset=utf-8", "csv", write_csv, CSV_SELECT, (ESCAPE_FORMULAS, BOM)),
+    "csv": Export("text/csv; charset=utf-8", "csv", write_csv, CSV_SELECT, params=(ESCAPE_FORMULAS, BOM)),
     "ndjson": Export("application/x-ndjson", "ndjson", write_ndjson),
     "ics": Export("text/calendar; charset=utf-8", "ics", write_ical),
     "geojson": Export("application/geo+json", "geojson", write_geojson),

@@ -10,7 +10,7 @@ from app.models.agreements import (
     AgreementTopic,
 )
 from app.models.base import Base
-from app.models.dataset import DatasetState
+from app.models.dataset import DatasetState, ServiceSecret
 from app.models.events import (
     Event,
     EventCitation,
@@ -44,6 +44,7 @@ __all__ = [
     "Locator",
     "Office",
     "Section",
+    "ServiceSecret",
     "SourceDocument",
     "Topic",
     "walk_bounds",

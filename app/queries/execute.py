@@ -43,16 +43,16 @@ def _records(session: Session, resource: Resource, rows: Sequence[Any]) -> Any:
     return resource.documents(session, firsts) if resource.documents else firsts
 
 
-def list_page(session: Session, resource: Resource, params: Mapping[str, Any]) -> Page[Any]:
-    """Filter, order and cut one page; ``params`` is the endpoint's validated query model as a dict.
-    The page, its count and its documents come from one plan and one compiled statement. Raises 400
-    problems for bad filter values or a bad cursor."""
+def list_page(session: Session, resource: Resource, params: Mapping[str, Any], cursor_key: bytes) -> Page[Any]:
+    """Filter, order and cut one page; ``params`` is the endpoint's validated query model as a dict,
+    ``cursor_key`` the deployment's cursor signing key. The page, its count and its documents come from one
+    plan and one compiled statement. Raises 400 problems for bad filter values or a bad cursor."""
     compiled = compile_plan(plan(session, resource, params, Purpose.PAGE))
     limit: int = params.get("limit", 50)
     query = compiled.query
     fingerprint = query_fingerprint(resource.name, {name: params.get(name) for name in resource.filter_names})
     if params.get("cursor"):
-        position = decode_cursor(params["cursor"], compiled.sort, compiled.keys, fingerprint)
+        position = decode_cursor(params["cursor"], compiled.sort, compiled.keys, fingerprint, cursor_key)
         query = query.where(after(compiled.keys, position))
     rows = session.execute(query.limit(limit + 1)).all()
     capped = compiled.query.order_by(None).limit(TOTAL_CAP + 1).subquery()
@@ -60,7 +60,7 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any]) -
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor(compiled.sort, list(rows[-1][1:]), fingerprint)
+        next_cursor = encode_cursor(compiled.sort, list(rows[-1][1:]), fingerprint, cursor_key)
     return Page(
         items=_records(session, resource, rows),
         next_cursor=next_cursor,
@@ -69,22 +69,35 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any]) -
     )
 
 
-def iterate_all(
-    session: Session, resource: Resource, params: Mapping[str, Any], columns: Sequence[Any] | None = None
-) -> Iterator[Any]:
-    """Every match in list order, fetched in keyset batches (constant memory), for exports: records
-    (documents as dicts, or ORM objects), or with ``columns`` (the first being the record id) flat rows
-    selected by id for each batch.
+@dataclass
+class Matches:
+    """Every match of an export's query: how many (counted in the request's snapshot, so exactly the number
+    of items ``rows`` yields unless reading fails midway) and the rows themselves, fetched lazily."""
 
-    The plan is made (and bad input raises its 400) before this returns, so a stream never starts
-    with an error in it."""
-    compiled = compile_plan(plan(session, resource, params, Purpose.EXPORT))
+    count: int
+    rows: Iterator[Any]
+
+
+def plan_export(session: Session, resource: Resource, params: Mapping[str, Any]) -> Compiled:
+    """The export's statement, planned and compiled: bad input raises its 400 problems here, before anything
+    is counted or streamed."""
+    return compile_plan(plan(session, resource, params, Purpose.EXPORT))
+
+
+def iterate_all(
+    session: Session, resource: Resource, compiled: Compiled, columns: Sequence[Any] | None = None
+) -> Matches:
+    """Every match of ``compiled`` (from plan_export) in list order, fetched in keyset batches (constant
+    memory), for exports: records (documents as dicts, or ORM objects), or with ``columns`` (the first being
+    the record id) flat rows selected by id for each batch; and their count, taken in the same snapshot
+    before the stream starts so that it can announce its length."""
     batch = EXPORT_BATCH
     # Ids and flat columns need no ORM objects: Core execution skips the ORM's per-row work (~1 s of 6 for
     # 100k CSV rows at 1M events).
     execute = session.execute if columns is None and not resource.documents else session.connection().execute
+    count = session.scalar(select(func.count()).select_from(compiled.query.order_by(None).subquery())) or 0
     first = list(execute(compiled.query.limit(batch)).all())
-    return _batches(session, resource, compiled, execute, first, batch, columns)
+    return Matches(count, _batches(session, resource, compiled, execute, first, batch, columns))
 
 
 def _batches(

@@ -20,7 +20,10 @@ from sqlalchemy import ColumnElement, and_, literal, or_, tuple_
 
 from app.problems import bad_parameter
 
-_SIGNING_KEY = b"dipevents-cursor-v1"  # integrity check, not a secret: cursors carry no private data
+# Signs only the examples in the OpenAPI document when no deployment's key is at hand (app.main re-signs them
+# with the deployment's key when it can read it). Real cursors are signed with the deployment's key: CURSOR_SECRET,
+# or the one the migrations stored (app.models.ServiceSecret).
+EXAMPLE_KEY = b"dipevents-example-cursor"
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,26 @@ def _encode_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def encode_cursor(sort: str, values: list[Any], query: str = "") -> str:
-    """An opaque, signed cursor for the position ``values`` (the last row's sort keys) of the list
-    ordered by ``sort`` and filtered as fingerprinted by ``query`` (see :func:`query_fingerprint`)."""
+def encode_cursor(sort: str, values: list[Any], query: str, key: bytes) -> str:
+    """An opaque cursor for the position ``values`` (the last row's sort keys) of the list ordered by
+    ``sort`` and filtered as fingerprinted by ``query`` (see :func:`query_fingerprint`), signed (HMAC-SHA-256,
+    72 bits) with ``key``."""
     payload = json.dumps(
         {"s": sort, "q": query, "k": [_encode_value(v) for v in values]}, separators=(",", ":")
     ).encode()
-    signature = hmac.new(_SIGNING_KEY, payload, hashlib.sha256).digest()[:9]
+    return _signed(payload, key)
+
+
+def _signed(payload: bytes, key: bytes) -> str:
+    signature = hmac.new(key, payload, hashlib.sha256).digest()[:9]
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + base64.urlsafe_b64encode(signature).decode()
+
+
+def resign(cursor: str, key: bytes) -> str:
+    """The same position signed with ``key`` (for the OpenAPI examples). Raises ValueError for a malformed
+    cursor."""
+    body = cursor.split(".", 1)[0]
+    return _signed(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), key)
 
 
 def query_fingerprint(resource: str, filters: Mapping[str, Any]) -> str:
@@ -82,13 +97,14 @@ def query_fingerprint(resource: str, filters: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def decode_cursor(cursor: str, sort: str, keys: list[SortKey], query: str = "") -> list[Any]:
-    """The position a cursor holds. Raises a 400 problem naming `cursor` when it was not issued by this
-    API, or was issued for another sort or other filters."""
+def decode_cursor(cursor: str, sort: str, keys: list[SortKey], query: str, key: bytes) -> list[Any]:
+    """The position a cursor holds. Raises a 400 problem naming `cursor` when it was not signed with ``key``
+    (not issued by this deployment), was issued for another sort or other filters, or holds a value its
+    column cannot (each checked by its SortKey's decoder)."""
     try:
         body, signature = cursor.split(".", 1)
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        expected = hmac.new(_SIGNING_KEY, payload, hashlib.sha256).digest()[:9]
+        expected = hmac.new(key, payload, hashlib.sha256).digest()[:9]
         if not hmac.compare_digest(base64.urlsafe_b64decode(signature), expected):
             raise ValueError("bad signature")
         data = json.loads(payload)

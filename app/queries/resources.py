@@ -35,7 +35,15 @@ from app.queries.filters import (
     repeatable,
     words_param,
 )
-from app.queries.pagination import SortKey, as_date, as_int, as_str, encode_cursor, query_fingerprint
+from app.queries.pagination import (
+    EXAMPLE_KEY,
+    SortKey,
+    as_date,
+    as_int,
+    as_str,
+    encode_cursor,
+    query_fingerprint,
+)
 
 # The walk over one actor's event links (see plan.Shape.WALK). An alias, so that probes of
 # event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
@@ -367,7 +375,8 @@ def cursor_param(resource: Resource) -> Param:
     samples: dict[Callable[[Any], Any], Any] = {as_date: "2019-07-01", as_str: "", as_int: 0}
     keys_ = resource.sorting.orders[resource.sorting.default]
     fingerprint = query_fingerprint(resource.name, {p.name: p.default for p in resource.filter_params})
-    example = encode_cursor(resource.sorting.default, [samples[k.decode] for k in keys_], fingerprint)
+    # Signed with EXAMPLE_KEY here; app.main re-signs it with the deployment's key in the served document.
+    example = encode_cursor(resource.sorting.default, [samples[k.decode] for k in keys_], fingerprint, EXAMPLE_KEY)
     return Param(
         "cursor",
         str | None,
