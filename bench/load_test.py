@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.generate import POPULAR, RARE, SEARCH_WORD, TOPIC_WITH_CHILDREN, generate, sqlite_path  # noqa: E402
-from bench.load import serve  # noqa: E402
+from bench.generate import POPULAR, RARE, SEARCH_WORD, TOPIC_WITH_CHILDREN, generate, sqlite_path
+from bench.load import serve
 
 SCRIPT = Path(__file__).with_name("wrk_mix.lua")
 SEED = 42
