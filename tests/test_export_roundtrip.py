@@ -853,3 +853,13 @@ def test_timeline_walking_an_actor_with_a_filter_on_the_events_table(example):
     # `type` reads the events table, which the walk then joins: the timeline still reads each event's end.
     walked = buckets(example, interval="year", actor="zed", type="meeting", start="9999")
     assert walked == [{"start": "9999-01-01", "end": "9999-12-31", "count": 1, "imprecise": 0}]
+
+
+def test_replacing_the_dataset_keeps_the_cursor_signing_key(exporter):
+    client, load = exporter
+    load(EXAMPLE)
+    load(EXAMPLE)  # `dipevents load --replace` clears the data, not the service's secrets
+    page = client.get("/v1/events", params={"limit": 1})
+    assert page.status_code == 200, page.text
+    following = client.get("/v1/events", params={"limit": 1, "cursor": page.json()["next_cursor"]})
+    assert following.status_code == 200 and following.json()["items"][0]["id"] != page.json()["items"][0]["id"]

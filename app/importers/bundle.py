@@ -244,9 +244,11 @@ def dataset_is_empty(session: Session) -> bool:
 
 
 def clear_dataset(session: Session) -> None:
-    """Delete every record, children first (works without ON DELETE CASCADE support)."""
+    """Delete every record, children first (works without ON DELETE CASCADE support). The service's own
+    secrets (the cursor signing key the migrations generated) are not data: they stay."""
     for table in reversed(m.Base.metadata.sorted_tables):
-        session.execute(delete(table))
+        if table is not m.ServiceSecret.__table__:
+            session.execute(delete(table))
 
 
 def existing_ids(session: Session, loaded: LoadedBundle) -> list[Problem]:
