@@ -1,5 +1,5 @@
-"""The human-readable docs, served without any third-party host: Swagger UI at `/docs`, ReDoc at `/redoc`, and `/`
-leading a browser to `/docs`.
+"""The human-readable pages, served without any third-party host: the event explorer at `/` (our own static files in
+`app/explorer/`, built only on the public API), Swagger UI at `/docs` and ReDoc at `/redoc`.
 
 The Swagger UI and ReDoc bundles (with their licence files) come from the `fastapi-standalone-docs` package, which
 ships the upstream `swagger-ui-dist` and `redoc` builds; it is used for its files only (its `StandaloneDocs` helper
@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import swagger_ui_default_parameters
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from app.packaged import packaged_path
 
@@ -99,15 +99,26 @@ def install_docs(app: FastAPI) -> None:
         # Starlette routes, not FastAPI's: they answer HEAD as well as GET and stay out of the OpenAPI document.
         app.add_route(path, _file_endpoint(media_type, content), include_in_schema=False)
 
-    async def root(request: Request) -> Response:
-        # A path, never an absolute URL: building one from the request would echo the client's Host header.
-        # 307, not 308: the root may lead elsewhere later (an explorer page), so browsers must not remember it.
-        return RedirectResponse(f"{request.scope.get('root_path', '')}/docs", status_code=307)
-
-    app.add_route("/", root, include_in_schema=False)
     app.mount("/docs", StaticFiles(directory=assets / "swagger"), name="swagger-ui-assets")
     # The redoc folder also holds the logo that the package's patched bundle loads from `<page>/logo-mini.svg`.
     app.mount("/redoc", StaticFiles(directory=assets / "redoc"), name="redoc-assets")
+
+
+EXPLORER_ASSETS = "explorer"  # the folder inside the `app` package
+
+
+def install_explorer(app: FastAPI) -> None:
+    """Serve the event explorer: its page at `/` and its scripts, styles and icon below `/explorer/`.
+
+    The page is static (no build step, no template): everything it shows it fetches from the public API with
+    relative URLs, so it works offline and below a path prefix. Its Content-Security-Policy is
+    `app.guards.EXPLORER_CSP`. Neither route appears in the OpenAPI document; both answer GET and HEAD. Raises
+    `app.packaged.PackagedFileMissing` when the files are missing from the installed package.
+    """
+    folder = packaged_path("app", EXPLORER_ASSETS)
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    app.add_route("/", _file_endpoint("text/html; charset=utf-8", page), include_in_schema=False)
+    app.mount("/explorer", StaticFiles(directory=folder), name="explorer-assets")
 
 
 def _file_endpoint(media_type: str, content: str) -> Callable[[Request], Awaitable[Response]]:

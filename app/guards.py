@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event
 
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
+from app.exports.visits import VISIT_EXPORTS
 from app.negotiation import wants_export
 from app.problems import RequestDeadlineExceeded, problem_response
 
@@ -44,6 +45,14 @@ DOCS_CSP = (
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+# The explorer page (app.docs.install_explorer, files in app/explorer/) is our own code: scripts and styles from
+# this origin only, no inline script or style, no hash exceptions. It calls the API on this origin (connect-src)
+# and submits no form anywhere (its filter form is handled by its script).
+EXPLORER_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+EXPLORER_PATHS = ("/",)
 
 
 # After a Redis failure, limits are kept in this process for this long before Redis is tried again, so an
@@ -130,7 +139,9 @@ def is_expensive(request: Request) -> bool:
     if path.endswith(("/facets", "/timeline", "/network")) or path == "/v1/cite" or "/export." in path:
         return True
     # The same negotiation the route makes (app.negotiation), so no spelling of Accept dodges the limit.
-    formats = {"/v1/events": EXPORTS, "/v1/citations": CITATION_EXPORTS}.get(path.rstrip("/"))
+    formats = {"/v1/events": EXPORTS, "/v1/visits": VISIT_EXPORTS, "/v1/citations": CITATION_EXPORTS}.get(
+        path.rstrip("/")
+    )
     if formats is None:
         return False
     return wants_export(request.headers.get("accept"), request.query_params.get("format"), formats)
@@ -187,7 +198,11 @@ def security_headers(path: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
-        "Content-Security-Policy": DOCS_CSP if path in DOCS_PATHS else API_CSP,
+        "Content-Security-Policy": DOCS_CSP
+        if path in DOCS_PATHS
+        else EXPLORER_CSP
+        if path in EXPLORER_PATHS
+        else API_CSP,
     }
 
 

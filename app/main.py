@@ -18,16 +18,17 @@ from fastapi.routing import APIRoute
 
 from app.db import make_engine, session_factory, sqlite_file
 from app.deps import CursorSigning
-from app.docs import install_docs
+from app.docs import install_docs, install_explorer
 from app.exports import format_options
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
+from app.exports.visits import VISIT_EXPORTS
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.queries.pagination import resign
 from app.representation import VERSION_HEADER, RepresentationMiddleware
-from app.routers import actors, agreements, events, meta, sources, topics
+from app.routers import actors, agreements, events, meta, sources, topics, visits
 from app.settings import Settings, get_settings
 from app.streaming import RECORD_COUNT_HEADER, ExportSlots
 
@@ -127,9 +128,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
-    for module in (events, actors, agreements, sources, topics, meta):
+    for module in (events, visits, actors, agreements, sources, topics, meta):
         app.include_router(module.router)
     install_docs(app)
+    install_explorer(app)
     app.openapi = lambda: document_guards(app)  # type: ignore[method-assign]
     return app
 
@@ -181,12 +183,15 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
             responses = operation["responses"]
             responses.pop("422", None)
             parameters = operation.get("parameters", [])
-            if path in ("/v1/events", "/v1/citations"):
+            if any(other.startswith(path + "/export.") for other in schema["paths"]):
                 # Generated clients take the export operations (`…/export.csv`, one media type each); `format=`
                 # and Accept on the list stay for curl and browsers (README), undocumented here so a client
                 # never asks a JSON call for CSV.
                 # The same holds for the options of one export format (CSV's `escape_formulas`, `bom`).
-                hidden = {"format", *(p.name for p in format_options(EXPORTS) + format_options(CITATION_EXPORTS))}
+                options = format_options(
+                    {**EXPORTS, **CITATION_EXPORTS, **{f"visit-{k}": e for k, e in VISIT_EXPORTS.items()}}
+                )
+                hidden = {"format", *(p.name for p in options)}
                 operation["parameters"] = parameters = [p for p in parameters if p["name"] not in hidden]
             for parameter in parameters:
                 if parameter["name"] == "cursor" and cursor_key is not None:

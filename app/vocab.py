@@ -72,6 +72,13 @@ ROLES: dict[str, str] = {
     "venue_organiser": "Organises the forum where the event takes place.",
 }
 
+# Visits (/v1/visits) are the events of this type.
+VISIT = "visit"
+# The visits view's roles, each standing for the stored participant roles that fill it, first term
+# first. The traveller is recorded as `visitor`, or as head of the travelling delegation (how a visit to a
+# multilateral venue such as the UN General Assembly is recorded); nothing else is read as a visitor or host.
+VISIT_ROLES: dict[str, tuple[str, ...]] = {"visitor": ("visitor", "delegation_head"), "host": ("host",)}
+
 ACTOR_KINDS: dict[str, str] = {
     "person": "A natural person.",
     "state": "A sovereign state.",

@@ -27,6 +27,9 @@ LISTS = {
     "/v1/cite": resources.EVENTS,
     **{f"/v1/events/export.{ext}": resources.EVENTS for ext in ("csv", "ndjson", "ics", "geojson")},
     **{f"/v1/citations/export.{ext}": resources.CITATIONS for ext in ("json", "ris", "bib")},
+    "/v1/visits": resources.VISITS,
+    "/v1/visits/facets": resources.VISITS,
+    **{f"/v1/visits/export.{ext}": resources.VISITS for ext in ("csv", "ndjson")},
 }
 # Parameters that shape the answer rather than select records, per endpoint.
 CONTROLS = {
@@ -45,6 +48,9 @@ CONTROLS = {
     # CSV's own options; on the list (`format=csv`) they are left out of OpenAPI like `format`.
     "/v1/events/export.csv": {"sort", "escape_formulas", "bom"},
     **{f"/v1/citations/export.{ext}": {"sort"} for ext in ("json", "ris", "bib")},
+    "/v1/visits": {"limit", "cursor", "sort"},
+    "/v1/visits/facets": {"facet", "facet_size"},
+    **{f"/v1/visits/export.{ext}": {"sort"} for ext in ("csv", "ndjson")},
 }
 
 
@@ -96,6 +102,8 @@ def test_vocabularies_are_enums_in_openapi(data_client: TestClient) -> None:
     assert set(enum("/v1/events", "sort")) == {"date", "-date"}
     assert set(enum("/v1/citations", "sort")) == {"footnote", "issued", "id"}
     assert set(enum("/v1/events/facets", "facet")) == set(aggregations.FACETS)
+    assert set(enum("/v1/visits/facets", "facet")) == set(aggregations.VISIT_FACETS)
+    assert set(enum("/v1/visits", "role")) == {"visitor", "host"}
     assert set(enum("/v1/events/timeline", "interval")) == {"year", "month", "day"}
     assert data_client.get("/v1/events", params={"format": "csv"}).headers["content-type"].startswith("text/csv")
 

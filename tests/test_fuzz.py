@@ -28,10 +28,14 @@ EXAMPLES = int(os.environ.get("DIPEVENTS_FUZZ_EXAMPLES", "30"))
 pytestmark = pytest.mark.timeout(120 + EXAMPLES // 2)
 
 
+# The document's cursor examples are signed with the deployment's key: one key for both apps, so they agree.
+CURSOR_SECRET = "fuzzing-cursor-secret-of-32-characters"
+
+
 def _documented_operations() -> dict:
     """The app's OpenAPI document, computed in memory: Schemathesis needs it when the module is collected
     (to make one test per operation), and collection must not touch files or databases."""
-    app = create_app(Settings(database_url="sqlite://"))
+    app = create_app(Settings(database_url="sqlite://", cursor_secret=CURSOR_SECRET))
     try:
         return app.openapi()
     finally:
@@ -47,7 +51,7 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory):
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite3'}"
     upgrade(url)
     load_into(url, DATA)
-    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0, cursor_secret=CURSOR_SECRET))
     assert app.openapi() == schema.raw_schema, "the fuzzed app must serve the document the cases came from"
     yield app
     app.state.engine.dispose()

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -145,9 +145,10 @@ def _csv_row(row: Any, escape: bool) -> list[object]:
     ]
 
 
-def write_csv(events: Iterable[Any], context: ExportContext) -> Iterator[str]:
-    """RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break; the header row
-    first. Options (``context.options``): `escape_formulas` (default on) and `bom` (default off)."""
+def write_csv(events: Iterable[Any], context: ExportContext, header: Sequence[str] = CSV_COLUMNS) -> Iterator[str]:
+    """CSV text chunks, RFC 4180: ``header``, then one line per row (a sequence of cell values, None as
+    empty); CRLF line ends, fields quoted when they hold a comma, quote or line break. Options
+    (``context.options``): `escape_formulas` (default on) and `bom` (default off)."""
     escape = bool(context.options.get(ESCAPE_FORMULAS.name, ESCAPE_FORMULAS.default))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -160,7 +161,7 @@ def write_csv(events: Iterable[Any], context: ExportContext) -> Iterator[str]:
 
     if context.options.get(BOM.name, BOM.default):
         buffer.write("\ufeff")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     yield flush()
     for count, event in enumerate(events, 1):
         writer.writerow(_csv_row(event, escape))

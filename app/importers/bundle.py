@@ -244,10 +244,10 @@ def dataset_is_empty(session: Session) -> bool:
 
 
 def clear_dataset(session: Session) -> None:
-    """Delete every record, children first (works without ON DELETE CASCADE support). The service's own
-    secrets (the cursor signing key the migrations generated) are not data: they stay."""
+    """Delete every record of the dataset, children first (works without ON DELETE CASCADE support); tables
+    marked ``info={"dataset": False}`` (the service's own state, such as its secrets) are kept."""
     for table in reversed(m.Base.metadata.sorted_tables):
-        if table is not m.ServiceSecret.__table__:
+        if table.info.get("dataset", True):
             session.execute(delete(table))
 
 

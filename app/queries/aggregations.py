@@ -4,10 +4,10 @@ No statement here grows with the data: sets (matching events, a topic's ancestor
 database as sub-queries or recursive CTEs, facets are ranked and cut to `facet_size` by the database,
 and a network returns at most `limit` neighbours with at most EVENTS_PER_NEIGHBOUR event ids each.
 
-Every count here is defined so that it equals the `total` of `/v1/events` for
-the same filters plus one more (facet value `X` ↔ adding `type=X`, a timeline
-bucket ↔ adding `start`/`end` of the bucket, a network neighbour ↔ adding
-`actor=B`). The tests check exactly that.
+Every count here is defined so that it equals the `total` of `/v1/events` (or `/v1/visits`) for
+the same filters plus one more (facet value `X` ↔ adding `type=X`, visitor `V` ↔ adding
+`actor=V&role=visitor`, a timeline bucket ↔ adding `start`/`end` of the bucket, a network
+neighbour ↔ adding `actor=B`). The tests check exactly that.
 """
 
 from __future__ import annotations
@@ -26,19 +26,27 @@ from app import vocab
 from app.queries.filters import DateBounds, Param
 from app.queries.plan import Plan, Shape, conditions, matching_ids, walked_select
 
-FacetName = Literal["type", "topic", "actor", "country", "year"]
+FacetName = Literal["type", "topic", "actor", "country", "year", "visitor"]
 Interval = Literal["year", "month", "day"]
-FACETS: tuple[FacetName, ...] = get_args(FacetName)
+FACETS: tuple[FacetName, ...] = ("type", "topic", "actor", "country", "year")  # of events
+VISIT_FACETS: tuple[FacetName, ...] = ("visitor", "country", "year")
 INTERVALS: tuple[Interval, ...] = get_args(Interval)
 
-FACET = Param(
-    "facet",
-    list[str],
-    list(FACETS),
-    "Facets to count (repeat, or separate with commas): " + ", ".join(FACETS) + ".",
-    ["type", "actor"],
-    vocabulary=FACETS,
-)
+
+def facet_param(names: tuple[FacetName, ...], example: list[str]) -> Param:
+    """`facet`: which of a resource's facets ``names`` to count (default: all)."""
+    return Param(
+        "facet",
+        list[str],
+        list(names),
+        "Facets to count (repeat, or separate with commas): " + ", ".join(names) + ".",
+        example,
+        vocabulary=names,
+    )
+
+
+FACET = facet_param(FACETS, ["type", "actor"])
+VISIT_FACET = facet_param(VISIT_FACETS, ["visitor", "country"])
 FACET_SIZE = Param(
     "facet_size", int, 10, "Values per facet, most frequent first.", 10, constraints={"ge": 1, "le": 500}
 )
@@ -96,6 +104,19 @@ def _actor_facet(session: Session, ids: Any, size: int) -> FacetRows:
     return [(a, name, count) for a, name, count in rows]
 
 
+def _visitor_facet(session: Session, ids: Any, size: int) -> FacetRows:
+    # The traveller as the visits view reads it (vocab.VISIT_ROLES): each count equals the visits total
+    # with `actor=<id>&role=visitor` added.
+    link = m.EventParticipant
+    n = func.count(func.distinct(link.event_id))
+    travellers = select(link.actor_id.label("actor_id"), n.label("n")).where(
+        link.event_id.in_(ids), link.role.in_(vocab.VISIT_ROLES["visitor"])
+    )
+    top = _ranked(travellers, link.actor_id, n, size).subquery()
+    rows = session.execute(select(top.c.actor_id, m.Actor.name, top.c.n).join(m.Actor, m.Actor.id == top.c.actor_id))
+    return [(a, name, count) for a, name, count in rows]
+
+
 def _topic_facet(session: Session, ids: Any, size: int) -> FacetRows:
     # Each matching event's topics, then their ancestors, walked up the tree in the database: a topic's
     # count includes its sub-topics', like the `topic` filter, and the statement is the same size
@@ -136,9 +157,10 @@ FACET_QUERIES: dict[FacetName, Callable[[Session, Any, int], FacetRows]] = {
     "actor": _actor_facet,
     "country": _country_facet,
     "year": _year_facet,
+    "visitor": _visitor_facet,
 }
-if set(FACET_QUERIES) != set(FACETS):  # the parameter's vocabulary and the queries are one list
-    raise RuntimeError(f"facets declared {FACETS} but queried {tuple(FACET_QUERIES)}")
+if set(FACET_QUERIES) != set(get_args(FacetName)):  # the parameters' vocabularies and the queries are one list
+    raise RuntimeError(f"facets declared {get_args(FacetName)} but queried {tuple(FACET_QUERIES)}")
 
 
 def facet_counts(session: Session, plan: Plan, names: list[FacetName], size: int) -> dict[str, list[FacetValue]]:

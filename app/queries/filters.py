@@ -439,6 +439,10 @@ class Participant(Filter):
 
     actor: Param
     role: Param
+    # A view whose `role` terms name sets of stored roles (visits: `visitor` = the stored visitor or head of
+    # delegation): term -> stored roles, and `actor` without `role` means any of them. None: the terms are
+    # the stored roles, and `actor` alone means any role.
+    roles: Mapping[str, tuple[str, ...]] | None = None
     linked_table: ClassVar[bool] = True
 
     @property
@@ -456,8 +460,16 @@ class Participant(Filter):
         check_choices("role", role_groups, self.role.vocabulary or ())
         if not actors and not role_groups:
             return None
+        any_role: tuple[str, ...] = ()
+        if self.roles is not None:
+            role_groups = tuple(self._stored(group) for group in role_groups)
+            any_role = self._stored(tuple(self.roles))
         actor_groups: tuple[tuple[str, ...] | None, ...] = actors or (None,)
-        return ParticipantValue(tuple((a, r) for a in actor_groups for r in role_groups or ((),)))
+        return ParticipantValue(tuple((a, r) for a in actor_groups for r in role_groups or (any_role,)))
+
+    def _stored(self, terms: tuple[str, ...]) -> tuple[str, ...]:
+        assert self.roles is not None
+        return tuple(dict.fromkeys(stored for term in terms for stored in self.roles[term]))
 
     @staticmethod
     def _link(actors: tuple[str, ...] | None, roles: tuple[str, ...], link: Any) -> Condition:

@@ -244,13 +244,17 @@ def _scope(plan: Plan) -> EventsTable | WalkedLinks | RecordTable:
 
 
 def conditions(plan: Plan) -> list[Condition]:
-    """Every set filter's conditions under the plan's scope (independent of declaration order)."""
+    """The resource's own conditions (``where``) and every set filter's under the plan's scope
+    (independent of declaration order)."""
     scope = _scope(plan)
     return [
-        c
-        for declared in plan.resource.filters
-        if declared.key in plan.values
-        for c in declared.compile(plan.values[declared.key], scope)
+        *plan.resource.where,
+        *(
+            c
+            for declared in plan.resource.filters
+            if declared.key in plan.values
+            for c in declared.compile(plan.values[declared.key], scope)
+        ),
     ]
 
 

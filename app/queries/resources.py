@@ -44,6 +44,7 @@ from app.queries.pagination import (
     encode_cursor,
     query_fingerprint,
 )
+from app.queries.visit_documents import visit_documents_json
 
 # The walk over one actor's event links (see plan.Shape.WALK). An alias, so that probes of
 # event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
@@ -108,6 +109,9 @@ class Resource:
     documents: Callable[[Session, Sequence[str]], bytes] | None = None
     walk: Walk | None = None
     events: bool = False  # filters compile against the events table (scopes in app.queries.plan)
+    # Conditions every record of the resource meets, for a resource that is a view of another's table
+    # (visits: events of type `visit`); applied by every plan like a filter that is always set.
+    where: tuple[Any, ...] = ()
     _params: tuple[Param, ...] = field(init=False, repr=False, default=())
 
     def __post_init__(self) -> None:
@@ -146,8 +150,28 @@ def topics_within(ids: tuple[str, ...]) -> Select[tuple[str]]:
 
 # ---------------------------------------------------------------------------------------------- events
 
+# Declared once, and shared by every view of events (the event list, visits).
+EVENT_DATES = DateRange(m.Event.date_start, m.Event.date_end, walkable=True)
+EVENT_TOPIC = Linked(
+    repeatable("topic", "Topic id; includes its sub-topics.", "afghanistan-peace-process"),
+    m.Topic,
+    link_event=m.EventTopic.event_id,
+    link_value=m.EventTopic.topic_id,
+    within=topics_within,
+)
+EVENT_COUNTRY = Match(
+    repeatable("country", "Where it took place (for a visit, the destination), ISO 3166-1 alpha-2.", "PK"),
+    m.Event.location_country,
+    COUNTRY,
+    "an ISO 3166-1 alpha-2 code such as PK",
+)
+EVENT_WORDS = Words(
+    words_param("Words that must all appear in the title, summary or place (case-insensitive).", "afghan peace"),
+    m.Event.search_text,
+)
+
 EVENT_FILTERS: tuple[Filter, ...] = (
-    DateRange(m.Event.date_start, m.Event.date_end, walkable=True),
+    EVENT_DATES,
     Participant(
         repeatable("actor", "Actor id taking part.", "imran-khan"),
         repeatable(
@@ -158,20 +182,9 @@ EVENT_FILTERS: tuple[Filter, ...] = (
             vocab.ROLES,
         ),
     ),
-    Linked(
-        repeatable("topic", "Topic id; includes its sub-topics.", "kashmir-dispute"),
-        m.Topic,
-        link_event=m.EventTopic.event_id,
-        link_value=m.EventTopic.topic_id,
-        within=topics_within,
-    ),
+    EVENT_TOPIC,
     Choice(repeatable("type", "Event type (see /v1/vocabularies).", "visit", vocab.EVENT_TYPES), m.Event.type),
-    Match(
-        repeatable("country", "Where it took place, ISO 3166-1 alpha-2.", "PK"),
-        m.Event.location_country,
-        COUNTRY,
-        "an ISO 3166-1 alpha-2 code such as PK",
-    ),
+    EVENT_COUNTRY,
     Ref(
         repeatable("source", "Source document id the event is stated in.", "ips-pakistan-us-relations-2018-2020"),
         m.SourceDocument,
@@ -188,12 +201,7 @@ EVENT_FILTERS: tuple[Filter, ...] = (
         m.Event,
         lambda ids, _: m.Event.parent_id.in_(ids),
     ),
-    Words(
-        words_param(
-            "Words that must all appear in the title, summary or place (case-insensitive).", "mediation kashmir"
-        ),
-        m.Event.search_text,
-    ),
+    EVENT_WORDS,
 )
 
 EVENT_SORTING = by_date(m.Event.date_start, m.Event.id, "`date` (oldest first) or `-date` (newest first).")
@@ -362,7 +370,38 @@ SOURCES = Resource(
     (selectinload(m.SourceDocument.sections), selectinload(m.SourceDocument.citations)),
 )
 
-RESOURCES: tuple[Resource, ...] = (EVENTS, AGREEMENTS, ACTORS, CITATIONS, TOPICS, SOURCES)
+# ---------------------------------------------------------------------------------------------- visits
+# A second view of the events of type `visit`: the same rows, ids, sources and filters (no copy, so the one
+# write path, the bundle import, updates both). Its `role` terms stand for stored roles (vocab.VISIT_ROLES).
+
+VISITS = Resource(
+    "visit",
+    m.Event,
+    (
+        EVENT_DATES,
+        Participant(
+            repeatable("actor", "Actor id: the visitor or the host (narrow with `role`).", "mike-pompeo"),
+            repeatable(
+                "role",
+                "`visitor` (the traveller, recorded as visitor or as head of the delegation) or `host`. With "
+                "`actor`, the actor must be that; without `role`, `actor` matches the visitor or the host.",
+                "visitor",
+                vocab.VISIT_ROLES,
+            ),
+            roles=vocab.VISIT_ROLES,
+        ),
+        EVENT_TOPIC,
+        EVENT_COUNTRY,
+        EVENT_WORDS,
+    ),
+    EVENT_SORTING,
+    documents=visit_documents_json,
+    walk=EVENTS.walk,
+    events=True,
+    where=(m.Event.type == vocab.VISIT,),
+)
+
+RESOURCES: tuple[Resource, ...] = (EVENTS, VISITS, AGREEMENTS, ACTORS, CITATIONS, TOPICS, SOURCES)
 
 # ---------------------------------------------------------------------------------- control parameters
 # Parameters that select a page or a representation rather than the set of records.

@@ -3,14 +3,14 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from app.deps import ListerDep, SnapshotDep
+from app.deps import ListerDep, Snapshot, SnapshotDep
 from app.exports.events import EXPORTS
 from app.problems import bad_parameter, problem_responses
 from app.queries import aggregations
 from app.queries.execute import get_one
 from app.queries.filters import check_choices, value_groups
 from app.queries.plan import Purpose, plan
-from app.queries.resources import EVENTS
+from app.queries.resources import EVENTS, Resource
 from app.representation import ContractRoute
 from app.routers.exports import add_export_operations
 from app.schemas.common import Page, json_response
@@ -48,15 +48,30 @@ add_export_operations(
 class FacetValueOut(BaseModel):
     id: str | None = Field(description="Value to pass back as a filter.", examples=["imran-khan"])
     label: str = Field(examples=["Imran Khan"])
-    count: int = Field(description="Events matching the filters *and* this value.", examples=[9])
+    count: int = Field(description="Records matching the filters *and* this value.", examples=[9])
 
 
 class FacetsOut(BaseModel):
-    total: int = Field(description="Events matching the filters.", examples=[33])
+    total: int = Field(description="Records (events, or visits) matching the filters.", examples=[33])
     facets: dict[str, list[FacetValueOut]] = Field(
-        description="Per facet, the most frequent values. `topic` counts include sub-topics; `year` counts an "
-        "event in every year its date range overlaps (so a value's count equals the list total for that year)."
+        description="Per facet, the most frequent values. `topic` counts include sub-topics; `year` counts a "
+        "record in every year its date range overlaps (so a value's count equals the list total for that year); "
+        "`visitor` counts are those of `actor=<id>&role=visitor`."
     )
+
+
+def count_facets(snapshot: Snapshot, resource: Resource, params: BaseModel, offered: tuple[str, ...]) -> FacetsOut:
+    """The facets asked for in ``params`` (`facet`, any of ``offered``; 400 otherwise) and the total, under
+    the resource's filters."""
+    values = params.model_dump()
+    groups = value_groups("facet", values["facet"])
+    check_choices("facet", groups, offered)
+    names = list(dict.fromkeys(n for group in groups for n in group))
+    matching = plan(snapshot.session, resource, values, Purpose.AGGREGATE)
+    chosen = cast(list[aggregations.FacetName], names)  # each checked against `offered` above
+    counts = aggregations.facet_counts(snapshot.session, matching, chosen, values["facet_size"])
+    total = aggregations.count_matching(snapshot.session, matching)
+    return FacetsOut(total=total, facets={k: [FacetValueOut(**vars(v)) for v in vs] for k, vs in counts.items()})
 
 
 @router.get(
@@ -68,15 +83,7 @@ class FacetsOut(BaseModel):
     responses=problem_responses(400),
 )
 def get_event_facets(snapshot: SnapshotDep, params: Annotated[FacetParams, Query()]) -> FacetsOut:
-    values = params.model_dump()
-    groups = value_groups("facet", values["facet"])
-    check_choices("facet", groups, aggregations.FACETS)
-    names = list(dict.fromkeys(n for group in groups for n in group))
-    matching = plan(snapshot.session, EVENTS, values, Purpose.AGGREGATE)
-    chosen = cast(list[aggregations.FacetName], names)  # each checked against FACETS above
-    counts = aggregations.facet_counts(snapshot.session, matching, chosen, values["facet_size"])
-    total = aggregations.count_matching(snapshot.session, matching)
-    return FacetsOut(total=total, facets={k: [FacetValueOut(**vars(v)) for v in vs] for k, vs in counts.items()})
+    return count_facets(snapshot, EVENTS, params, aggregations.FACETS)
 
 
 class BucketOut(BaseModel):

@@ -21,7 +21,7 @@ from app.migrate import head_revision
 from app.problems import PROBLEM_TYPES, ProblemError, problem_responses
 from app.queries import aggregations
 from app.queries.plan import Purpose, plan
-from app.queries.resources import EVENTS
+from app.queries.resources import EVENTS, VISITS
 from app.representation import ContractRoute
 from app.schemas.params import EventFilters
 
@@ -215,7 +215,9 @@ class MetaOut(BaseModel):
     last_modified: str | None = Field(
         description="When the data last changed (UTC).", examples=["2026-11-28T03:40:00+00:00"]
     )
-    counts: dict[str, int] = Field(description="Records per resource.", examples=[{"events": 33, "actors": 33}])
+    counts: dict[str, int] = Field(
+        description="Records per resource.", examples=[{"events": 33, "visits": 8, "actors": 33}]
+    )
     date_range: dict[str, str | None] = Field(
         description="Earliest and latest day any event may denote.",
         examples=[{"start": "2018-01-01", "end": "2021-01-07"}],
@@ -244,6 +246,7 @@ def get_meta(snapshot: SnapshotDep) -> MetaOut:
             ("sources", m.SourceDocument),
         )
     }
+    counts["visits"] = session.scalar(select(func.count()).where(*VISITS.where)) or 0
     first, last = session.execute(select(func.min(m.Event.date_start), func.max(m.Event.date_end))).one()
     return MetaOut(
         dataset_version=version,

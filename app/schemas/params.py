@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from app.exports import Export, format_options
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
-from app.queries.aggregations import FACET, FACET_SIZE, INTERVAL
+from app.exports.visits import VISIT_EXPORTS
+from app.queries.aggregations import FACET, FACET_SIZE, INTERVAL, VISIT_FACET
 from app.queries.filters import Param
 from app.queries.resources import (
     ACTORS,
@@ -21,6 +22,7 @@ from app.queries.resources import (
     LIMIT,
     SOURCES,
     TOPICS,
+    VISITS,
     Resource,
     cursor_param,
     format_param,
@@ -30,6 +32,12 @@ EVENT_FORMAT = format_param(
     list(EXPORTS),
     "Response format. `json` (default) is one page; `csv`, `ndjson`, `ics` (iCalendar) and `geojson` stream "
     "*every* match in list order (`limit` and `cursor` do not apply). The `Accept` header works too.",
+    "csv",
+)
+VISIT_FORMAT = format_param(
+    list(VISIT_EXPORTS),
+    "Response format. `json` (default) is one page; `csv` (a travel table: one row per visit record) and `ndjson` "
+    "stream *every* match in list order (`limit` and `cursor` do not apply). The `Accept` header works too.",
     "csv",
 )
 CITATION_FORMAT = format_param(
@@ -63,6 +71,9 @@ if TYPE_CHECKING:
     FacetParams: TypeAlias = BaseModel
     TimelineParams: TypeAlias = BaseModel
     NetworkParams: TypeAlias = BaseModel
+    VisitParams: TypeAlias = BaseModel
+    VISIT_EXPORT_PARAMS: dict[str, type[BaseModel]]
+    VisitFacetParams: TypeAlias = BaseModel
     AgreementParams: TypeAlias = BaseModel
     ActorParams: TypeAlias = BaseModel
     CitationParams: TypeAlias = BaseModel
@@ -77,6 +88,16 @@ else:
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
     NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
     EVENT_EXPORT_PARAMS = export_params(EVENTS, EXPORTS, "Event")
+    VisitParams = VISITS.query_model(
+        "VisitParams",
+        LIMIT,
+        cursor_param(VISITS),
+        VISITS.sorting.param(),
+        VISIT_FORMAT,
+        *format_options(VISIT_EXPORTS),
+    )
+    VISIT_EXPORT_PARAMS = export_params(VISITS, VISIT_EXPORTS, "Visit")
+    VisitFacetParams = VISITS.query_model("VisitFacetParams", VISIT_FACET, FACET_SIZE)
     CITATION_EXPORT_PARAMS = export_params(CITATIONS, CITATION_EXPORTS, "Citation")
     AgreementParams = AGREEMENTS.query_model(
         "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sorting.param()
