@@ -50,7 +50,8 @@ CONTROLS = {
     **{f"/v1/citations/export.{ext}": {"sort"} for ext in ("json", "ris", "bib")},
     "/v1/visits": {"limit", "cursor", "sort"},
     "/v1/visits/facets": {"facet", "facet_size"},
-    **{f"/v1/visits/export.{ext}": {"sort"} for ext in ("csv", "ndjson")},
+    "/v1/visits/export.csv": {"sort", "escape_formulas", "bom"},
+    "/v1/visits/export.ndjson": {"sort"},
 }
 
 

@@ -863,3 +863,11 @@ def test_replacing_the_dataset_keeps_the_cursor_signing_key(exporter):
     assert page.status_code == 200, page.text
     following = client.get("/v1/events", params={"limit": 1, "cursor": page.json()["next_cursor"]})
     assert following.status_code == 200 and following.json()["items"][0]["id"] != page.json()["items"][0]["id"]
+
+
+def test_the_visits_csv_has_the_same_line_ends_and_options(example):
+    plain = example.get("/v1/visits/export.csv").content
+    assert plain.startswith(b"id,traveller,") and plain.endswith(b"\r\n") and b"\n" not in plain.replace(b"\r\n", b"")
+    assert example.get("/v1/visits/export.csv", params={"bom": "true"}).content == b"\xef\xbb\xbf" + plain
+    refused = example.get("/v1/visits/export.ndjson", params={"escape_formulas": "false"})
+    assert refused.status_code == 400 and refused.json()["parameter"] == "escape_formulas"
