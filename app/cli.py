@@ -134,11 +134,13 @@ def load(
     database_url: DatabaseOption = None,
 ) -> None:
     """Validate and import a data bundle in one transaction: all of it or nothing."""
+    from app.curation.store import write_transaction
     from app.db import make_engine, session_factory
     from app.importers.bundle import BundleInvalid, import_bundle, read_bundle
 
     try:
-        loaded = read_bundle(path)
+        # Adding to a database: references may point at records already stored (checked in the transaction).
+        loaded = read_bundle(path, standalone=replace)
     except BundleInvalid as exc:
         _print_problems(exc)
         raise typer.Exit(1) from None
@@ -146,7 +148,7 @@ def load(
     url = _database_url(database_url)
     engine = make_engine(url)
     try:
-        with _setup_lock(url), session_factory(engine).begin() as session:
+        with _setup_lock(url), write_transaction(session_factory(engine)) as session:
             counts = import_bundle(session, loaded, replace=replace)
     except BundleInvalid as exc:
         _print_problems(exc, limit=10, path=path)
@@ -241,6 +243,75 @@ def serve(
         http=LimitedHttpToolsProtocol,  # limits on the request head (app.server)
         timeout_keep_alive=5,  # idle keep-alive connections close after 5 s (uvicorn's default, made explicit)
     )
+
+
+keys = typer.Typer(help="API keys for writes: create, list, revoke. Tokens are shown once and stored hashed.")
+cli.add_typer(keys, name="keys")
+
+
+@contextmanager
+def _keys_session(database_url: str | None) -> Iterator[Any]:
+    from app.db import make_engine, session_factory
+
+    engine = make_engine(_database_url(database_url))
+    try:
+        with session_factory(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@keys.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key, e.g. 'curator: Ayesha'.")],
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help="write (records), admin (whole bundles); repeat for both.")
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create an API key and print its token once (only its SHA-256 is stored)."""
+    from app.curation.keys import create_key
+
+    with _keys_session(database_url) as session:
+        key, token = create_key(session, name, scope or ["write"])
+        typer.echo(
+            f"created key {key.id} ({key.name}; scopes: {', '.join(key.scopes)}). Its token, shown only now:", err=True
+        )
+        typer.echo(token)
+
+
+@keys.command("list")
+def keys_list(database_url: DatabaseOption = None) -> None:
+    """List keys: id, name, scopes, created, last used, revoked (never the tokens, which are not stored)."""
+    from app.curation.keys import list_keys
+
+    with _keys_session(database_url) as session:
+        found = list_keys(session)
+        if not found:
+            typer.echo("no keys (create one with `dipevents keys create NAME`)", err=True)
+        for key in found:
+            when = key.last_used_at.isoformat() if key.last_used_at else "never"
+            state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+            typer.echo(
+                f"{key.id}\t{key.name}\t{','.join(key.scopes)}\tcreated {key.created_at.isoformat()}\t"
+                f"last used {when}\t{state}"
+            )
+
+
+@keys.command("revoke")
+def keys_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (from `dipevents keys list`).")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a key: every later request with it is refused (401)."""
+    from app.curation.keys import revoke_key
+
+    with _keys_session(database_url) as session:
+        key = revoke_key(session, key_id)
+        if key is None:
+            typer.echo(f"dipevents keys revoke: no key {key_id}", err=True)
+            raise typer.Exit(1)
+    typer.echo(f"revoked key {key_id} ({key.name})")
 
 
 def _print_problems(exc: Exception, limit: int | None = None, path: Path | None = None) -> None:

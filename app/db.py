@@ -32,8 +32,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     # Deferred: the read snapshot starts at the first SELECT and lasts until the session ends (WAL
-    # keeps it while an import commits); a write upgrades it.
-    connection.exec_driver_sql("BEGIN")
+    # keeps it while an import commits); a write upgrades it. Writers (app.curation.store.write_transaction)
+    # ask for IMMEDIATE: the write lock at once, so their snapshot can never be stale when they write.
+    immediate = connection.get_execution_options().get("sqlite_immediate")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # Sync endpoints run on AnyIO's thread pool (40 threads). Each in-flight request can hold one

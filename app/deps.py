@@ -146,6 +146,7 @@ class Lister:
             total_exact=page.total_exact,
             dataset_version=self.snapshot.version,
             query_url=query_url(self.request, params),
+            snippets=page.snippets,
         )
         response.headers.update(self.response.headers)
         return response

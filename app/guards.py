@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -147,10 +148,29 @@ def is_expensive(request: Request) -> bool:
     return wants_export(request.headers.get("accept"), request.query_params.get("format"), formats)
 
 
+async def limited_client(request: Request) -> str:
+    """Whom a request is counted against: the API key it carries (`Authorization: Bearer`, a key issued by
+    `dipevents keys create`: one budget per key), else its address (:func:`client_key`). An unknown or revoked key
+    is anonymous, so inventing keys gives no fresh budget; if the key cannot be checked (database down), the
+    address counts."""
+    if request.headers.get("authorization"):
+        from app.curation.keys import key_of_bearer
+
+        try:
+            key_id = await run_in_threadpool(
+                key_of_bearer, request.app.state.sessions, request.headers["authorization"]
+            )
+        except Exception:  # the database's outage is the route's to report
+            key_id = None
+        if key_id is not None:
+            return f"key:{key_id}"
+    return client_key(request)
+
+
 def client_key(request: Request) -> str:
-    """Whom a request is counted against: the connection's address, which the client cannot choose. (A header
-    such as `X-API-Key` could be rotated for a fresh budget each request, or name someone else's; the service
-    issues no keys yet, so every client is anonymous.) IPv6 addresses count by their /64 network, which one
+    """Whom an anonymous request is counted against: the connection's address, which the client cannot choose. (A
+    header such as `X-API-Key` could be rotated for a fresh budget each request, or name someone else's; only keys
+    the service issued count, see :func:`limited_client`.) IPv6 addresses count by their /64 network, which one
     subscriber can fill with addresses. Behind a proxy the address is the proxy's, unless the proxy is listed in
     FORWARDED_ALLOW_IPS, in which case uvicorn puts the forwarded client address here."""
     host = request.client.host if request.client else "unknown"
@@ -185,7 +205,7 @@ async def rate_limited(request: Request, limits: RateLimits | None) -> Response 
     """A 429 problem with `Retry-After` when an expensive GET exceeds its client's limit, else None."""
     if limits is None or request.method != "GET" or not is_expensive(request):
         return None
-    wait = await limits.wait(client_key(request))
+    wait = await limits.wait(await limited_client(request))
     if wait <= 0:
         return None
     response = problem_response(request, 429, "rate-limited", "too many export/aggregation requests; slow down")

@@ -16,6 +16,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.curation.body_limit import BodyLimitMiddleware
 from app.db import make_engine, session_factory, sqlite_file
 from app.deps import CursorSigning
 from app.docs import install_docs, install_explorer
@@ -28,7 +29,7 @@ from app.middleware import EdgeMiddleware
 from app.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.queries.pagination import resign
 from app.representation import VERSION_HEADER, RepresentationMiddleware
-from app.routers import actors, agreements, events, meta, sources, topics, visits
+from app.routers import actors, agreements, curation, events, meta, sources, topics, visits
 from app.settings import Settings, get_settings
 from app.streaming import RECORD_COUNT_HEADER, ExportSlots
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database_file = sqlite_file(settings.database_url)
     app.state.sessions = session_factory(engine)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(EdgeMiddleware, settings=settings)
     # Added last = outermost: compress, then answer CORS before anything else runs.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=1)
@@ -111,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["*"],
         # Browser code can read only the headers listed here.
         expose_headers=[
@@ -128,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestLogMiddleware)  # outermost: every response, CORS preflights included, gets the id
-    for module in (events, visits, actors, agreements, sources, topics, meta):
+    for module in (events, visits, actors, agreements, sources, topics, meta, curation):
         app.include_router(module.router)
     install_docs(app)
     install_explorer(app)
@@ -179,9 +181,10 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
         )
     }
     for path, operations in schema["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation["responses"]
-            responses.pop("422", None)
+            if "HTTPValidationError" in str(responses.get("422", "")):
+                responses.pop("422")  # FastAPI's default; record writes document their own (RecordProblem)
             parameters = operation.get("parameters", [])
             if any(other.startswith(path + "/export.") for other in schema["paths"]):
                 # Generated clients take the export operations (`…/export.csv`, one media type each); `format=`
@@ -206,9 +209,18 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
                 # Problems are sent as application/problem+json: the schema goes under that type, where
                 # generated clients look for it (FastAPI puts a response model under application/json).
                 if int(status) >= 400 and "Problem" in str(response.get("content", "")):
-                    response["content"] = problem
-            if path.startswith("/v1/"):
+                    # The schema FastAPI put under application/json (Problem, or RecordProblem for record writes).
+                    documented = response["content"].get("application/json", {}).get("schema")
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": documented}} if documented else problem
+            if path.startswith("/v1/") and method == "get":
                 responses["200"].setdefault("headers", {}).update(validators)
+                if "404" in responses and "/history" not in path:  # a record's URL (app.curation.answers)
+                    responses["301"] = {
+                        "description": "The record was renamed: `Location` is its URL now.",
+                        "headers": {"Location": {"description": "The record's URL.", "schema": {"type": "string"}}},
+                        "content": problem,
+                    }
+                    responses["410"] = {"description": "The record was deleted.", "content": problem}
                 responses["304"] = {"description": "Not modified: the copy named by If-None-Match is current."}
             if path not in ("/health", "/health/live", "/v1/vocabularies", "/problems/{slug}"):  # no database
                 responses["503"] = {

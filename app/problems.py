@@ -58,12 +58,49 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     ),
     "query-timeout": ("Query took too long", "The query exceeded the time cap; narrow the filters or retry later."),
     "internal-error": ("Internal error", "The server failed; the failure was logged. Please report it."),
+    "moved": ("Moved", "The record was renamed; `Location` names its current URL (its old id keeps working)."),
+    "gone": (
+        "Gone",
+        "The record was deleted; its history stays readable, and a `Link` with rel=successor-version names the "
+        "record that replaces it, when the curator named one.",
+    ),
+    "unauthorized": (
+        "Unauthorized",
+        "Writes need an API key (`dipevents keys create`), sent as `Authorization: Bearer <key>`; this one is missing, "
+        "unknown or revoked.",
+    ),
+    "forbidden": ("Forbidden", "The API key lacks the scope this operation needs (`write`, or `admin` for bundles)."),
+    "precondition-required": (
+        "Precondition required",
+        "A write must send `If-Match` with the record's ETag (from a GET of the record), or `*`.",
+    ),
+    "precondition-failed": (
+        "Precondition failed",
+        "The record changed since the ETag sent in `If-Match`; GET it again, reapply the edit and retry.",
+    ),
+    "invalid-record": ("Invalid record", "The record does not validate; `errors` names each field and what is wrong."),
+    "conflict": (
+        "Conflict",
+        "The write clashes with the data: the id is taken, or other records still point at the one being deleted.",
+    ),
+    "unsupported-media-type": (
+        "Unsupported media type",
+        "Send `application/json` (or `application/merge-patch+json` for PATCH).",
+    ),
 }
 
 
 class ParameterError(BaseModel):
     parameter: str = Field(description="Name of the offending query parameter (or body field).")
     detail: str = Field(description="What is wrong with it.")
+
+
+class FieldError(BaseModel):
+    field: str = Field(
+        description="The offending field, as a dotted path into the record (`participants.0.actor`).",
+        examples=["participants.0.actor"],
+    )
+    detail: str = Field(description="What is wrong with it.", examples=["unknown actor 'no-such-actor'"])
 
 
 class Problem(BaseModel):
@@ -91,6 +128,21 @@ class Problem(BaseModel):
     )
 
 
+class RecordProblem(BaseModel):
+    """A problem with a written record (409, 422): like every problem document, with ``errors`` naming fields."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    type: str = Field(description="URI identifying the problem type.", examples=["/problems/invalid-record"])
+    title: str = Field(description="Short summary of the problem type.", examples=["Invalid record"])
+    status: int = Field(description="HTTP status code.", examples=[422])
+    detail: str = Field(description="Explanation of this occurrence.", examples=["participants.0.actor: unknown actor"])
+    instance: str = Field(description="The request path.", examples=["/v1/events"])
+    parameter: str | None = Field(default=None, description="Always null for record problems.")
+    errors: list[FieldError] = Field(default_factory=list, description="Every problem found, one per field.")
+    request_id: str | None = Field(default=None, description="This request's id, as in the `X-Request-ID` header.")
+
+
 class ProblemError(Exception):
     """Raised anywhere while serving a request; answered with a problem document (``errors``: every
     problem found, when several parameters are wrong at once)."""
@@ -103,9 +155,13 @@ class ProblemError(Exception):
         parameter: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        successor: tuple[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.headers = headers or {}
+        # (old id, new id): the request's URL with that path segment replaced goes in `Location` (301, 308) or in
+        # a successor-version `Link` (410).
+        self.successor = successor
         self.status = status
         self.kind = kind
         self.detail = detail
@@ -171,10 +227,22 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         response = problem_response(request, exc.status, exc.kind, exc.detail, exc.parameter, exc.errors)
         response.headers.update(exc.headers)
+        if exc.successor is not None:
+            old, new = exc.successor
+            segments = request.url.path.split("/")
+            where = "/".join(new if segment == old else segment for segment in segments)
+            where += f"?{request.url.query}" if request.url.query else ""
+            if exc.status == 410:
+                response.headers["Link"] = f'<{where}>; rel="successor-version"'
+            else:
+                response.headers["Location"] = where
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        body_errors = [e for e in exc.errors() if tuple(e.get("loc", ()))[:1] == ("body",)]
+        if body_errors:
+            return _record_problem(request, body_errors)
         errors = []
         for error in exc.errors():
             name = _location_name(tuple(error.get("loc", ())))
@@ -238,6 +306,18 @@ def _export_interruption(exc: BaseException) -> str | None:
             return str(seen)
         seen = seen.__cause__
     return None
+
+
+def _record_problem(request: Request, errors: list[Any]) -> JSONResponse:
+    """A request body that is not JSON (400), or not a valid record (422), with each field named."""
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem_response(request, 400, "invalid-record", "the body is not valid JSON", "body")
+    fields = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body", "detail": e.get("msg", "invalid")}
+        for e in errors
+    ]
+    detail = "; ".join(f"{f['field']}: {f['detail']}" for f in fields)
+    return problem_response(request, 422, "invalid-record", detail, None, fields)
 
 
 def _route(request: Request) -> str:

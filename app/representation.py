@@ -25,6 +25,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import ProblemError
@@ -36,7 +37,12 @@ GZIP_SUFFIX = "-gzip"
 def etag_for(version: str, request: Request, media_type: str) -> str:
     """The strong validator of one representation: dataset version, URL and media type (and what else a
     route says its body depends on, e.g. the citation's access date)."""
-    variant = f"{request.url.path}?{request.url.query}|{media_type}|{getattr(request.state, 'etag_salt', '')}"
+    return etag_of(version, request.url.path, request.url.query, media_type, getattr(request.state, "etag_salt", ""))
+
+
+def etag_of(version: str, path: str, query: str, media_type: str, salt: str = "") -> str:
+    """:func:`etag_for` from its parts (the write endpoints compute the tag a GET of a record answers with)."""
+    variant = f"{path}?{query}|{media_type}|{salt}"
     return f'"{version}-{hashlib.sha256(variant.encode()).hexdigest()[:12]}"'
 
 
@@ -85,8 +91,8 @@ def _query_parameters(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
 def finish(request: Request, response: Response) -> Response:
     """Add the validators of a successful response read from the request's snapshot, and turn it into a
     304 when the request's preconditions say the client's copy is current."""
-    if not 200 <= response.status_code < 300:
-        return response
+    if not 200 <= response.status_code < 300 or request.method not in ("GET", "HEAD"):
+        return response  # writes set their own validators (app.routers.curation)
     media_type = (response.media_type or response.headers.get("content-type", "")).split(";")[0]
     snapshot = getattr(request.state, "snapshot_version", None)
     if snapshot is None:
@@ -162,6 +168,23 @@ def _gzip_acceptable(accept_encoding: str) -> bool:
     return qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0))) > 0
 
 
+def _allowed_methods(scope: Scope) -> str:
+    """The methods the routes at this path take (GET implies HEAD): record URLs also take the writes."""
+    methods = {"GET", "HEAD", "OPTIONS"}
+
+    def visit(routes: Any) -> None:
+        for route in routes:
+            nested = getattr(getattr(route, "original_router", None), "routes", None)  # FastAPI's included routers
+            if nested is not None:
+                visit(nested)
+            elif getattr(route, "methods", None) and route.matches(scope)[0] != Match.NONE:
+                methods.update(route.methods)
+
+    visit(getattr(getattr(scope.get("app"), "router", None), "routes", []))
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return ", ".join(m for m in order if m in methods)
+
+
 def _strip_gzip_marks(value: str) -> str:
     return ", ".join(_opaque(tag) if tag.strip() != "*" else "*" for tag in value.split(","))
 
@@ -180,7 +203,7 @@ class RepresentationMiddleware:
             return
         method = scope["method"]
         if method == "OPTIONS":  # CORS preflights are answered further out; this is a plain OPTIONS
-            allow = [(b"allow", b"GET, HEAD, OPTIONS"), (b"content-length", b"0")]
+            allow = [(b"allow", _allowed_methods(scope).encode()), (b"content-length", b"0")]
             await send({"type": "http.response.start", "status": 204, "headers": allow})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         default=600,
         description="How long `migrate`, `load` and `serve` wait for another process setting the same database up.",
     )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        description="Largest request body a write accepts, in bytes (records and whole bundles; beyond: 413).",
+    )
     cors_origins: list[str] = Field(
         default=["*"],
         description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',

@@ -36,8 +36,8 @@ def never_walk(monkeypatch) -> None:
     """Make every query take the events table instead of the walk."""
     choose = plan.choose_shape
 
-    def table_only(resource, values, purpose):
-        shape = choose(resource, values, purpose)
+    def table_only(resource, values, purpose, sort=None):
+        shape = choose(resource, values, purpose, sort)
         if shape is not plan.Shape.WALK:
             return shape
         return plan.Shape.DATE_ORDER if purpose is plan.Purpose.PAGE else plan.Shape.WHOLE_SET

@@ -20,7 +20,14 @@ def spec(client: TestClient) -> dict[str, Any]:
 
 
 def operations(client: TestClient) -> list[tuple[str, dict[str, Any]]]:
-    return [(path, op) for path, ops in spec(client)["paths"].items() for op in ops.values()]
+    """The read operations (writes have their own tests: tests/test_curation.py). A past revision's number
+    (`…/history/{seq}`) depends on the order the database was written in, so its example cannot be fixed."""
+    return [
+        (path, op)
+        for path, ops in spec(client)["paths"].items()
+        for method, op in ops.items()
+        if method == "get" and not path.endswith("/history/{seq}")
+    ]
 
 
 def example_url(path: str, operation: dict[str, Any]) -> str:
@@ -98,7 +105,7 @@ def test_every_get_route_answers_head_like_get_without_a_body(data_client: TestC
             assert head.content == b"", url
             for name in ("content-type", "content-length", "content-encoding", "etag", "vary", "x-dataset-version"):
                 assert head.headers.get(name) == get.headers.get(name), (url, name)
-    refused = data_client.post("/v1/events")
+    refused = data_client.post("/v1/events/facets")  # /v1/events takes POST now (a write)
     assert refused.status_code == 405 and set(refused.headers["allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
 
 
@@ -344,12 +351,14 @@ def test_an_export_refuses_a_cursor_and_a_ruled_out_media_type(data_client: Test
 
 
 def test_plain_options_lists_the_methods(data_client: TestClient) -> None:
-    response = data_client.options("/v1/events")
-    assert response.status_code == 204 and set(response.headers["allow"].replace(" ", "").split(",")) == {
-        "GET",
-        "HEAD",
-        "OPTIONS",
-    }
+    def allowed(path: str) -> set[str]:
+        response = data_client.options(path)
+        assert response.status_code == 204
+        return set(response.headers["allow"].replace(" ", "").split(","))
+
+    assert allowed("/v1/vocabularies") == {"GET", "HEAD", "OPTIONS"}
+    assert allowed("/v1/events") == {"GET", "HEAD", "POST", "OPTIONS"}  # a create (tests/test_curation.py)
+    assert allowed("/v1/events/some-id") == {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def test_every_spelling_of_an_export_request_is_rate_limited(test_db: str) -> None:

@@ -80,14 +80,10 @@ def test_load_replace_reloads_the_dataset(migrated_db, tmp_path):
 def test_database_error_mid_import_rolls_back(migrated_db, monkeypatch):
     """A failure after rows were flushed (not caught by validation) must leave nothing behind."""
     before = snapshot(migrated_db)
-    from app.importers import bundle as importer
+    from app.curation import store
 
-    original = importer._parents_first
-
-    def explode_on_events(records):
-        if records and hasattr(records[0], "participants"):
-            raise RuntimeError("simulated crash after sources, citations, topics and actors were written")
-        return original(records)
+    def explode(*args, **kwargs):
+        raise RuntimeError("simulated crash after sources, citations, topics and actors were written")
 
     inserted: list[str] = []
 
@@ -95,7 +91,7 @@ def test_database_error_mid_import_rolls_back(migrated_db, monkeypatch):
         if statement.lstrip().upper().startswith("INSERT INTO"):
             inserted.append(statement.split()[2].strip('"'))
 
-    monkeypatch.setattr(importer, "_parents_first", explode_on_events)
+    monkeypatch.setattr(store, "bump_version", explode)
     event.listen(Engine, "before_cursor_execute", record)
     try:
         with pytest.raises(RuntimeError, match="simulated crash"):

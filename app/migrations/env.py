@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from app.db import make_engine
 from app.models import Base
+from app.search.sql import derived_by_migration
 from app.settings import get_settings
 
 config = context.config
@@ -34,6 +35,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=derived_by_migration,
     )
     with context.begin_transaction():
         context.run_migrations()

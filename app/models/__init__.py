@@ -10,6 +10,7 @@ from app.models.agreements import (
     AgreementTopic,
 )
 from app.models.base import Base
+from app.models.curation import ApiKey, Change, RetiredId
 from app.models.dataset import DatasetState, ServiceSecret
 from app.models.events import (
     Event,
@@ -32,7 +33,9 @@ __all__ = [
     "AgreementMilestone",
     "AgreementParty",
     "AgreementTopic",
+    "ApiKey",
     "Base",
+    "Change",
     "Citation",
     "DatasetState",
     "Event",
@@ -43,6 +46,7 @@ __all__ = [
     "EventTopic",
     "Locator",
     "Office",
+    "RetiredId",
     "Section",
     "ServiceSecret",
     "SourceDocument",

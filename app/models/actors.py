@@ -19,8 +19,9 @@ class Actor(Base):
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     country: Mapped[str | None] = mapped_column(String(2), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    # Lower-cased name and aliases, so `q` matches what a researcher types on both databases.
+    # What `q` searches (app.search.text.actor_text), indexed by migration 0006.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    search_stems: Mapped[str] = mapped_column(Text, default="")
 
     identifiers: Mapped[list[ActorIdentifier]] = relationship(
         back_populates="actor", cascade="all, delete-orphan", order_by="ActorIdentifier.scheme"

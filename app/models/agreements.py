@@ -33,7 +33,8 @@ class Agreement(Base):
     # Envelope of the milestone dates, derived at import, so date filters match events'.
     date_start: Mapped[dt.date | None] = mapped_column(Date, index=True)
     date_end: Mapped[dt.date | None] = mapped_column(Date)
-    search_text: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")  # app.search.text.agreement_text
+    search_stems: Mapped[str] = mapped_column(Text, default="")
 
     parties: Mapped[list[AgreementParty]] = relationship(
         cascade="all, delete-orphan", order_by="AgreementParty.ordinal"

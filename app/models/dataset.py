@@ -24,8 +24,6 @@ class ServiceSecret(Base):
     unless `CURSOR_SECRET` is set."""
 
     __tablename__ = "service_secrets"
-    # Not part of the dataset: `load --replace` keeps it (app.importers.bundle.clear_dataset).
-    __table_args__ = {"info": {"dataset": False}}  # noqa: RUF012  # SQLAlchemy reads it once, at mapping
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))

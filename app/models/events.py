@@ -31,8 +31,10 @@ class Event(DatedMixin, Base):
     # [{"field", "description", "readings": [{"value", "per"}], "resolution"}]
     discrepancies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
-    # Lower-cased title, summary and place: the text `q` searches on both databases.
+    # What `q` searches (app.search.text.event_text): normalised words and their stems; migration 0006
+    # indexes both (FTS5 on SQLite, GIN on PostgreSQL).
     search_text: Mapped[str] = mapped_column(Text, default="")
+    search_stems: Mapped[str] = mapped_column(Text, default="")
 
     participants: Mapped[list[EventParticipant]] = relationship(
         cascade="all, delete-orphan", order_by="EventParticipant.ordinal"

@@ -46,6 +46,8 @@ class SourceDocument(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     # Judgements the document makes in its own voice (not events), attributed to it.
     assessments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    search_text: Mapped[str] = mapped_column(Text, default="")  # app.search.text.source_text
+    search_stems: Mapped[str] = mapped_column(Text, default="")
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="source", order_by="Section.ordinal", cascade="all, delete-orphan"
@@ -79,6 +81,8 @@ class Citation(Base):
     title: Mapped[str] = mapped_column(String(1000))
     container_title: Mapped[str | None] = mapped_column(String(300))
     publisher: Mapped[str | None] = mapped_column(String(300), index=True)
+    # The publisher as `publisher=` compares it (app.search.text.name_key: NFKC, case-folded).
+    publisher_key: Mapped[str | None] = mapped_column(String(300), index=True)
     authors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     issued_edtf: Mapped[str | None] = mapped_column(String(64))
     issued_start: Mapped[dt.date | None] = mapped_column(Date, index=True)
@@ -87,6 +91,8 @@ class Citation(Base):
     url: Mapped[str | None] = mapped_column(String(1000))
     accessed: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text, default="")  # app.search.text.citation_text
+    search_stems: Mapped[str] = mapped_column(Text, default="")
 
     source: Mapped[SourceDocument] = relationship(back_populates="citations")
 

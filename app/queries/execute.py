@@ -11,10 +11,11 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.problems import ProblemError
+from app.curation.answers import missing
 from app.queries.pagination import after, decode_cursor, encode_cursor, query_fingerprint
 from app.queries.plan import Compiled, Purpose, compile_plan, plan
 from app.queries.resources import Resource
+from app.search.sql import snippet
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class Page(Generic[T]):
     next_cursor: str | None
     total: int
     total_exact: bool = True
+    snippets: dict[str, str] | None = None  # with `q`: item id -> highlighted extract
 
 
 def _records(session: Session, resource: Resource, rows: Sequence[Any]) -> Any:
@@ -66,7 +68,21 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any], c
         next_cursor=next_cursor,
         total=min(counted, TOTAL_CAP),
         total_exact=counted <= TOTAL_CAP,
+        snippets=_snippets(session, resource, compiled, rows),
     )
+
+
+def _snippets(session: Session, resource: Resource, compiled: Compiled, rows: Sequence[Any]) -> dict[str, str] | None:
+    """With `q`: a highlighted extract per row (app.search.sql.snippet), cut from the display columns the
+    resource's search declares, read in one statement."""
+    search = resource.search
+    query = compiled.plan.values.get(search.key) if search is not None else None
+    if search is None or query is None:
+        return None
+    ids = [row[0] if resource.documents else row[0].id for row in rows]
+    index = search.index
+    shown = {r[0]: r[1:] for r in session.execute(select(index.id, *index.shown).where(index.id.in_(ids)))}
+    return {i: snippet(shown[i], query) for i in ids if i in shown}
 
 
 @dataclass
@@ -127,16 +143,17 @@ def _batches(
 
 
 def get_one(session: Session, resource: Resource, item_id: str) -> Any:
-    """The record (or, for resources with `documents`, its document's JSON text), or a 404 problem."""
+    """The record (or, for resources with `documents`, its document's JSON text), or a problem: 301 to its new id
+    when it was renamed, 410 when it was deleted, else 404 (app.curation.answers)."""
     if resource.documents:
         found = resource.documents(session, [item_id])
         if found == b"[]":
-            raise ProblemError(404, "not-found", f"no {resource.name} with id {item_id!r}")
+            raise missing(session, resource.name + "s", item_id)
         return found[1:-1]
     query = select(resource.model).where(resource.model.id == item_id)
     if resource.options:
         query = query.options(*resource.options)
     item = session.scalars(query).first()
     if item is None:
-        raise ProblemError(404, "not-found", f"no {resource.name} with id {item_id!r}")
+        raise missing(session, resource.name + "s", item_id)
     return item

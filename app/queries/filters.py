@@ -26,8 +26,12 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
 from app import models as m
+from app.curation.store import renamed_ids
 from app.dates import InvalidDate, parse_query_bound
-from app.problems import bad_parameter
+from app.problems import ProblemError, bad_parameter
+from app.search.query import QuerySyntaxError, SearchQuery, parse
+from app.search.sql import SearchCondition, SearchIndex
+from app.search.text import name_key
 
 Condition = ColumnElement[bool]
 Groups = tuple[tuple[str, ...], ...]  # AND across groups, OR within a group
@@ -205,6 +209,35 @@ def resolve_ids(
     groups = value_groups(param, raw.get(param))
     if not groups:
         return None
+    return _following_renames(
+        session, groups, model, lambda found: _resolve_known(session, param, found, model, expand)
+    )
+
+
+def checked_ids(session: Session, param: str, model: Any, groups: Groups) -> Groups:
+    """``groups`` with renamed ids replaced by the current ones; a 400 naming every unknown id."""
+
+    def check(found: Groups) -> Groups:
+        check_ids(session, param, model, found)
+        return found
+
+    return _following_renames(session, groups, model, check)
+
+
+def _following_renames(session: Session, groups: Groups, model: Any, resolve: Callable[[Groups], Groups]) -> Groups:
+    try:
+        return resolve(groups)
+    except ProblemError as exc:
+        if exc.kind != "unknown-reference":
+            raise
+        # Renamed ids keep working as filters (app.curation): the current ids, or the same 400.
+        current = renamed_ids(session, model, {v for g in groups for v in g})
+        if not current:
+            raise
+        return resolve(tuple(tuple(current.get(v, v) for v in g) for g in groups))
+
+
+def _resolve_known(session: Session, param: str, groups: Groups, model: Any, expand: Expand | None) -> Groups:
     if expand is None:
         check_ids(session, param, model, groups)
         return groups
@@ -296,31 +329,70 @@ class Match(OneParam):
 
 
 @dataclass(frozen=True)
-class Words(OneParam):
-    """Every word must occur (case-insensitively) in the searched text; bound parameters only."""
+class Names(OneParam):
+    """Names compared whole, after NFKC + case folding and white-space collapsing (app.search.text.name_key),
+    against a column holding names folded the same way. A value is never split at commas (publisher names
+    contain them); the parameter repeated means *any* of the names, since a record has one."""
 
     param: Param
-    text: Any
-    MAX_WORDS: ClassVar[int] = 20
+    column: Any
 
     def resolve(self, raw: Mapping[str, Any], session: Session) -> tuple[str, ...] | None:
+        values = raw.get(self.key) or []
+        keys = tuple(name_key(v) for v in values)
+        if not all(keys):
+            raise bad_parameter(self.key, "empty value")
+        if len(keys) > MAX_VALUES:
+            raise bad_parameter(self.key, f"at most {MAX_VALUES} values")
+        return tuple(k for k in keys if k) or None
+
+    def compile(self, value: tuple[str, ...], scope: Scope) -> list[Condition]:
+        return [self.column.in_(value)]
+
+
+def names_param(name: str, description: str, example: str) -> Param:
+    """A repeatable free-text name parameter (see :class:`Names`)."""
+    return Param(
+        name,
+        list[str],
+        [],
+        description + " Compared whole and case-insensitively (Unicode NFKC + case folding); a comma is part of"
+        " the name. Repeat the parameter to accept any of several names.",
+        [example],
+    )
+
+
+@dataclass(frozen=True)
+class Words(OneParam):
+    """`q`: full-text search of ``index`` (app.search): the query is parsed here (a 400 naming `q` when
+    malformed, see app.search.query for the syntax) and compiled per database by SearchCondition. Its
+    parsed value also ranks (`sort=relevance`) and cuts snippets."""
+
+    param: Param
+    index: SearchIndex
+
+    def resolve(self, raw: Mapping[str, Any], session: Session) -> SearchQuery | None:
         query = raw.get(self.key)
         if query is None:
             return None
-        words = tuple(query.lower().split())
-        if not words:
-            raise bad_parameter(self.key, "needs at least one word")
-        if len(words) > self.MAX_WORDS:
-            raise bad_parameter(self.key, f"at most {self.MAX_WORDS} words")
-        return words
+        try:
+            return parse(query)
+        except QuerySyntaxError as exc:
+            raise bad_parameter(self.key, str(exc)) from None
 
-    def compile(self, value: tuple[str, ...], scope: Scope) -> list[Condition]:
-        escaped = (w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in value)
-        return [self.text.like(f"%{word}%", escape="\\") for word in escaped]
+    def compile(self, value: SearchQuery, scope: Scope) -> list[Condition]:
+        return [SearchCondition(self.index, value)]
+
+
+SYNTAX = (
+    ' Words are matched with their other forms (`mediation` finds *mediate*), all must match; `"a phrase"`,'
+    " `prefix*`, `a OR b` and `-excluded` work too (see the README's Search section). Case and Unicode form do"
+    " not matter. With `q`, each item carries a `snippet` and `sort=relevance` is available."
+)
 
 
 def words_param(description: str, example: str) -> Param:
-    return Param("q", str | None, None, description, example, constraints={"min_length": 1, "max_length": 200})
+    return Param("q", str | None, None, description + SYNTAX, example, constraints={"min_length": 1, "max_length": 200})
 
 
 @dataclass(frozen=True)
@@ -456,7 +528,7 @@ class Participant(Filter):
     def resolve(self, raw: Mapping[str, Any], session: Session) -> ParticipantValue | None:
         actors = value_groups("actor", raw.get("actor"))
         role_groups = value_groups("role", raw.get("role"))
-        check_ids(session, "actor", m.Actor, actors)
+        actors = checked_ids(session, "actor", m.Actor, actors)
         check_choices("role", role_groups, self.role.vocabulary or ())
         if not actors and not role_groups:
             return None

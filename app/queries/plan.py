@@ -36,7 +36,7 @@ from app.queries.filters import (
     walked_date_conditions,
 )
 from app.queries.pagination import SortKey, order_by
-from app.queries.resources import Resource
+from app.queries.resources import RELEVANCE, Resource
 
 
 class Purpose(enum.Enum):
@@ -87,11 +87,14 @@ class Plan:
         return self.values.get("date")
 
 
-def choose_shape(resource: Resource, values: Mapping[str, Any], purpose: Purpose) -> Shape:
+def choose_shape(resource: Resource, values: Mapping[str, Any], purpose: Purpose, sort: str | None = None) -> Shape:
     """Pure: the shape for these resolved values. A walk needs its filter's first group to name actors
-    (a role alone would walk a whole role's links)."""
+    (a role alone would walk a whole role's links). A relevance order scores every match, so it starts
+    from the matches (WHOLE_SET), never from a date-ordered walk."""
     if not resource.events:
         return Shape.RECORDS
+    if sort == RELEVANCE:
+        return Shape.WHOLE_SET
     walked = values.get(resource.walk.filter_key) if resource.walk is not None else None
     if isinstance(walked, ParticipantValue) and walked.actors and purpose is not Purpose.AGGREGATE:
         return Shape.WALK
@@ -115,9 +118,13 @@ def plan(session: Session, resource: Resource, params: Mapping[str, Any], purpos
     if problems:
         raise ProblemError.combined(problems)
     sort = params.get("sort") or resource.sorting.default
-    if sort not in resource.sorting.orders:
+    search = resource.search
+    if sort == RELEVANCE and search is not None:
+        if search.key not in values:
+            raise bad_parameter("sort", f"sort=relevance ranks the matches of `{search.key}`; give `{search.key}` too")
+    elif sort not in resource.sorting.orders:
         raise bad_parameter("sort", f"{sort!r} is not one of {', '.join(resource.sorting.orders)}")
-    shape = choose_shape(resource, values, purpose)
+    shape = choose_shape(resource, values, purpose, sort)
     broad: frozenset[tuple[str, int]] = frozenset()
     if shape is Shape.DATE_ORDER:
         broad = frozenset(_broad_groups(session, resource.filters, values))
@@ -284,7 +291,7 @@ def compile_plan(plan: Plan) -> Compiled:
         keys = resource.walk.sorting.orders[plan.sort]
         query = walked_select(plan, resource.walk.entity.event_id, *[k.column for k in keys])
         return Compiled(plan, query.order_by(*order_by(keys)), keys)
-    keys = resource.sorting.orders[plan.sort]
+    keys = resource.sort_keys(plan.sort, plan.values)
     selected = resource.model.id if resource.documents else resource.model
     query = select(selected, *[k.column for k in keys]).where(*conditions(plan)).order_by(*order_by(keys))
     if resource.options and not resource.documents:

@@ -27,11 +27,13 @@ from app.queries.filters import (
     Filter,
     Linked,
     Match,
+    Names,
     Param,
     Participant,
     Ref,
     Words,
     correlated,
+    names_param,
     repeatable,
     words_param,
 )
@@ -45,11 +47,14 @@ from app.queries.pagination import (
     query_fingerprint,
 )
 from app.queries.visit_documents import visit_documents_json
+from app.search.query import SearchQuery
+from app.search.sql import SearchIndex, relevance
 
 # The walk over one actor's event links (see plan.Shape.WALK). An alias, so that probes of
 # event_participants elsewhere in the same query (a second actor, a role) still correlate to the event.
 ACTOR_WALK = aliased(m.EventParticipant, name="walk")
 COUNTRY = r"[A-Z]{2}"
+RELEVANCE = "relevance"  # the sort every resource with `q` offers (Resource.sort_keys)
 _FAR_FUTURE = dt.date(9999, 12, 31)
 
 
@@ -71,8 +76,15 @@ class Sorting:
     def default(self) -> str:
         return next(iter(self.orders))
 
-    def param(self) -> Param:
-        return Param("sort", str, self.default, self.description, self.example, vocabulary=tuple(self.orders))
+    def param(self, ranked: bool = False) -> Param:
+        """`sort`; ``ranked`` adds `relevance` (resources with `q`)."""
+        if not ranked:
+            return Param("sort", str, self.default, self.description, self.example, vocabulary=tuple(self.orders))
+        description = (
+            self.description + " `relevance` (only with `q`): best match first (see the README's Search"
+            " section), ties by id."
+        )
+        return Param("sort", str, self.default, description, self.example, vocabulary=(*self.orders, RELEVANCE))
 
 
 def keys(*pairs: tuple[Any, Callable[[Any], Any]], descending: bool = False) -> list[SortKey]:
@@ -126,6 +138,26 @@ class Resource:
         return self._params
 
     @property
+    def search(self) -> Words | None:
+        """The resource's `q` filter, if it has one."""
+        return next((f for f in self.filters if isinstance(f, Words)), None)
+
+    def sort_param(self) -> Param:
+        """`sort`, with `relevance` when the resource has `q`."""
+        return self.sorting.param(ranked=self.search is not None)
+
+    def sort_keys(self, sort: str, values: Mapping[str, Any]) -> list[SortKey]:
+        """The keyset columns of ``sort`` given the resolved filter ``values`` (`relevance`: the score of
+        the parsed `q`, best first, then the id)."""
+        if sort != RELEVANCE:
+            return self.sorting.orders[sort]
+        search = self.search
+        assert search is not None and search.key in values, "plan() refuses relevance without q"
+        query: SearchQuery = values[search.key]
+        score = relevance(search.index, query).label("relevance")
+        return [SortKey(score, as_int, descending=True), SortKey(self.model.id, as_str)]
+
+    @property
     def filter_names(self) -> tuple[str, ...]:
         """The names of the parameters that select the records (what a cursor is bound to)."""
         return tuple(p.name for p in self._params)
@@ -166,8 +198,17 @@ EVENT_COUNTRY = Match(
     "an ISO 3166-1 alpha-2 code such as PK",
 )
 EVENT_WORDS = Words(
-    words_param("Words that must all appear in the title, summary or place (case-insensitive).", "afghan peace"),
-    m.Event.search_text,
+    words_param(
+        "Full-text search of the title, summary, place, notes, quotes, participants' names and topic labels.",
+        "afghan peace",
+    ),
+    SearchIndex(
+        "events",
+        m.Event.id,
+        m.Event.search_text,
+        m.Event.search_stems,
+        (m.Event.title, m.Event.summary, m.Event.location_name, m.Event.notes),
+    ),
 )
 
 EVENT_FILTERS: tuple[Filter, ...] = (
@@ -253,7 +294,16 @@ AGREEMENTS = Resource(
             repeatable("kind", "Kind (agreement, programme, decision, loan, …).", "programme", vocab.AGREEMENT_KINDS),
             m.Agreement.kind,
         ),
-        Words(words_param("Words that must all appear in the title or summary.", "training"), m.Agreement.search_text),
+        Words(
+            words_param("Full-text search of the title, summary and notes.", "training"),
+            SearchIndex(
+                "agreements",
+                m.Agreement.id,
+                m.Agreement.search_text,
+                m.Agreement.search_stems,
+                (m.Agreement.title, m.Agreement.summary, m.Agreement.notes),
+            ),
+        ),
     ),
     by_date(_agreement_date, m.Agreement.id, "By earliest milestone date; undated records come last."),
     (
@@ -272,7 +322,16 @@ ACTORS = Resource(
     "actor",
     m.Actor,
     (
-        Words(words_param("Words that must all appear in the name or an alias.", "pompeo"), m.Actor.search_text),
+        Words(
+            words_param("Full-text search of the name, aliases, titles of offices held and the id.", "pompeo"),
+            SearchIndex(
+                "actors",
+                m.Actor.id,
+                m.Actor.search_text,
+                m.Actor.search_stems,
+                (m.Actor.name, m.Actor.description),
+            ),
+        ),
         Choice(
             repeatable(
                 "kind",
@@ -306,7 +365,20 @@ CITATIONS = Resource(
     "citation",
     m.Citation,
     (
-        Match(repeatable("publisher", "Exact publisher name.", "Reuters"), m.Citation.publisher),
+        Words(
+            words_param("Full-text search of the title, authors, publisher and container title.", "mediate"),
+            SearchIndex(
+                "citations",
+                m.Citation.id,
+                m.Citation.search_text,
+                m.Citation.search_stems,
+                (m.Citation.title, m.Citation.container_title, m.Citation.publisher),
+            ),
+        ),
+        Names(
+            names_param("publisher", "Publisher name.", "Ministry of Foreign Affairs, Pakistan"),
+            m.Citation.publisher_key,
+        ),
         Ref(
             repeatable("source", "Source document whose footnotes these are.", "ips-pakistan-us-relations-2018-2020"),
             m.SourceDocument,
@@ -338,8 +410,10 @@ TOPICS = Resource(
     m.Topic,
     (
         Words(
-            words_param("Words that must all appear in the label or description.", "kashmir"),
-            func.lower(m.Topic.label + " " + m.Topic.description),
+            words_param("Full-text search of the label, description and id.", "kashmir"),
+            SearchIndex(
+                "topics", m.Topic.id, m.Topic.search_text, m.Topic.search_stems, (m.Topic.label, m.Topic.description)
+            ),
         ),
         Ref(
             Param("parent", str | None, None, "Only direct sub-topics of this topic.", "security-assistance"),
@@ -356,13 +430,15 @@ SOURCES = Resource(
     m.SourceDocument,
     (
         Words(
-            words_param("Words that must all appear in the title, series or publisher.", "pakistan"),
-            func.lower(
-                m.SourceDocument.title
-                + " "
-                + func.coalesce(m.SourceDocument.series, "")
-                + " "
-                + func.coalesce(m.SourceDocument.publisher, "")
+            words_param(
+                "Full-text search of the title, subtitle, series, publisher, authors and description.", "pakistan"
+            ),
+            SearchIndex(
+                "source_documents",
+                m.SourceDocument.id,
+                m.SourceDocument.search_text,
+                m.SourceDocument.search_stems,
+                (m.SourceDocument.title, m.SourceDocument.subtitle, m.SourceDocument.description),
             ),
         ),
     ),

@@ -237,6 +237,10 @@ class MilestoneIn(Record):
 
 
 class AgreementIn(Record):
+    # One schema for requests and responses (the write endpoints answer with the record): `amount` is read as a
+    # number or a string and written as a string, which the validation schema already allows.
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
     id: Slug
     title: str
     kind: Annotated[str, _in(vocab.AGREEMENT_KINDS, "agreement kind")]

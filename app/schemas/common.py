@@ -41,6 +41,13 @@ class Page(Schema, Generic[T]):
         description="Stable URL of this query (filters only, canonical order): cite it with `dataset_version`.",
         examples=["http://127.0.0.1:8000/v1/events?actor=imran-khan&type=visit"],
     )
+    snippets: dict[str, str] | None = Field(
+        default=None,
+        description="With `q`: for each item of this page, by id, a short extract of its text with the matched "
+        "words in `<mark>…</mark>` and everything else HTML-escaped (safe to insert into a page as it is); `…` "
+        "marks a cut. Null without `q`.",
+        examples=[{"khan-trump-summit-2019-07-22": "… offered to <mark>mediate</mark> on <mark>Kashmir</mark> …"}],
+    )
 
 
 class DateOut(Schema):

@@ -53,7 +53,7 @@ def export_params(resource: Resource, formats: dict[str, Export], stem: str) -> 
     own options (e.g. CSV's `escape_formulas`)."""
     return {
         name: resource.query_model(
-            f"{stem}{export.extension.title()}ExportParams", resource.sorting.param(), *export.params
+            f"{stem}{export.extension.title()}ExportParams", resource.sort_param(), *export.params
         )
         for name, export in formats.items()
     }
@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 else:
     EventFilters = EVENTS.query_model("EventFilters")
     EventParams = EVENTS.query_model(
-        "EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sorting.param(), EVENT_FORMAT, *format_options(EXPORTS)
+        "EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sort_param(), EVENT_FORMAT, *format_options(EXPORTS)
     )
     FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
@@ -92,7 +92,7 @@ else:
         "VisitParams",
         LIMIT,
         cursor_param(VISITS),
-        VISITS.sorting.param(),
+        VISITS.sort_param(),
         VISIT_FORMAT,
         *format_options(VISIT_EXPORTS),
     )
@@ -100,16 +100,16 @@ else:
     VisitFacetParams = VISITS.query_model("VisitFacetParams", VISIT_FACET, FACET_SIZE)
     CITATION_EXPORT_PARAMS = export_params(CITATIONS, CITATION_EXPORTS, "Citation")
     AgreementParams = AGREEMENTS.query_model(
-        "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sorting.param()
+        "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sort_param()
     )
-    ActorParams = ACTORS.query_model("ActorParams", LIMIT, cursor_param(ACTORS), ACTORS.sorting.param())
+    ActorParams = ACTORS.query_model("ActorParams", LIMIT, cursor_param(ACTORS), ACTORS.sort_param())
     CitationParams = CITATIONS.query_model(
         "CitationParams",
         LIMIT,
         cursor_param(CITATIONS),
-        CITATIONS.sorting.param(),
+        CITATIONS.sort_param(),
         CITATION_FORMAT,
         *format_options(CITATION_EXPORTS),
     )
-    TopicParams = TOPICS.query_model("TopicParams", LIMIT, cursor_param(TOPICS))
-    SourceParams = SOURCES.query_model("SourceParams", LIMIT, cursor_param(SOURCES))
+    TopicParams = TOPICS.query_model("TopicParams", LIMIT, cursor_param(TOPICS), TOPICS.sort_param())
+    SourceParams = SOURCES.query_model("SourceParams", LIMIT, cursor_param(SOURCES), SOURCES.sort_param())

@@ -1,0 +1,565 @@
+"""The write surface: create, replace (PUT), merge-patch (PATCH, RFC 7396) and delete records of every kind; whole
+bundles; each record's history; the change feed. Every write goes through app.curation.store (the one write path)
+inside app.curation.store.write_transaction, and needs an API key (`Authorization: Bearer`, app.curation.keys).
+
+Optimistic concurrency: a write to an existing record must send `If-Match` with an ETag a GET of that record
+answered with (or `*`). The tag names the dataset version it was served at; the write goes ahead only if the
+record has not changed since that version (checked under the write lock, so two curators racing on one record
+cannot both win): 428 without `If-Match`, 412 when stale.
+"""
+
+# No `from __future__ import annotations`: the record endpoints are built per kind, and FastAPI reads their
+# parameter types (the kind's bundle schema) from the annotations at definition time.
+
+import datetime as dt
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app import models as m
+from app.curation import keys, store
+from app.curation.answers import missing
+from app.curation.store import KINDS, Author, NotFound, PreconditionFailed, Written
+from app.curation.validate import RecordsInvalid
+from app.deps import SnapshotDep
+from app.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, RecordProblem
+from app.representation import VERSION_HEADER, ContractRoute, etag_of
+
+router = APIRouter(route_class=ContractRoute)
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key from `dipevents keys create`, sent as `Authorization: Bearer <token>`. Reads need none.",
+)
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+TAGS = {"sources": "sources", "citations": "citations", "topics": "topics", "actors": "actors"}
+EXAMPLE_IDS = {
+    "events": "khan-trump-meeting-davos-2020-01-21",
+    "actors": "imran-khan",
+    "agreements": "imet-pakistan",
+    "citations": "reuters-2018-01-05-us-suspends-security-aid",
+    "topics": "kashmir-dispute",
+    "sources": "ips-pakistan-us-relations-2018-2020",
+}
+
+
+# -- credentials -----------------------------------------------------------------------------------------------
+
+
+def _unauthorized(detail: str, error: str | None = None) -> ProblemError:
+    challenge = 'Bearer realm="dipevents"' + (f', error="{error}"' if error else "")
+    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+def _author(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str, reason: str | None
+) -> Author:
+    if credentials is None:
+        raise _unauthorized("send an API key as `Authorization: Bearer <token>`")
+    with request.app.state.sessions() as session:
+        key = keys.find_key(session, credentials.credentials)
+    if key is None:
+        raise _unauthorized("unknown or revoked API key", "invalid_token")
+    if scope not in key.scopes:
+        raise ProblemError(
+            403,
+            "forbidden",
+            f"this key's scopes ({', '.join(key.scopes)}) do not include {scope!r}",
+            headers={"WWW-Authenticate": f'Bearer realm="dipevents", error="insufficient_scope", scope="{scope}"'},
+        )
+    if keys.due_for_use_record(key):
+        # A write of its own (SQLite: the write lock), so it can neither be lost with a failed write nor find its
+        # read snapshot stale.
+        with store.write_transaction(request.app.state.sessions) as session:
+            keys.record_use(session, key)
+    return Author(key.id, key.name, urllib.parse.unquote(reason) if reason else None)
+
+
+ReasonHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Change-Reason",
+        description="Why the change is made, kept in the record's history (percent-encode non-ASCII text).",
+        examples=["Date corrected from the MOFA press release"],
+    ),
+]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+def writer(request: Request, credentials: Credentials, reason: ReasonHeader = None) -> Author:
+    """The caller of a record write: a live key with the `write` scope (401, 403 otherwise)."""
+    return _author(request, credentials, "write", reason)
+
+
+def administrator(request: Request, credentials: Credentials, reason: ReasonHeader = None) -> Author:
+    """The caller of a bundle write: a live key with the `admin` scope."""
+    return _author(request, credentials, "admin", reason)
+
+
+WriterDep = Annotated[Author, Depends(writer)]
+AdminDep = Annotated[Author, Depends(administrator)]
+
+
+def _content_type(request: Request, *allowed: str) -> None:
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given not in allowed:
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            f"send the body as {' or '.join(allowed)}",
+            headers={"Accept-Post": allowed[0]},
+        )
+
+
+def json_body(request: Request) -> None:
+    _content_type(request, JSON)
+
+
+def merge_patch_body(request: Request) -> None:
+    _content_type(request, MERGE_PATCH)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag of the record as last read (GET of the record), or `*`. Required: 428 without it, "
+        "412 if the record changed since.",
+        examples=['"3f2a9c1d0b7e4a56-1a2b3c4d5e6f"'],
+    ),
+]
+
+
+def _client_version(request: Request, if_match: str | None, record_path: str) -> str | None:
+    """The dataset version the client's copy was served at (None for `*`); 428 without If-Match, 412 when no tag
+    is one this API served for the record's JSON representation."""
+    if if_match is None:
+        raise ProblemError(
+            428, "precondition-required", "send If-Match with the record's ETag (or `*`) to write it", "If-Match"
+        )
+    for raw in if_match.split(","):
+        tag = raw.strip()
+        if tag == "*":
+            return None
+        if tag.startswith("W/") or not (tag.startswith('"') and tag.endswith('"')):
+            continue  # If-Match compares strong tags only (RFC 9110 §13.1.1)
+        opaque = tag[1:-1].removesuffix("-gzip")
+        version, _, _ = opaque.rpartition("-")
+        if version and etag_of(version, record_path, "", JSON) == f'"{opaque}"':
+            return version
+    raise ProblemError(412, "precondition-failed", "no ETag in If-Match belongs to this record", "If-Match")
+
+
+# -- answers ---------------------------------------------------------------------------------------------------
+
+
+def _problem_of(exc: RecordsInvalid, single: bool) -> ProblemError:
+    def field(p: Any) -> str:
+        if single or not p.kind:
+            return p.field or "body"
+        return f"{p.kind}[{p.record_id}].{p.field}" if p.field else f"{p.kind}[{p.record_id}]"
+
+    errors = [{"field": field(p), "detail": p.message} for p in exc.problems]
+    kind = "conflict" if exc.status == 409 else "invalid-record"
+    detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors[:20])
+    if len(errors) > 20:
+        detail += f"; … {len(errors) - 20} more in errors"
+    return ProblemError(exc.status, kind, detail, errors=errors)
+
+
+def _written(request: Request, written: Written, record_path: str, status: int) -> Response:
+    """The record as written, with the validators a GET of it now answers with."""
+    headers = {VERSION_HEADER: written.version, "Cache-Control": "no-store"}
+    if written.document is None:
+        return Response(status_code=204, headers=headers)
+    headers["ETag"] = etag_of(written.version, record_path, "", JSON)
+    headers["Content-Location"] = record_path
+    if status == 201:
+        headers["Location"] = record_path
+    return JSONResponse(written.document, status_code=status, headers=headers)
+
+
+@contextmanager
+def _writing(request: Request, kind: str, record_id: str | None) -> Iterator[Session]:
+    """The write transaction, with the domain's refusals turned into problem documents (nothing is committed)."""
+    try:
+        with store.write_transaction(request.app.state.sessions) as session:
+            yield session
+    except RecordsInvalid as exc:
+        raise _problem_of(exc, single=kind != "bundles") from None
+    except PreconditionFailed:
+        raise ProblemError(
+            412, "precondition-failed", "the record changed since the ETag in If-Match; GET it again", "If-Match"
+        ) from None
+    except NotFound:
+        assert record_id is not None
+        with request.app.state.sessions() as session:
+            raise missing(session, kind, record_id, for_write=True) from None
+
+
+def _renamed_path(record_path: str, old: str, new: str) -> str:
+    head, _, last = record_path.rpartition("/")
+    return f"{head}/{new}" if last == old else record_path
+
+
+# -- record endpoints, per kind --------------------------------------------------------------------------------
+
+WRITE_ERRORS = {
+    400: "Malformed JSON body or query.",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key lacks the `write` scope.",
+    413: "Body larger than the limit.",
+    415: "Body not sent as the documented media type.",
+}
+
+
+def _responses(*statuses: int, record: tuple[int, ...] = ()) -> dict[int | str, dict[str, Any]]:
+    described = {
+        **WRITE_ERRORS,
+        404: "No record with this id.",
+        409: "The id is taken, or other records still point at this one.",
+        410: "The record was deleted.",
+        412: "The record changed since the ETag in If-Match.",
+        422: "The record does not validate; `errors` names each field.",
+        428: "If-Match is missing.",
+        308: "The id was renamed; repeat the request at `Location`.",
+    }
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in (*WRITE_ERRORS, *statuses, *record):
+        model = RecordProblem if status in record else Problem
+        out[status] = {"model": model, "description": described[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
+    return out
+
+
+def add_record_routes(kind: str) -> None:
+    """POST /v1/{kind}, PUT/PATCH/DELETE /v1/{kind}/{id}, GET …/history and …/history/{seq} for one kind."""
+    spec = KINDS[kind]
+    schema: Any = spec.schema
+    singular = spec.singular
+    tag = TAGS.get(kind, kind)
+    collection = f"/v1/{kind}"
+    # Named as in the kind's GET route (`event_id`…), so each record has one path in the OpenAPI document.
+    id_param = Annotated[
+        str,
+        Path(
+            alias=f"{singular}_id",
+            description=f"{singular.capitalize()} id (a stable slug).",
+            examples=[EXAMPLE_IDS[kind]],
+        ),
+    ]
+
+    def create_record(
+        request: Request,
+        author: WriterDep,
+        record: Annotated[schema, Body(description=f"The {singular}, in the bundle format (`data/*.yaml`).")],
+        _media: Annotated[None, Depends(json_body)] = None,
+    ) -> Response:
+        with _writing(request, kind, None) as session:
+            written = store.create(session, kind, record, author)
+        return _written(request, written, f"{request.url.path}/{record.id}", 201)
+
+    def replace_record(
+        request: Request,
+        record_id: id_param,
+        author: WriterDep,
+        record: Annotated[schema, Body(description=f"The whole {singular}; a different `id` renames it.")],
+        if_match: IfMatch = None,
+        _media: Annotated[None, Depends(json_body)] = None,
+    ) -> Response:
+        version = _client_version(request, if_match, request.url.path)
+        with _writing(request, kind, record_id) as session:
+            written = store.replace(session, kind, record_id, record, author, version)
+        return _written(request, written, _renamed_path(request.url.path, record_id, record.id), 200)
+
+    def patch_record(
+        request: Request,
+        record_id: id_param,
+        author: WriterDep,
+        changes: Annotated[
+            dict[str, Any],
+            Body(
+                media_type=MERGE_PATCH,
+                description="A JSON Merge Patch (RFC 7396) of the record's document: members replace, `null` "
+                "removes, arrays are replaced whole. A new `id` renames the record.",
+                examples=[{"summary": "Corrected summary.", "notes": None}],
+            ),
+        ],
+        if_match: IfMatch = None,
+        _media: Annotated[None, Depends(merge_patch_body)] = None,
+    ) -> Response:
+        version = _client_version(request, if_match, request.url.path)
+        with _writing(request, kind, record_id) as session:
+            written = store.patch(session, kind, record_id, changes, author, version)
+        new_id = (written.document or {}).get("id", record_id)
+        return _written(request, written, _renamed_path(request.url.path, record_id, new_id), 200)
+
+    def delete_record(
+        request: Request,
+        record_id: id_param,
+        author: WriterDep,
+        replaced_by: Annotated[
+            str | None,
+            Query(
+                description=f"Id of the {singular} that replaces this one: its old URL's 410 then points there.",
+                examples=[EXAMPLE_IDS[kind]],
+            ),
+        ] = None,
+        if_match: IfMatch = None,
+    ) -> Response:
+        version = _client_version(request, if_match, request.url.path)
+        with _writing(request, kind, record_id) as session:
+            written = store.remove(session, kind, record_id, author, version, replaced_by)
+        return _written(request, written, request.url.path, 204)
+
+    def list_history(snapshot: SnapshotDep, record_id: id_param) -> Response:
+        revisions = _history(snapshot.session, kind, record_id)
+        if not revisions and spec.read(snapshot.session, record_id) is None:
+            raise missing(snapshot.session, kind, record_id)  # (a record written before the log began has none)
+        return JSONResponse({"items": [_revision(r) for r in revisions]})
+
+    def get_revision(
+        snapshot: SnapshotDep,
+        record_id: id_param,
+        seq: Annotated[int, Path(description="The revision's number (`seq` in the history).", examples=[42], ge=1)],
+    ) -> Response:
+        for revision in _history(snapshot.session, kind, record_id):
+            if revision.seq == seq:
+                return JSONResponse(_revision(revision))
+        raise ProblemError(404, "not-found", f"{singular} {record_id!r} has no revision {seq}")
+
+    item = collection + "/{" + singular + "_id}"
+    common: dict[str, Any] = {"tags": [tag]}  # the security requirement comes from the key dependency
+    router.add_api_route(
+        collection,
+        create_record,
+        methods=["POST"],
+        name=f"create_{singular}",
+        status_code=201,
+        summary=f"Create a {singular}",
+        description=f"Validated like a bundle record (references must exist); 201 with the {singular}, `Location` "
+        "and `ETag`. An id that was deleted may be used again.",
+        response_model=schema,
+        responses=_responses(409, record=(409, 422)),
+        **common,
+    )
+    router.add_api_route(
+        item,
+        replace_record,
+        methods=["PUT"],
+        name=f"replace_{singular}",
+        summary=f"Replace a {singular} (or rename it)",
+        description=f"The whole {singular} in the bundle format. A different `id` in the body renames it: other "
+        "records' references follow, and the old id answers 301 (writes: 308) to the new one.",
+        response_model=schema,
+        responses=_responses(308, 404, 410, 412, 428, record=(409, 422)),
+        **common,
+    )
+    router.add_api_route(
+        item,
+        patch_record,
+        methods=["PATCH"],
+        name=f"update_{singular}",
+        summary=f"Change part of a {singular} (JSON Merge Patch)",
+        description="Send `Content-Type: application/merge-patch+json`. The patched document is validated whole.",
+        response_model=schema,
+        responses=_responses(308, 404, 410, 412, 428, record=(409, 422)),
+        **common,
+    )
+    router.add_api_route(
+        item,
+        delete_record,
+        methods=["DELETE"],
+        name=f"delete_{singular}",
+        status_code=204,
+        summary=f"Delete a {singular}",
+        description="The record leaves every list; its URL answers 410 Gone (pointing at `replaced_by` if given) "
+        "and its history stays readable. Refused (409) while other records point at it.",
+        responses=_responses(308, 404, 410, 412, 428, record=(409, 422)),
+        **common,
+    )
+    router.add_api_route(
+        item + "/history",
+        list_history,
+        methods=["GET"],
+        name=f"list_{singular}_history",
+        summary=f"A {singular}'s revisions",
+        description="Every change to the record, oldest first, under this id and any earlier ids it was renamed "
+        "from: who (key), when, why, and the document before and after.",
+        response_model=HistoryOut,
+        responses={404: {"model": Problem, "description": "No record ever had this id."}},
+        tags=[tag],
+    )
+    router.add_api_route(
+        item + "/history/{seq}",
+        get_revision,
+        methods=["GET"],
+        name=f"get_{singular}_revision",
+        summary=f"One past revision of a {singular}",
+        description="The change with this number, if it is one of the record's: who, when, why, before and after.",
+        response_model=RevisionOut,
+        responses={404: {"model": Problem, "description": "No such revision of this record."}},
+        tags=[tag],
+    )
+
+
+# -- history and change feed -----------------------------------------------------------------------------------
+
+
+class RevisionOut(BaseModel):
+    seq: int = Field(description="The change's number: its position in the change feed.", examples=[42])
+    resource: str = Field(description="events, actors, agreements, citations, topics, sources.", examples=["events"])
+    id: str = Field(description="The record's id after the change.", examples=["khan-trump-meeting-davos-2020-01-21"])
+    op: str = Field(description="create, update or delete (`reset`: the whole dataset was replaced).")
+    previous_id: str | None = Field(description="The id before the change, when the change renamed the record.")
+    replaced_by: str | None = Field(description="For a delete: the record named as its replacement.")
+    at: str = Field(description="When it was committed (UTC, ISO 8601).", examples=["2026-11-29T12:00:00+00:00"])
+    key_id: int | None = Field(description="The API key that made it; null for the command line.")
+    author: str = Field(description="The key's name, or `cli`.", examples=["curator: Ayesha"])
+    reason: str | None = Field(description="Why, as the curator said (`X-Change-Reason`).")
+    dataset_version: str = Field(description="The dataset version this change's commit produced.")
+    before: dict[str, Any] | None = Field(description="The record before (bundle format); null for a create.")
+    after: dict[str, Any] | None = Field(description="The record after; null for a delete.")
+
+
+class HistoryOut(BaseModel):
+    items: list[RevisionOut]
+
+
+class ChangesOut(BaseModel):
+    items: list[RevisionOut] = Field(description="Changes after `since`, in commit order.")
+    next_cursor: str = Field(
+        description="Pass back as `since` to continue; when `items` is empty it is `since` again (poll with it)."
+    )
+
+
+def _revision(change: m.Change) -> dict[str, Any]:
+    at = change.at if change.at.tzinfo else change.at.replace(tzinfo=dt.UTC)
+    return {
+        "seq": change.seq,
+        "resource": change.resource,
+        "id": change.record_id,
+        "op": change.op,
+        "previous_id": change.previous_id,
+        "replaced_by": change.replaced_by,
+        "at": at.astimezone(dt.UTC).isoformat(),
+        "key_id": change.key_id,
+        "author": change.author,
+        "reason": change.reason,
+        "dataset_version": change.dataset_version,
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+def _history(session: Session, kind: str, record_id: str) -> list[m.Change]:
+    """The record's changes under ``record_id`` and every id it was renamed from, oldest first."""
+    ids, frontier = {record_id}, {record_id}
+    while frontier:  # follow renames backwards
+        earlier = select(m.Change.previous_id).where(
+            m.Change.resource == kind, m.Change.record_id.in_(frontier), m.Change.previous_id.is_not(None)
+        )
+        found = {p for p in session.scalars(earlier) if p} - ids
+        ids |= found
+        frontier = found
+    query = select(m.Change).where(
+        m.Change.resource == kind, or_(m.Change.record_id.in_(ids), m.Change.previous_id.in_(ids))
+    )
+    return list(session.scalars(query.order_by(m.Change.seq)))
+
+
+@router.get(
+    "/v1/changes",
+    response_model=ChangesOut,
+    tags=["service"],
+    summary="The change feed",
+    description="Every committed create, update and delete, of every kind, in commit order, each with the "
+    "record's document. Follow `next_cursor` to stay in sync: no change is ever skipped, even under concurrent "
+    "writes (writers take turns, so change numbers increase in commit order). Replaying the feed from the start "
+    "through the write endpoints reproduces the data.",
+    responses={400: {"model": Problem, "description": "Invalid `since` or `limit`."}},
+)
+def list_changes(
+    snapshot: SnapshotDep,
+    since: Annotated[
+        str,
+        Query(
+            description="A `next_cursor` from an earlier page; `0` (the default) starts from the first change.",
+            examples=["0"],
+            pattern=r"^[0-9]{1,18}$",
+        ),
+    ] = "0",
+    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per page.", examples=[100])] = 100,
+) -> Response:
+    after = int(since)
+    query = select(m.Change).where(m.Change.seq > after).order_by(m.Change.seq).limit(limit)
+    changes = list(snapshot.session.scalars(query))
+    cursor = str(changes[-1].seq) if changes else str(after)
+    return JSONResponse({"items": [_revision(c) for c in changes], "next_cursor": cursor})
+
+
+# -- bundles ---------------------------------------------------------------------------------------------------
+
+
+class BundleWritten(BaseModel):
+    counts: dict[str, int] = Field(description="Records written per kind.", examples=[{"events": 3, "actors": 1}])
+    changes: int = Field(description="Changes recorded (one per record; plus one `reset` with `replace`).")
+    dataset_version: str = Field(description="The dataset version after the write.")
+
+
+def write_bundle(
+    request: Request,
+    author: AdminDep,
+    document: Annotated[dict[str, Any], Body(description="The bundle.")],
+    replace: Annotated[
+        bool, Query(description="Replace the whole dataset (as `dipevents load --replace`).", examples=[False])
+    ] = False,
+    _media: Annotated[None, Depends(json_body)] = None,
+) -> Response:
+    reason = document.pop("reason", None)
+    if reason is not None and not isinstance(reason, str):
+        raise ProblemError(
+            422, "invalid-record", "reason: must be text", errors=[{"field": "reason", "detail": "must be text"}]
+        )
+    if reason:
+        author = Author(author.key_id, author.name, reason)
+    try:
+        bundle = store.as_bundle(document)
+    except RecordsInvalid as exc:
+        raise _problem_of(exc, single=False) from None
+    with _writing(request, "bundles", None) as session:
+        written = store.import_records(session, bundle, author, replace_all=replace)
+    body = {"counts": written.counts, "changes": written.changes, "dataset_version": written.version}
+    return JSONResponse(body, headers={VERSION_HEADER: written.version, "Cache-Control": "no-store"})
+
+
+router.add_api_route(
+    "/v1/bundles",
+    write_bundle,
+    methods=["POST"],
+    name="write_bundle",
+    response_model=BundleWritten,
+    tags=["service"],
+    summary="Write a whole bundle",
+    description="A bundle (the `data/*.yaml` format as JSON: `{sources: […], citations: […], topics: […], actors: […], "
+    "events: […], agreements: […]}`, each optional; an optional `reason` member) written in one transaction — all of "
+    "it or nothing, exactly as `dipevents load`. References may point at records already stored. `replace=true` "
+    "replaces the whole dataset. Needs a key with the `admin` scope.",
+    responses=_responses(409, record=(409, 422)),
+)
+
+for _kind in store.ORDER:
+    add_record_routes(_kind)
+
+
+__all__ = ["add_record_routes", "router"]

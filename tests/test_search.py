@@ -1,0 +1,280 @@
+"""Full-text search (issue 14): word-based matching with stems, phrases, prefixes, OR and exclusions on both
+databases; a 400 naming `q` for malformed syntax; relevance order and snippets; Unicode normalisation;
+`publisher=` case-insensitive and comma-safe; the same ids in the same relevance order on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.migrate import upgrade
+from app.search.query import QuerySyntaxError, parse
+from app.search.text import words
+from app.settings import Settings
+from tests.helpers import DATA, POSTGRES_URL, all_pages, ids, load_into, problem, yaml_records
+
+
+def texts(event: dict) -> str:
+    """Every text of an event document that `q` searches (except topic descriptions, which it does not)."""
+    parts = [event["title"], event["summary"], event["notes"] or "", (event["location"] or {}).get("name") or ""]
+    parts += [q["text"] for q in event["quotes"]]
+    parts += [p["actor"]["name"] for p in event["participants"]]
+    parts += [t["label"] for t in event["topics"]]
+    return " ".join(parts)
+
+
+def test_q_matches_words_not_substrings(data_client):
+    """`aid` is a word, not any text containing a-i-d (`said`, `paid`); `a` no longer returns everything."""
+    found = data_client.get("/v1/events", params={"q": "aid", "limit": 500}).json()["items"]
+    assert found, "the brief's data has an aid event"
+    for event in found:
+        assert "aid" in words(texts(event)), event["id"]
+    everything = all_pages(data_client, "/v1/events", 500)
+    containing = [e["id"] for e in everything if "aid" in texts(e).lower()]
+    assert len(containing) > len(found), "some events contain 'aid' only inside other words"
+    assert data_client.get("/v1/events", params={"q": "a"}).json()["total"] < len(everything)
+
+
+def test_words_match_their_other_forms_and_all_of_a_topic(data_client):
+    """`Kashmir mediation` finds every event of the kashmir-mediation topic (mediate, mediation, mediator…)."""
+    topic = {e["id"] for e in all_pages(data_client, "/v1/events", 500, topic="kashmir-mediation")}
+    assert len(topic) >= 5
+    found = set(ids(data_client.get("/v1/events", params={"q": "Kashmir mediation", "limit": 500})))
+    assert topic <= found
+
+
+def test_actors_are_found_by_office_title_and_id(data_client):
+    assert "mike-pompeo" in ids(data_client.get("/v1/actors", params={"q": "Secretary of State"}))
+    assert ids(data_client.get("/v1/actors", params={"q": "imran-khan"}))[:1] == ["imran-khan"]
+
+
+def test_phrase_prefix_or_and_exclusion(data_client):
+    sources = "/v1/sources"
+    assert ids(data_client.get(sources, params={"q": '"tactical and transactional"'})) != []
+    assert ids(data_client.get(sources, params={"q": '"transactional and tactical"'})) == []
+    prefixed = data_client.get("/v1/events", params={"q": "mediat*", "limit": 500}).json()["items"]
+    assert prefixed and all(re.search(r"\bmediat", texts(e), re.I) for e in prefixed)
+    kashmir = set(ids(data_client.get("/v1/events", params={"q": "kashmir", "limit": 500})))
+    without = set(ids(data_client.get("/v1/events", params={"q": "kashmir -mediation", "limit": 500})))
+    mediation = set(ids(data_client.get("/v1/events", params={"q": "mediation", "limit": 500})))
+    assert without == kashmir - mediation and without
+    either = set(ids(data_client.get("/v1/events", params={"q": "kashmir OR mediation", "limit": 500})))
+    assert either == kashmir | mediation
+
+
+def test_q_combines_with_other_filters_as_one_condition(data_client):
+    """An OR inside `q` stays inside it: with `type=visit`, every match is a visit."""
+    either = data_client.get("/v1/events", params={"q": "kashmir OR trump", "limit": 500}).json()["items"]
+    visits = data_client.get("/v1/events", params={"q": "kashmir OR trump", "type": "visit", "limit": 500}).json()
+    assert {e["id"] for e in visits["items"]} == {e["id"] for e in either if e["type"] == "visit"}
+    assert len(visits["items"]) < len(either)
+    # with an actor, the list walks the actor's links (plan.Shape.WALK) and probes q per event
+    khan = {e["id"] for e in all_pages(data_client, "/v1/events", 500, actor="imran-khan")}
+    walked = ids(data_client.get("/v1/events", params={"q": "kashmir OR trump", "actor": "imran-khan", "limit": 500}))
+    assert set(walked) == khan & {e["id"] for e in either} and walked
+    facets = data_client.get("/v1/events/facets", params={"q": "kashmir OR trump", "facet": "type"}).json()
+    assert sum(v["count"] for v in facets["facets"]["type"]) == len(either)
+
+
+@pytest.mark.parametrize(
+    "query", ['"unclosed phrase', "media*tion", "*", "OR kashmir", "kashmir OR", "kashmir OR OR talks", "-kashmir", "—"]
+)
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/actors", "/v1/citations", "/v1/topics", "/v1/sources"])
+def test_malformed_queries_are_a_400_naming_q(client, path, query):
+    problem(client.get(path, params={"q": query}), 400, "q")
+
+
+def test_relevance_needs_q(client):
+    problem(client.get("/v1/events", params={"sort": "relevance"}), 400, "sort")
+    problem(client.get("/v1/topics", params={"sort": "relevance"}), 400, "sort")
+
+
+def test_relevance_pages_every_match_once_best_first_with_snippets(data_client):
+    params = {"q": "kashmir OR pakistan OR trump", "sort": "relevance"}
+    whole = data_client.get("/v1/events", params=params | {"limit": 500}).json()
+    paged = all_pages(data_client, "/v1/events", 3, **params)
+    assert [e["id"] for e in paged] == [e["id"] for e in whole["items"]]
+    assert len(paged) == whole["total"] > 10
+    # A record naming Kashmir in its title twice-weighted stream ranks above one naming it only in notes.
+    top = data_client.get("/v1/events", params={"q": "kashmir", "sort": "relevance", "limit": 500}).json()
+    first, last = top["items"][0], top["items"][-1]
+    assert "kashmir" in words(first["title"]) and "kashmir" not in words(last["title"])
+    snippet = top["snippets"][first["id"]]
+    assert "<mark>Kashmir</mark>" in snippet
+    assert data_client.get("/v1/events").json()["snippets"] is None
+
+
+def test_publisher_is_case_insensitive_and_takes_commas(data_client):
+    def fold(text: str | None) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+    citations = yaml_records(DATA, "citations")
+    for publisher in {c["publisher"] for c in citations if c.get("publisher")}:
+        expected = sorted(c["id"] for c in citations if fold(c.get("publisher")) == fold(publisher))
+        for spelling in (publisher, publisher.upper(), publisher.lower()):
+            found = sorted(ids(data_client.get("/v1/citations", params={"publisher": spelling, "limit": 500})))
+            assert found == expected, spelling
+    assert any("," in c.get("publisher", "") for c in citations), "a publisher name has a comma"
+    both = {"publisher": ["reuters", "Ministry of Foreign Affairs, Pakistan"], "limit": 500}
+    assert len(ids(data_client.get("/v1/citations", params=both))) == 3
+
+
+UNICODE_BUNDLE = {
+    "sources": [{"id": "src", "title": "Quelle", "sections": [{"key": "body", "title": "Body", "paragraphs": 3}]}],
+    "topics": [{"id": "etats-unis", "label": "ÉTATS-UNIS ET SUISSE"}, {"id": "other", "label": "Other"}],
+    "actors": [{"id": "renee", "name": "Renée Dœuf", "kind": "person"}],
+    "events": [
+        {
+            "id": "zurich-talks",
+            "type": "meeting",
+            "title": "Talks in Zürich",
+            "summary": "Delegations meet at the Straße café; “ﬁnal” text agreed.",
+            "date": "2019-05-02",
+            "location": {"name": "Zürich", "country": "CH"},
+            "participants": [{"actor": "renee", "role": "participant"}],
+            "topics": ["etats-unis"],
+            "locators": [{"source": "src", "section": "body", "paragraph": 1}],
+        },
+        {
+            "id": "zurich-plain",
+            "type": "meeting",
+            "title": "Talks in Zurich",
+            "summary": "Spelt without the diaeresis.",
+            "date": "2019-05-03",
+            "participants": [{"actor": "renee", "role": "host"}],
+            "topics": ["other"],
+            "locators": [{"source": "src", "section": "body", "paragraph": 2}],
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def unicode_client(databases, tmp_path_factory):
+    """One database per backend for the module (each new PostgreSQL database costs a drop at the end)."""
+    folder = tmp_path_factory.mktemp("unicode")
+    (folder / "bundle.json").write_text(json.dumps(UNICODE_BUNDLE, ensure_ascii=False))
+    url = databases.new()
+    upgrade(url)
+    load_into(url, folder)
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "expected"),
+    [
+        ("/v1/events", "zu\u0308rich", ["zurich-talks"]),  # decomposed query, composed record
+        ("/v1/events", "ZÜRICH", ["zurich-talks"]),
+        ("/v1/events", "zurich", ["zurich-plain"]),  # diacritics are kept: a different word
+        ("/v1/events", "strasse", ["zurich-talks"]),  # ß folds to ss
+        ("/v1/events", "final", ["zurich-talks"]),  # the ligature ﬁ is NFKC fi
+        ("/v1/events", "e\u0301tats-unis", ["zurich-talks"]),  # by its topic label, decomposed
+        ("/v1/events", "renée talks", ["zurich-talks", "zurich-plain"]),  # by a participant's name
+        ("/v1/topics", "ÉTATS-UNIS ET SUISSE", ["etats-unis"]),  # accented capitals, the exact label
+        ("/v1/topics", "états-unis", ["etats-unis"]),
+        ("/v1/actors", "DŒUF", ["renee"]),
+    ],
+)
+def test_unicode_is_normalised_and_case_folded(unicode_client, path, query, expected):
+    assert ids(unicode_client.get(path, params={"q": query})) == expected
+
+
+def test_parse_tree():
+    query = parse('Kashmir "tactical and transactional" mediat* talks OR dialogue -india')
+    assert [[(t.tokens, t.stream, t.prefix) for t in c] for c in query.clauses] == [
+        [(("kashmir",), "stems", False)],
+        [(("tactic", "and", "transact"), "stems", False)],
+        [(("mediat",), "words", True)],
+        [(("talk",), "stems", False), (("dialogu",), "stems", False)],
+    ]
+    assert [t.tokens for t in query.excluded] == [("india",)]
+    assert parse("imran-khan").clauses == parse('"imran khan"').clauses
+    with pytest.raises(QuerySyntaxError):
+        parse(" ".join(["word"] * 21))
+
+
+# --------------------------------------------------------------------------------- the two databases agree
+
+PARITY_QUERIES = [
+    "ceasefire",
+    "talks",
+    "summit treaty",
+    "trade OR tariff",
+    "mediat*",
+    "negotiat*",
+    '"peace talks"',
+    "security -military",
+    "aid OR loan OR funding",
+    "islamabad",
+    "Washington",
+    "khan",
+    "popular envoy",
+    "discusses water",
+    "refugee",
+    "sanction*",
+    '"trade and"',
+    "nuclear uranium",
+    "supports OR rejects",
+    "ambassador -embassy",
+    "d*",
+    "topic",
+    "BORDER crisis",
+    "pipeline gas OR oil",
+]
+
+
+def ordered_ids(url: str, resource, queries: list[str], sorts: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    """Every match of each query, in list order, as the export path reads them (plan + compiled statement)."""
+    from app.db import make_engine, session_factory
+    from app.queries.plan import Purpose, compile_plan, plan
+
+    engine = make_engine(url)
+    answers = {}
+    with session_factory(engine)() as session:
+        for query in queries:
+            for sort in sorts:
+                compiled = compile_plan(plan(session, resource, {"q": query, "sort": sort}, Purpose.EXPORT))
+                rows = session.execute(compiled.query).all()
+                answers[query, sort] = [row[0] if isinstance(row[0], str) else row[0].id for row in rows]
+    engine.dispose()
+    return answers
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not POSTGRES_URL, reason="compares SQLite with PostgreSQL (set DIPEVENTS_TEST_POSTGRES_URL)")
+def test_sqlite_and_postgresql_return_the_same_ids_in_the_same_relevance_order(tmp_path, tmp_path_factory):
+    """Over generated data (bench/generate.py) and the bundled data, each query finds the same ids in the
+    same order on both databases, by relevance and by date."""
+    from app.queries.resources import ACTORS, CITATIONS, EVENTS
+    from bench.generate import generate
+    from tests.helpers import DatabaseFactory
+
+    factory = DatabaseFactory("postgresql", tmp_path_factory)
+    try:
+        for name in ("generated", "data"):
+            answers = []
+            for url in (f"sqlite:///{tmp_path / (name + '.sqlite3')}", factory.new()):
+                if name == "generated":
+                    generate(url, 900, seed=5, progress=False)
+                else:
+                    upgrade(url)
+                    load_into(url, DATA)
+                answer = ordered_ids(url, EVENTS, PARITY_QUERIES, ("relevance", "date"))
+                answer |= ordered_ids(url, ACTORS, ["khan", "minister OR secretary", "a*"], ("relevance",))
+                answer |= ordered_ids(url, CITATIONS, ["trade*", "kashmir", "pakistan OR india"], ("relevance",))
+                answers.append(answer)
+            assert answers[0] == answers[1], name
+            ordered = [v for (q, sort), v in answers[0].items() if sort == "relevance" and len(v) > 1]
+            if name == "generated":
+                assert len(ordered) >= 20, "at least 20 queries have an order to compare"
+    finally:
+        factory.drop_all()
