@@ -49,7 +49,7 @@ fuzz: install-test
 
 # wrk at 64 connections for 30 s against a local server on 50,000 generated events, with stalled export readers
 # held throughout; fails on any 5xx or timeout of the normal requests (bench/load_test.py). Installs wrk if missing.
-load-test: install
+load-test: install-test
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/load_test.py --events 50000 --connections 64 --seconds 30
 

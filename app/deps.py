@@ -44,7 +44,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()  # ends the read transaction and returns the connection to the pool
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function": FastAPI's default ends a yield dependency after the response has been sent, which let a client
+# that stops reading hold a pooled connection for as long as it keeps the socket open.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 CURSOR_SIGNING = "cursor-signing"  # app.models.ServiceSecret name

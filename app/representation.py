@@ -31,6 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.problems import ProblemError
 
 VERSION_HEADER = "X-Dataset-Version"
+# Scope key set on the GET copy of a HEAD request, for responses that can skip producing their body
+# (app.streaming.ExportResponse reads no rows for a HEAD).
+HEAD_REQUEST = "dipevents.head"
 GZIP_SUFFIX = "-gzip"
 
 
@@ -220,7 +223,7 @@ class RepresentationMiddleware:
             headers.append((name, value))
         scope["headers"] = headers
         # HEAD: a copy, so the server keeps its own scope (HEAD) and sends the GET's headers without a body.
-        inner = {**scope, "method": "GET"} if head else scope
+        inner = {**scope, "method": "GET", HEAD_REQUEST: True} if head else scope
 
         async def send_representation(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -29,6 +29,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.problems import ProblemError
+from app.representation import HEAD_REQUEST
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,11 @@ class ExportResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            if scope.get(HEAD_REQUEST):  # the headers (with the count) only: no rows are read for a HEAD
+                await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                await super().__call__(scope, receive, send)
         finally:
             close_chunks = getattr(self.chunks, "close", None)
             # The writer's generator and the session it reads are used from worker threads; close them there too,

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -598,3 +599,32 @@ def test_every_table_is_data_or_bookkeeping() -> None:
     bookkeeping = {"changes", "retired_ids", "api_keys", "dataset_state", "service_secrets"}
     assert set(Base.metadata.tables) == DATA_TABLE_NAMES | bookkeeping
     assert not DATA_TABLE_NAMES & bookkeeping
+
+
+def test_records_with_amounts_can_be_edited_and_oversized_numbers_are_422s(curated: Curated) -> None:
+    # An agreement's amount is a Decimal in the database: its revision (the record before the write) must still be
+    # storable as JSON, and the history must give it back as the schema reads it.
+    patch_headers = curated.writer | {"If-Match": "*", "Content-Type": "application/merge-patch+json"}
+    edited = curated.client.patch("/v1/agreements/training-programme", content=b'{"notes":"x"}', headers=patch_headers)
+    assert edited.status_code == 200, edited.text
+    history = curated.get("/v1/agreements/training-programme/history").json()
+    assert Decimal(str(history["items"][-1]["before"]["amount"])) == Decimal(125000000)
+    # Values beyond what the columns hold are refused by validation, the same on both databases, never a 500.
+    for body in ({"amount": 1e30}, {"amount": "0.001"}):
+        refused = curated.client.patch(
+            "/v1/agreements/training-programme", content=json.dumps(body).encode(), headers=patch_headers
+        )
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "amount", refused.text
+    for body in (
+        {"quantity": 2**31},
+        {"locators": [{"source": "test-brief", "section": "chronology", "paragraph": 2**63}]},
+    ):
+        refused = curated.client.patch(
+            "/v1/events/september-visit", content=json.dumps(body).encode(), headers=patch_headers
+        )
+        assert refused.status_code == 422, refused.text
+    for title in ("nul\x00here", "bell\x07"):
+        refused = curated.client.patch(
+            "/v1/events/september-visit", content=json.dumps({"title": title}).encode(), headers=patch_headers
+        )
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "title", refused.text

@@ -40,6 +40,7 @@ LISTS += [("/v1/citations", CITATIONS, "footnote"), ("/v1/citations", CITATIONS,
 @example(choice=LISTS[3], values=["test-brief", 2**70, ""], actor=False)  # beyond a 64-bit column
 @example(choice=LISTS[3], values=["test-brief", 1e300, ""], actor=False)
 @example(choice=LISTS[0], values=["2019-07-01", "\x00"], actor=True)
+@example(choice=LISTS[0], values=["2019-07-01", "\ud800"], actor=False)  # a lone surrogate: valid JSON, not UTF-8
 def test_a_signed_cursor_with_any_values_is_a_page_or_a_400(client, choice, values, actor):
     path, resource, sort = choice
     params = {"sort": sort, "limit": 2}

@@ -384,3 +384,29 @@ def test_accessibility_and_screenshots(browser, live_url, name, viewport):
     finally:
         tab.close()
     assert tab.problems == [], "\n".join(tab.problems)
+
+
+@needs_chromium
+def test_the_typeahead_offers_the_name_typed_first_and_a_typed_name_is_never_dropped(tab):
+    tab.open()
+    field = tab.page.locator("#f-actor")
+    field.focus()
+    # Partial words find actors (the API's `q` matches whole words: the page asks for prefixes), and the name
+    # typed comes before the names that merely contain it ("Government of Pakistan"), so Enter picks it.
+    field.press_sequentially("Pakistan")
+    tab.page.wait_for_selector('#actor-options li[data-actor-id="pakistan"]')
+    first = tab.page.get_attribute("#actor-options li[role=option]", "data-actor-id")
+    assert first == "pakistan"
+    field.press("Enter")
+    tab.page.wait_for_selector('#actor-chips li[data-actor-id="pakistan"]')
+    tab.ready()
+    # A name typed but not chosen is not silently left out: Apply says so and changes nothing.
+    before = tab.page.url
+    field.press_sequentially("Trum")
+    tab.page.wait_for_selector('#actor-options li[data-actor-id="donald-trump"]')
+    tab.page.keyboard.press("Escape")
+    tab.page.click("#filters button[type=submit]")
+    tab.page.wait_for_selector("#error:not([hidden])")
+    assert "not chosen" in tab.page.inner_text("#error")
+    assert tab.page.get_attribute("#f-actor", "aria-invalid") == "true"
+    assert tab.page.url == before

@@ -21,6 +21,7 @@ import anyio
 import httpx
 import pytest
 import rispy
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
@@ -139,6 +140,41 @@ def test_stalled_export_readers_do_not_starve_other_requests(big_db: str, tmp_pa
         finally:
             for sock in stalled:
                 sock.close()
+
+
+def test_stalled_readers_of_json_pages_hold_no_database_connection(big_db: str, tmp_path: Path) -> None:
+    # Fifty-five clients each pipeline 20 large pages and read nothing. Before, a page's session was closed only
+    # after its response had been sent, so each blocked response held a pooled connection: the pool ran dry.
+    with server(big_db, tmp_path) as base:
+        host, port = base.removeprefix("http://").split(":")
+        request = f"GET /v1/events?limit=100 HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\n\r\n"
+        stalled = []
+        try:
+            for _ in range(55):
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.connect((host, int(port)))
+                sock.sendall(request.encode() * 20)
+                stalled.append(sock)
+            time.sleep(3)
+            for _ in range(3):
+                started = time.monotonic()
+                answer = httpx.get(f"{base}/v1/events?limit=1", timeout=10)
+                took = time.monotonic() - started
+                assert answer.status_code == 200 and took < 2, (answer.status_code, took)
+        finally:
+            for sock in stalled:
+                sock.close()
+
+
+def test_head_of_an_export_announces_the_count_without_a_body(test_db: str) -> None:
+    app = create_app(Settings(database_url=test_db, rate_limit_per_minute=0))
+    with TestClient(app) as client:
+        got = client.get("/v1/events/export.csv")
+        head = client.head("/v1/events/export.csv")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["x-record-count"] == got.headers["x-record-count"]
+    app.state.engine.dispose()
 
 
 def test_a_stalled_export_is_abandoned_and_its_slot_and_connection_returned(big_db: str, tmp_path: Path) -> None:

@@ -275,6 +275,8 @@ def _log(session: Session, author: Author, version: str, entries: list[dict[str,
             "before": None,
             "after": None,
             **entry,
+            # Documents as JSON holds them (an agreement's Decimal amount as its text, as the schema reads it back).
+            **{k: json.loads(_canonical(entry[k])) for k in ("before", "after") if entry.get(k) is not None},
             "key_id": author.key_id,
             "author": author.name,
             "reason": author.reason,

@@ -270,6 +270,20 @@ function readForm() {
   };
 }
 
+/** Typeahead order: the name typed exactly, then names starting with it, then names with a word starting with
+ * it, then aliases; alphabetical within each (the API's order, stable sort). */
+function rankActors(actors, typed) {
+  const text = typed.trim().toLowerCase();
+  const rank = (actor) => {
+    const name = actor.name.toLowerCase();
+    if (name === text) return 0;
+    if (name.startsWith(text)) return 1;
+    if (name.split(/[^\p{L}\p{N}]+/u).some((word) => word.startsWith(text))) return 2;
+    return 3;
+  };
+  return [...actors].sort((a, b) => rank(a) - rank(b));
+}
+
 // The actor typeahead: a WAI-ARIA 1.2 combobox with a listbox popup, fed by /v1/actors?q=.
 function setupTypeahead() {
   const input = $('f-actor');
@@ -301,14 +315,18 @@ function setupTypeahead() {
     const text = input.value.trim();
     const ticket = ++asked;
     if (!text) return close();
+    // `q` matches whole words (app.search): every typed word becomes a prefix (`pak` → `pak*`). Characters of
+    // the query syntax (quotes, `*`, a leading `-`) are dropped rather than sent.
+    const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) || [];
+    if (!words.length) return close();
     let page;
     try {
-      page = await api('v1/actors', new URLSearchParams({ q: text, limit: '8' }));
+      page = await api('v1/actors', new URLSearchParams({ q: words.map((w) => `${w}*`).join(' '), limit: '30' }));
     } catch (error) {
       return showError(error);
     }
     if (ticket !== asked) return; // a later keystroke's answer wins
-    options = page.items;
+    options = rankActors(page.items, text).slice(0, 8);
     list.replaceChildren(
       ...(options.length
         ? options.map((actor, i) =>
@@ -839,6 +857,14 @@ function setup() {
   const form = $('filters');
   form.addEventListener('submit', (submit) => {
     submit.preventDefault();
+    const actorText = $('f-actor').value.trim();
+    if (actorText) {
+      // Typed but not chosen: say so rather than silently leave it out of the query.
+      showError({ message: `“${actorText}” is not chosen yet: pick an actor from the list (↓ and Enter), or clear the box.`, problem: { title: 'Choose the actor' } });
+      $('f-actor').setAttribute('aria-invalid', 'true');
+      $('f-actor').focus();
+      return;
+    }
     navigate({ ...readForm(), event: null });
   });
   form.addEventListener('change', (change) => {

@@ -50,7 +50,7 @@ CSV: tuple[tuple[str, Callable[[Visit], Any]], ...] = (
     ("end", lambda v: v["date"]["end"]),
     ("precision", lambda v: v["date"]["precision"]),
     ("edtf", lambda v: v["date"]["edtf"]),
-    ("quantity", lambda v: v["quantity"]),
+    ("quantity", lambda v: v["quantity"] or 1),  # visits this row stands for (a travel table counts rows as trips)
     ("remarks", lambda v: v["summary"]),
     ("sources", _sources),
 )

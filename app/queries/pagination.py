@@ -51,6 +51,7 @@ def as_str(value: Any) -> str:
         raise TypeError("expected a string")
     if "\x00" in value or len(value) > MAX_KEY_TEXT:
         raise ValueError("not a key value")
+    value.encode("utf-8")  # a lone surrogate (JSON allows "\ud800") cannot reach a database: UnicodeEncodeError
     return value
 
 

@@ -8,9 +8,10 @@ in :mod:`app.importers.bundle`, which sees the whole bundle.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -58,8 +59,33 @@ def _in(vocabulary: Mapping[str, object] | tuple[str, ...], what: str) -> AfterV
     return AfterValidator(check)
 
 
+# What the columns hold (4-byte integers; agreements.amount is NUMERIC(20, 2)), so a value that passes validation
+# always fits the database, on PostgreSQL and SQLite alike.
+INT4_MAX = 2**31 - 1
+AMOUNT_LIMIT = Decimal(10) ** 18
+
+
+# C0 control characters other than tab, line feed and carriage return: PostgreSQL text cannot hold NUL (a write
+# would fail there and succeed on SQLite), and none belongs in a title, a name or a note.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        texts = (
+            [value]
+            if isinstance(value, str)
+            else [v for v in value if isinstance(v, str)]
+            if isinstance(value, list)
+            else []
+        )
+        if any(_CONTROL.search(text) for text in texts):
+            raise ValueError("contains a control character (NUL, BEL, ESC…); only tab and line breaks are allowed")
+        return value
 
 
 class CslName(Record):
@@ -71,8 +97,8 @@ class CslName(Record):
 class LocatorIn(Record):
     source: Slug
     section: Slug
-    paragraph: int | None = Field(default=None, ge=1)
-    footnote: int | None = Field(default=None, ge=1)
+    paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
     note: str | None = None
 
 
@@ -92,15 +118,15 @@ class SectionIn(Record):
     key: Slug
     title: str
     parent: Slug | None = None
-    paragraphs: int = Field(default=0, ge=0)
+    paragraphs: int = Field(default=0, ge=0, le=INT4_MAX)
 
 
 class AssessmentIn(Record):
     id: Slug
     summary: str = Field(description="The document's judgement, in our words, attributed to the document.")
     section: Slug
-    paragraph: int | None = Field(default=None, ge=1)
-    footnote: int | None = Field(default=None, ge=1)
+    paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
     topics: list[Slug] = []
 
 
@@ -127,7 +153,7 @@ class SourceIn(Record):
 class CitationIn(Record):
     id: Slug
     source: Slug
-    footnote: int | None = Field(default=None, ge=1)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
     type: Annotated[str, _in(vocab.CSL_TYPES, "CSL type")]
     title: str
     container_title: str | None = None
@@ -192,7 +218,7 @@ class RelationIn(Record):
 class QuoteIn(Record):
     speaker: Slug
     text: str = Field(max_length=400, description="Only words the speaker actually said.")
-    footnote: int | None = Field(default=None, ge=1)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class EventIn(Record):
@@ -207,7 +233,7 @@ class EventIn(Record):
     locators: list[LocatorIn] = Field(min_length=1)
     parent: Slug | None = None
     related: list[RelationIn] = []
-    quantity: int | None = Field(default=None, ge=1)
+    quantity: int | None = Field(default=None, ge=1, le=INT4_MAX)
     notes: str | None = None
     discrepancies: list[Discrepancy] = []
     quotes: list[QuoteIn] = []
@@ -246,7 +272,7 @@ class AgreementIn(Record):
     kind: Annotated[str, _in(vocab.AGREEMENT_KINDS, "agreement kind")]
     status: Annotated[str, _in(vocab.AGREEMENT_STATUSES, "status")]
     summary: str = ""
-    amount: Decimal | None = Field(default=None, ge=0)
+    amount: Decimal | None = Field(default=None, ge=0, lt=AMOUNT_LIMIT, decimal_places=2)
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     amount_qualifier: Literal["exact", "at_least", "about"] | None = None
     parties: list[AgreementPartyIn] = Field(min_length=1)
