@@ -56,6 +56,7 @@ def _options(
 def describe_failure(exc: BaseException, database_url: str | None = None) -> str:
     """One line saying what failed, for a person at a terminal: the database's or the system's own message,
     never a traceback (a database URL's password is hidden)."""
+    from pydantic import ValidationError
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -69,6 +70,11 @@ def describe_failure(exc: BaseException, database_url: str | None = None) -> str
         return f"database error{where}: {type(cause).__name__}: {message} (run with --debug for the traceback)"
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or first_line}"
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        # A setting from the environment: name the variable (its field name in capitals) and what it needs.
+        return "; ".join(
+            f"setting {'_'.join(str(p) for p in error['loc']).upper() or '?'}: {error['msg']}" for error in exc.errors()
+        )
     if isinstance(exc, SQLAlchemyError):
         return f"database error: {first_line} (run with --debug for the traceback)"
     if type(exc).__module__.startswith("app."):

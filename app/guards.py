@@ -19,6 +19,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from sqlalchemy import Engine, event
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
@@ -316,3 +319,22 @@ def install_query_timeout(engine: Engine, timeout_ms: int) -> None:
             # On the driver connection, not this cursor (which may be a server-side one): same transaction.
             cursor.connection.execute(f"SET LOCAL statement_timeout = {wanted}")
             conn.info["statement_timeout_ms"] = wanted
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, except that a refused preflight (an origin, method or header not allowed) is
+    answered as a problem document naming what was refused, like every other 4xx (Starlette's is text/plain)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS":
+            headers = Headers(scope=scope)
+            if "origin" in headers and "access-control-request-method" in headers:
+                answer = self.preflight_response(request_headers=headers)
+                if answer.status_code == 400:
+                    refused = bytes(answer.body).decode().removeprefix("Disallowed CORS ")
+                    detail = f"this cross-origin request is not allowed: {refused} refused"
+                    parameter = "Origin" if "origin" in refused else "Access-Control-Request-Method"
+                    problem = problem_response(Request(scope), 400, "http-error", detail, parameter)
+                    await problem(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)

@@ -32,7 +32,6 @@ class Settings(BaseSettings):
         default=None,
         description="Key signing pagination cursors (at least 32 characters; the same for every process serving one "
         "database). Unset: a random key the migrations store in the database.",
-        min_length=32,
     )
     export_concurrency: int = Field(
         default=8,
@@ -110,6 +109,13 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="text (for terminals) or json (one object per line)."
     )
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (a random string; the same for every process)")
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

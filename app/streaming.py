@@ -175,8 +175,14 @@ class ExportResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            if scope.get(HEAD_REQUEST):  # the headers (with the count) only: no rows are read for a HEAD
+            if scope.get(HEAD_REQUEST):
+                # Only the first block is made (RepresentationMiddleware drops it): the headers, which middleware
+                # such as gzip decides from the first block, are the GET's, without reading every row.
+                block = await anyio.to_thread.run_sync(self._next_block)
                 await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+                await send(
+                    {"type": "http.response.body", "body": (block or "").encode(self.charset), "more_body": True}
+                )
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
                 await super().__call__(scope, receive, send)

@@ -102,3 +102,11 @@ def test_the_sqlite_lock_file_sits_beside_the_database(tmp_path):
     url = f"sqlite:///{tmp_path}/db/dipevents.sqlite3"
     assert dipevents("migrate", "--database-url", url).returncode == 0
     assert sorted(p.name for p in Path(tmp_path, "db").iterdir() if "lock" in p.name) == ["dipevents.sqlite3.lock"]
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("CURSOR_SECRET", "short")
+    result = dipevents("migrate", "--database-url", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    assert result.returncode == 1
+    (line,) = failure_lines(result)
+    assert line.startswith("dipevents migrate: setting CURSOR_SECRET:") and "32 characters" in line, line

@@ -397,3 +397,24 @@ def test_vary_names_each_header_once(data_client: TestClient) -> None:
         vary = data_client.get("/v1/events", headers={"Accept-Encoding": encoding}).headers["vary"]
         names = [v.strip().lower() for v in vary.split(",")]
         assert len(names) == len(set(names)) and "accept-encoding" in names, vary
+
+
+def test_a_refused_cors_preflight_is_a_problem_document(test_db):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(database_url=test_db, cors_origins=["https://app.example"], rate_limit_per_minute=0))
+    with TestClient(app) as client:
+        allowed = client.options(
+            "/v1/events", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert allowed.status_code == 200
+        refused = client.options(
+            "/v1/events", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert refused.status_code == 400
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["parameter"] == "Origin"
+    app.state.engine.dispose()

@@ -278,3 +278,20 @@ def test_sqlite_and_postgresql_return_the_same_ids_in_the_same_relevance_order(t
                 assert len(ordered) >= 20, "at least 20 queries have an order to compare"
     finally:
         factory.drop_all()
+
+
+def test_the_dotted_capital_i_folds_like_any_other_capital() -> None:
+    # Python's casefold gives "i" + U+0307 for "İ": stored text and queries must still meet as plain "istanbul".
+    from app.search.text import index_text, words
+
+    assert words("İstanbul") == words("ISTANBUL") == words("istanbul") == ["istanbul"]
+    assert "istanbul" in index_text(["İstanbul Process"], []).words.split()
+
+
+def test_an_index_holds_at_most_max_field_words_whatever_the_record() -> None:
+    # PostgreSQL's tsvector holds 1 MB: a record of 17,500 distinct 64-letter words was a 500 there at write time.
+    from app.search.text import MAX_FIELD_WORDS, index_text
+
+    long_words = [f"{n:064d}" for n in range(17_500)]
+    indexed = index_text(["title"], [" ".join(long_words), " ".join(long_words)])
+    assert len(indexed.words.split()) <= MAX_FIELD_WORDS + 2  # the field breaks between streams

@@ -33,6 +33,9 @@ import snowballstemmer
 
 FIELD_BREAK = "¶"  # a pilcrow: punctuation, so never a token of any text or query
 MAX_TOKEN = 64  # characters; longer runs (hashes, pasted junk) are cut, in records and queries alike
+# Words indexed per record (and per field): later words are not searchable. PostgreSQL's tsvector holds at most
+# 1 MB, so a record's index has to stop somewhere; 10,000 words is a long report's summary many times over.
+MAX_FIELD_WORDS = 10_000
 
 
 def _token_class() -> str:
@@ -56,7 +59,10 @@ TOKEN = re.compile(rf"(?:[^\W_]|[{_token_class()}])+")
 def normalise(text: str) -> str:
     """NFKC + case folding (+ NFKC again: folding can leave a string that NFKC would still change): the one
     form in which stored text and queries are compared, on both databases. ``"ZU\\u0308RICH"`` -> ``"zürich"``."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    # The dotted capital I folds to i + U+0307, which no lowercase i carries: dropping the dot lets "İstanbul"
+    # and "Istanbul" find each other.
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return folded.replace("i\u0307", "i")
 
 
 def words(text: str | None) -> list[str]:
@@ -64,7 +70,7 @@ def words(text: str | None) -> list[str]:
     characters. ``"Imran Khan's visit (2019)"`` -> ``["imran", "khan", "s", "visit", "2019"]``."""
     if not text:
         return []
-    return [token[:MAX_TOKEN] for token in TOKEN.findall(normalise(text))]
+    return [token[:MAX_TOKEN] for token in TOKEN.findall(normalise(text))[:MAX_FIELD_WORDS]]
 
 
 _local = threading.local()  # Snowball stemmer objects keep state between calls: one per thread
@@ -99,6 +105,14 @@ def index_text(main: Iterable[str | None], rest: Iterable[str | None]) -> Indexe
     main_words = [w for field in fields for w in field]
     groups = [main_words, main_words] if main_words else []
     groups += [tokens for tokens in (words(text) for text in rest) if tokens]
+    # At most MAX_FIELD_WORDS words in all: PostgreSQL's tsvector (1 MB) must hold the record's whole index.
+    budget, kept = MAX_FIELD_WORDS, []
+    for tokens in groups:
+        if budget <= 0:
+            break
+        kept.append(tokens[:budget])
+        budget -= len(kept[-1])
+    groups = kept
     streams = [" ".join(tokens) for tokens in groups]
     stems = [" ".join(stem(w) for w in tokens) for tokens in groups]
     separator = f" {FIELD_BREAK} "
