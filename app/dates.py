@@ -98,6 +98,10 @@ def _parse_with_library(text: str) -> DateSpan:
     if not precisions:
         raise InvalidDate(f"{text!r}: unsupported EDTF feature")
     coarsest = max(precisions, key=_PRECISION_ORDER.__getitem__)
+    if "X" in text and "/" not in text and start is not None and end is not None:
+        # Unspecified digits (`2020-02-XX`, `0001-XX-XX`): the edtf package reports the precision the text is
+        # written to, but the date is only as precise as the days it may denote.
+        coarsest = "day" if start == end else "month" if (start.year, start.month) == (end.year, end.month) else "year"
     return DateSpan(
         edtf=text,
         start=start,

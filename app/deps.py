@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.exports import Export
+from app.exports import Export, ExportContext, require_options_apply
 from app.guards import client_key
 from app.http_cache import read_version
 from app.models import ServiceSecret
@@ -166,6 +166,7 @@ class Lister:
         if not requested:
             self.request.state.negotiated = True  # the answer depends on Accept: Vary: Accept
         name = negotiate(self.request.headers.get("accept"), requested, formats)
+        require_options_apply(name, formats, params.model_dump())
         if name == "json":
             return self.page(resource, params, serialize)
         return self.export(resource, params, name, formats)
@@ -190,9 +191,10 @@ class Lister:
             release()
             raise
         session.info[STREAMING] = True
+        context = ExportContext(self.snapshot.updated, params.model_dump())
 
         def body() -> Iterator[str]:
-            yield from export.write(matches.rows)
+            yield from export.write(matches.rows, context)
             if export.ending is not None:
                 yield export.ending(matches.count)
 

@@ -19,6 +19,10 @@ from app.curation.body_limit import BodyLimitMiddleware
 from app.db import make_engine, session_factory, sqlite_file
 from app.deps import CursorSigning
 from app.docs import install_docs, install_explorer
+from app.exports import format_options
+from app.exports.citations import CITATION_EXPORTS
+from app.exports.events import EXPORTS
+from app.exports.visits import VISIT_EXPORTS
 from app.guards import ProblemCORSMiddleware
 from app.logs import REQUEST_ID_HEADER, RequestLogMiddleware, configure_logging
 from app.middleware import EdgeMiddleware
@@ -186,7 +190,12 @@ def document_guards(app: FastAPI) -> dict[str, Any]:
                 # Generated clients take the export operations (`…/export.csv`, one media type each); `format=`
                 # and Accept on the list stay for curl and browsers (README), undocumented here so a client
                 # never asks a JSON call for CSV.
-                operation["parameters"] = parameters = [p for p in parameters if p["name"] != "format"]
+                # The same holds for the options of one export format (CSV's `escape_formulas`, `bom`).
+                options = format_options(
+                    {**EXPORTS, **CITATION_EXPORTS, **{f"visit-{k}": e for k, e in VISIT_EXPORTS.items()}}
+                )
+                hidden = {"format", *(p.name for p in options)}
+                operation["parameters"] = parameters = [p for p in parameters if p["name"] not in hidden]
             for parameter in parameters:
                 if parameter["name"] == "cursor" and cursor_key is not None:
                     # A working example: signed with this deployment's key (app.deps.CursorSigning).

@@ -21,6 +21,15 @@ from app.dates import InvalidDate, parse_edtf, parse_query_bound
         ("2019-07-22/2019-07", dt.date(2019, 7, 22), dt.date(2019, 7, 31), "month", False, False),
         ("2021-06-10/..", dt.date(2021, 6, 10), None, "day", False, False),
         ("../2020", None, dt.date(2020, 12, 31), "year", False, False),
+        # The ends of the calendar, leap days and unspecified digits (as precise as the days they may denote).
+        ("0001-01-01", dt.date(1, 1, 1), dt.date(1, 1, 1), "day", False, False),
+        ("9999", dt.date(9999, 1, 1), dt.date(9999, 12, 31), "year", False, False),
+        ("9999-12-31/..", dt.date(9999, 12, 31), None, "day", False, False),
+        ("../0001-01-01", None, dt.date(1, 1, 1), "day", False, False),
+        ("2000-02-29", dt.date(2000, 2, 29), dt.date(2000, 2, 29), "day", False, False),
+        ("2020-02-XX", dt.date(2020, 2, 1), dt.date(2020, 2, 29), "month", False, False),
+        ("0001-XX-XX", dt.date(1, 1, 1), dt.date(1, 12, 31), "year", False, False),
+        ("9999-XX", dt.date(9999, 1, 1), dt.date(9999, 12, 31), "year", False, False),
     ],
 )
 def test_edtf_bounds_precision_and_flags(text, start, end, precision, approximate, uncertain):
@@ -30,7 +39,21 @@ def test_edtf_bounds_precision_and_flags(text, start, end, precision, approximat
 
 
 @pytest.mark.parametrize(
-    "text", ["2019-13-01", "2019-02-29", "July 2019", "2019-07-23/2019-07-21", "../..", "", "   ", "2019-7"]
+    "text",
+    [
+        "2019-13-01",
+        "2019-02-29",
+        "1900-02-29",
+        "0000",
+        "10000",
+        "9999-24",
+        "July 2019",
+        "2019-07-23/2019-07-21",
+        "../..",
+        "",
+        "   ",
+        "2019-7",
+    ],
 )
 def test_invalid_edtf_is_refused(text):
     with pytest.raises(InvalidDate):
@@ -53,13 +76,20 @@ def test_overlap_uses_inclusive_bounds_and_open_ends():
         ("2019-07", False, dt.date(2019, 7, 1)),
         ("2019-07", True, dt.date(2019, 7, 31)),
         ("2019-07-22", True, dt.date(2019, 7, 22)),
+        ("0001", False, dt.date(1, 1, 1)),
+        ("9999", True, dt.date(9999, 12, 31)),
+        ("9999-12", True, dt.date(9999, 12, 31)),
+        ("2020-02", True, dt.date(2020, 2, 29)),
+        ("1900-02", True, dt.date(1900, 2, 28)),
     ],
 )
 def test_query_bounds_expand_to_first_or_last_day(text, upper, expected):
     assert parse_query_bound(text, upper=upper) == expected
 
 
-@pytest.mark.parametrize("text", ["2019-07~", "2019/2020", "19", "2019-13", "20190722", "2019-07-22T10:00"])
+@pytest.mark.parametrize(
+    "text", ["2019-07~", "2019/2020", "19", "2019-13", "20190722", "2019-07-22T10:00", "0000", "10000", "2019-02-29"]
+)
 def test_query_bounds_accept_only_plain_dates(text):
     with pytest.raises(InvalidDate):
         parse_query_bound(text, upper=False)

@@ -44,11 +44,14 @@ CONTROLS = {
     "/v1/events/timeline": {"interval"},
     "/v1/actors/{actor_id}/network": {"limit"},
     "/v1/cite": set(),
-    **{f"/v1/events/export.{ext}": {"sort"} for ext in ("csv", "ndjson", "ics", "geojson")},
+    **{f"/v1/events/export.{ext}": {"sort"} for ext in ("ndjson", "ics", "geojson")},
+    # CSV's own options; on the list (`format=csv`) they are left out of OpenAPI like `format`.
+    "/v1/events/export.csv": {"sort", "escape_formulas", "bom"},
     **{f"/v1/citations/export.{ext}": {"sort"} for ext in ("json", "ris", "bib")},
     "/v1/visits": {"limit", "cursor", "sort"},
     "/v1/visits/facets": {"facet", "facet_size"},
-    **{f"/v1/visits/export.{ext}": {"sort"} for ext in ("csv", "ndjson")},
+    "/v1/visits/export.csv": {"sort", "escape_formulas", "bom"},
+    "/v1/visits/export.ndjson": {"sort"},
 }
 
 

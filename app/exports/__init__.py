@@ -1,23 +1,85 @@
-"""Streamed exports (events: CSV, NDJSON, iCalendar, GeoJSON; citations: CSL-JSON, RIS, BibLaTeX)."""
+"""Streamed exports (events: CSV, NDJSON, iCalendar, GeoJSON; citations: CSL-JSON, RIS, BibLaTeX).
+
+What each format guarantees (what it neutralises, its encoding and line ends) is listed in the README,
+"Exports"; the writers live in events.py and citations.py, the text rules they share here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from urllib.parse import quote
+
+from app.problems import bad_parameter
+from app.queries.filters import Param
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What a writer knows besides its rows: when the dataset last changed (UTC, the `Last-Modified` of
+    the response, so a representation is byte-stable for its ETag) and the request's validated query
+    parameters as a dict (a format's own options among them)."""
+
+    updated: dt.datetime
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Export(NamedTuple):
     """A streamed export format: its media type, the file extension of its operation's path and download
-    name, and the writer turning rows into text chunks."""
+    name, the writer turning rows into text chunks, and the query parameters only this format reads
+    (declared once here; its export operation and the list's `format=` take them)."""
 
     media_type: str
     extension: str
-    write: Callable[[Iterable[Any]], Iterator[str]]
+    write: Callable[[Iterable[Any], ExportContext], Iterator[str]]
     # Flat columns to select instead of loading whole records (fast path for tabular formats).
     columns: tuple[Any, ...] | None = None
     # Text written after the last record, given the record count: the ending of a format that allows one
     # beyond its records' own syntax, so that a saved file shows whether the export was complete.
     ending: Callable[[int], str] | None = None
+    params: tuple[Param, ...] = ()
+
+
+def format_options(formats: Mapping[str, Export]) -> tuple[Param, ...]:
+    """Every format-specific parameter of ``formats``, once each (for the list's query model)."""
+    return tuple({p.name: p for export in formats.values() for p in export.params}.values())
+
+
+def require_options_apply(chosen: str, formats: Mapping[str, Export], values: Mapping[str, Any]) -> None:
+    """A 400 naming a format's option set (to other than its default) on a request answered in another
+    format ("json" or a key of ``formats``): an option that cannot apply is refused, never ignored."""
+    own = {p.name for p in formats[chosen].params} if chosen in formats else set()
+    for param in format_options(formats):
+        if param.name not in own and values.get(param.name, param.default) != param.default:
+            owners = ", ".join(name for name, export in formats.items() if param in export.params)
+            raise bad_parameter(param.name, f"applies only to format={owners}, not {chosen}")
+
+
+# Characters that end a line for some reader: C0 and C1 controls (CR, LF, VT, FF, NEL…; str.splitlines()
+# splits on several of them) and the Unicode line and paragraph separators. Tab is a control too.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def fold_controls(text: str) -> str:
+    """``text`` with every control character and line or paragraph separator (tab, CR, LF, NEL, U+2028…)
+    replaced by one space: for line-based formats (RIS) and LaTeX, where such a character either ends a
+    record early or is not text."""
+    return _CONTROLS.sub(" ", text)
+
+
+# RFC 3986 §2: what may appear in a URI as it is (unreserved, reserved, and `%` of existing escapes).
+_URI_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+
+
+def uri(url: str, also: str = "") -> str:
+    """``url`` with every character RFC 3986 does not allow in a URI (space, `"<>\\^`{|}`, controls,
+    non-ASCII, which RFC 3987 §3.1 maps as UTF-8) percent-encoded, as a browser sends it; and the
+    characters of ``also`` too (a format's own separators). Existing escapes are kept, so
+    `unquote(uri(u)) == unquote(u)`."""
+    return quote(url, safe="".join(c for c in _URI_SAFE if c not in also))
 
 
 EXAMPLES: dict[str, Any] = {

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from app.exports import Export
-from app.exports.events import write_csv, write_ndjson
+from app.exports import Export, ExportContext
+from app.exports.events import BOM, ESCAPE_FORMULAS, write_csv, write_ndjson
 
 Visit = dict[str, Any]
 
@@ -57,13 +57,14 @@ CSV: tuple[tuple[str, Callable[[Visit], Any]], ...] = (
 CSV_COLUMNS = [header for header, _ in CSV]
 
 
-def write_visits_csv(visits: Iterable[Visit]) -> Iterator[str]:
-    """One CSV row per visit record (a record standing for several visits stays one row, with `quantity`)."""
+def write_visits_csv(visits: Iterable[Visit], context: ExportContext) -> Iterator[str]:
+    """One CSV row per visit record (a record standing for several visits stays one row, with `quantity`),
+    with the event CSV's guarantees and options (app.exports.events.write_csv)."""
     rows = ([value(visit) for _, value in CSV] for visit in visits)
-    return write_csv(rows, CSV_COLUMNS)
+    return write_csv(rows, context, CSV_COLUMNS)
 
 
 VISIT_EXPORTS: dict[str, Export] = {
-    "csv": Export("text/csv; charset=utf-8", "csv", write_visits_csv),
+    "csv": Export("text/csv; charset=utf-8", "csv", write_visits_csv, params=(ESCAPE_FORMULAS, BOM)),
     "ndjson": Export("application/x-ndjson", "ndjson", write_ndjson),
 }

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
-from app.queries.filters import Param
+from app.queries.filters import DateBounds, Param
 from app.queries.plan import Plan, Shape, conditions, matching_ids, walked_select
 
 FacetName = Literal["type", "topic", "actor", "country", "year", "visitor"]
@@ -139,13 +139,14 @@ def _topic_facet(session: Session, ids: Any, size: int) -> FacetRows:
 
 
 def _year_facet(session: Session, ids: Any, size: int) -> FacetRows:
-    # An event counts in every year its range overlaps (an open end runs to this year). The database
-    # groups by (first year, last year): at most one row per pair of years, whatever the number of events.
+    # An event counts in every year its range overlaps (an open end runs to this year, or to its first year
+    # if that is later). The database groups by (first year, last year): at most one row per pair of years,
+    # whatever the number of events.
     counts: Counter[int] = Counter()
     first_year, last_year = _period_key(m.Event.date_start, "year"), _period_key(m.Event.date_end, "year")
     spans = select(first_year, last_year, func.count()).where(m.Event.id.in_(ids)).group_by(first_year, last_year)
     for start, end, n in session.execute(spans):
-        for year in range(start, (end or dt.date.today().year) + 1):
+        for year in range(start, (end or max(start, dt.date.today().year)) + 1):
             counts[year] += n
     return [(year, str(year), n) for year, n in counts.items()]
 
@@ -200,6 +201,40 @@ def _next_period(day: dt.date, interval: Interval) -> dt.date | None:
 MAX_BUCKETS = 5000
 
 
+def period_count(first: dt.date, last: dt.date, interval: Interval) -> int:
+    """How many ``interval`` periods the days ``first``–``last`` touch (0 when ``last`` is before ``first``)."""
+    if interval == "day":
+        count = (last - first).days + 1
+    elif interval == "month":
+        count = (last.year * 12 + last.month) - (first.year * 12 + first.month) + 1
+    else:
+        count = last.year - first.year + 1
+    return max(count, 0)
+
+
+class TooManyPeriods(ValueError):
+    """A timeline range of more than MAX_BUCKETS periods; ``parameter`` is the one to change."""
+
+    def __init__(self, parameter: str, detail: str) -> None:
+        super().__init__(detail)
+        self.parameter = parameter
+
+
+def _check_periods(first: dt.date, last: dt.date, interval: Interval, dates: DateBounds | None) -> None:
+    """Raise TooManyPeriods naming `interval` when a coarser one would fit the range, else the end of the
+    range to narrow: the bound the client gave (`end` when both were given, as for `end` before `start`),
+    or `start` when the range is the span of the matching events."""
+    count = period_count(first, last, interval)
+    if count <= MAX_BUCKETS:
+        return
+    coarser = [i for i in INTERVALS[: INTERVALS.index(interval)] if period_count(first, last, i) <= MAX_BUCKETS]
+    span = f"{first.isoformat()} to {last.isoformat()} is {count} {interval} periods (at most {MAX_BUCKETS})"
+    if coarser:
+        raise TooManyPeriods("interval", f"{span}; use a coarser interval ({', '.join(coarser)}) or a narrower range")
+    given = [name for name, bound in (("end", dates and dates.end), ("start", dates and dates.start)) if bound]
+    raise TooManyPeriods(given[0] if given else "start", f"{span}; narrow the range with start and end")
+
+
 def _period_key(column: Any, interval: Interval) -> Any:
     """An integer per period (or the day itself), so the database groups events by period."""
     if interval == "day":
@@ -225,15 +260,21 @@ def matching_spans(plan: Plan) -> tuple[Any, Any, Any]:
         return spans.c.first, spans.c.last, spans
     assert plan.resource.walk is not None
     walk = plan.resource.walk.entity
-    spans = walked_select(plan, walk.date_start.label("first"), func.min(walk.date_end).label("last")).subquery()
-    open_end = case((spans.c.last == dt.date.max, None), else_=spans.c.last)  # see models.walk_bounds
-    return spans.c.first, open_end, spans
+    # The walk stores an open end as 9999-12-31 (models.walk_bounds); only for rows at that day is the event's
+    # own end read, to tell a last day of 9999-12-31 from an open end (NULL).
+    last = func.min(walk.date_end)
+    # Its own FROM events, even when the walk joins the events table for a filter.
+    real_end = select(m.Event.date_end).where(m.Event.id == walk.event_id).correlate_except(m.Event).scalar_subquery()
+    spans = walked_select(
+        plan, walk.date_start.label("first"), case((last == dt.date.max, real_end), else_=last).label("last")
+    ).subquery()
+    return spans.c.first, spans.c.last, spans
 
 
 def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
     """Every `interval` period from the plan's `start`/`end` (else the matches' span), each with the
     events wholly inside it (`count`) and those that may fall in it but extend beyond (`imprecise`).
-    Raises ValueError beyond MAX_BUCKETS periods."""
+    Raises TooManyPeriods beyond MAX_BUCKETS periods, naming the parameter to change."""
     dates = plan.dates
     lower, upper = (dates.start, dates.end) if dates else (None, None)
     first_day, last_day, spans = matching_spans(plan)
@@ -243,14 +284,13 @@ def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
     first, last = lower or bounds[0], upper or bounds[1]
     if first is None or last is None:
         return []
+    _check_periods(first, last, interval, dates)
     buckets: list[Bucket] = []
     cursor: dt.date | None = _period_start(first, interval)
     while cursor is not None and cursor <= last:
         following = _next_period(cursor, interval)
         buckets.append(Bucket(cursor, following - dt.timedelta(days=1) if following else dt.date.max))
         cursor = following
-        if len(buckets) > MAX_BUCKETS:
-            raise ValueError(f"more than {MAX_BUCKETS} {interval} periods; use a coarser interval or a narrower range")
     # Events grouped by (first period, last period) in SQL: a few hundred rows even for 100k events.
     start_key, end_key = _period_key(first_day, interval), _period_key(last_day, interval)
     groups = session.execute(

@@ -15,6 +15,7 @@ A request's query goes through three explicit steps:
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -186,9 +187,14 @@ class WalkedLinks:
         return exists().where(event_column == self.entity.event_id, condition)
 
     def date_conditions(self, bounds: DateBounds, lower: Any, upper: Any, walkable: bool) -> list[Condition]:
-        if walkable:
-            return walked_date_conditions(bounds, self.entity.date_start, self.entity.date_end)
-        return nullable_date_conditions(bounds, lower, upper)
+        if not walkable:
+            return nullable_date_conditions(bounds, lower, upper)
+        found = walked_date_conditions(bounds, self.entity.date_start, self.entity.date_end)
+        if bounds.within and bounds.end == dt.date.max:
+            # The walk stores an open end as 9999-12-31 (models.walk_bounds), which `within` a range ending that
+            # day would take for a last day: an open end is within no range, as on the events table.
+            found.append(m.Event.date_end.is_not(None))  # joins the events table (walked_select)
+        return found
 
     def walked_group(self, key: str) -> int | None:
         return 0 if key == self.filter_key else None

@@ -15,7 +15,7 @@ from app.representation import ContractRoute
 from app.routers.exports import add_export_operations
 from app.schemas.common import Page, json_response
 from app.schemas.events import EventOut
-from app.schemas.params import EventExportParams, EventParams, FacetParams, TimelineParams
+from app.schemas.params import EVENT_EXPORT_PARAMS, EventParams, FacetParams, TimelineParams
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=ContractRoute)
 
@@ -40,7 +40,7 @@ add_export_operations(
     "",
     EVENTS,
     EXPORTS,
-    EventExportParams,
+    EVENT_EXPORT_PARAMS,
     {"csv": "CSV", "ndjson": "NDJSON", "ics": "iCalendar", "geojson": "GeoJSON"},
 )
 
@@ -117,8 +117,8 @@ def get_event_timeline(snapshot: SnapshotDep, params: Annotated[TimelineParams, 
     matching = plan(snapshot.session, EVENTS, values, Purpose.SPANS)
     try:
         buckets = aggregations.timeline(snapshot.session, matching, values["interval"])
-    except ValueError as exc:
-        raise bad_parameter("interval", str(exc)) from None
+    except aggregations.TooManyPeriods as exc:
+        raise bad_parameter(exc.parameter, str(exc)) from None
     return TimelineOut(
         interval=values["interval"],
         buckets=[

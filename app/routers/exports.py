@@ -4,6 +4,7 @@ typed call per format, each answering exactly one media type. The list operation
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -22,15 +23,15 @@ def add_export_operations(
     base: str,
     resource: Resource,
     formats: dict[str, Export],
-    params: type[BaseModel],
+    params: Mapping[str, type[BaseModel]],
     labels: dict[str, str],
 ) -> None:
-    """Register `GET <base>/export.<extension>` on ``router`` for each of ``formats``, taking ``params``
-    (the list's filters and sort); ``labels`` names each format for the docs."""
+    """Register `GET <base>/export.<extension>` on ``router`` for each of ``formats``, taking its ``params``
+    (the list's filters, sort and the format's own options); ``labels`` names each format for the docs."""
     for name, export in formats.items():
         router.add_api_route(
             f"{base}/export.{export.extension}",
-            _operation(resource, formats, name, params),
+            _operation(resource, formats, name, params[name]),
             methods=["GET"],
             name=f"export_{resource.name}s_{export.extension}",
             summary=f"Export {resource.name}s as {labels[name]}",

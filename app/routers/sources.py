@@ -12,7 +12,7 @@ from app.queries.resources import CITATIONS, SOURCES
 from app.representation import ContractRoute
 from app.routers.exports import add_export_operations
 from app.schemas.common import Page, json_response
-from app.schemas.params import CitationExportParams, CitationParams, SourceParams
+from app.schemas.params import CITATION_EXPORT_PARAMS, CitationParams, SourceParams
 from app.schemas.sources import CitationOut, SourceOut
 
 router = APIRouter(route_class=ContractRoute)
@@ -66,7 +66,7 @@ add_export_operations(
     "/v1/citations",
     CITATIONS,
     CITATION_EXPORTS,
-    CitationExportParams,
+    CITATION_EXPORT_PARAMS,
     {"csl-json": "CSL-JSON", "ris": "RIS", "bibtex": "BibLaTeX"},
 )
 

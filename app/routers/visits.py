@@ -15,7 +15,7 @@ from app.representation import ContractRoute
 from app.routers.events import FacetsOut, count_facets
 from app.routers.exports import add_export_operations
 from app.schemas.common import Page, json_response
-from app.schemas.params import VisitExportParams, VisitFacetParams, VisitParams
+from app.schemas.params import VISIT_EXPORT_PARAMS, VisitFacetParams, VisitParams
 from app.schemas.visits import VisitOut
 
 router = APIRouter(prefix="/v1/visits", tags=["visits"], route_class=ContractRoute)
@@ -37,7 +37,7 @@ def list_visits(lister: ListerDep, params: Annotated[VisitParams, Query()]) -> A
 
 
 # Before /{visit_id}, which would otherwise take `export.csv` for an id.
-add_export_operations(router, "", VISITS, VISIT_EXPORTS, VisitExportParams, {"csv": "CSV", "ndjson": "NDJSON"})
+add_export_operations(router, "", VISITS, VISIT_EXPORTS, VISIT_EXPORT_PARAMS, {"csv": "CSV", "ndjson": "NDJSON"})
 
 
 @router.get(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel
 
+from app.exports import Export, format_options
 from app.exports.citations import CITATION_EXPORTS
 from app.exports.events import EXPORTS
 from app.exports.visits import VISIT_EXPORTS
@@ -22,6 +23,7 @@ from app.queries.resources import (
     SOURCES,
     TOPICS,
     VISITS,
+    Resource,
     cursor_param,
     format_param,
 )
@@ -44,6 +46,19 @@ CITATION_FORMAT = format_param(
     "managers such as Zotero. The `Accept` header works too.",
     "ris",
 )
+
+
+def export_params(resource: Resource, formats: dict[str, Export], stem: str) -> dict[str, type[BaseModel]]:
+    """Per export format, the query model of its operation: the list's filters, `sort`, and the format's
+    own options (e.g. CSV's `escape_formulas`)."""
+    return {
+        name: resource.query_model(
+            f"{stem}{export.extension.title()}ExportParams", resource.sort_param(), *export.params
+        )
+        for name, export in formats.items()
+    }
+
+
 NETWORK_LIMIT = Param("limit", int, 50, "Most-connected actors to return.", 20, constraints={"ge": 1, "le": 500})
 
 if TYPE_CHECKING:
@@ -51,13 +66,13 @@ if TYPE_CHECKING:
     # `model_dump()` by the routes.
     EventFilters: TypeAlias = BaseModel
     EventParams: TypeAlias = BaseModel
-    EventExportParams: TypeAlias = BaseModel
-    CitationExportParams: TypeAlias = BaseModel
+    EVENT_EXPORT_PARAMS: dict[str, type[BaseModel]]
+    CITATION_EXPORT_PARAMS: dict[str, type[BaseModel]]
     FacetParams: TypeAlias = BaseModel
     TimelineParams: TypeAlias = BaseModel
     NetworkParams: TypeAlias = BaseModel
     VisitParams: TypeAlias = BaseModel
-    VisitExportParams: TypeAlias = BaseModel
+    VISIT_EXPORT_PARAMS: dict[str, type[BaseModel]]
     VisitFacetParams: TypeAlias = BaseModel
     AgreementParams: TypeAlias = BaseModel
     ActorParams: TypeAlias = BaseModel
@@ -66,21 +81,35 @@ if TYPE_CHECKING:
     SourceParams: TypeAlias = BaseModel
 else:
     EventFilters = EVENTS.query_model("EventFilters")
-    EventParams = EVENTS.query_model("EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sort_param(), EVENT_FORMAT)
+    EventParams = EVENTS.query_model(
+        "EventParams", LIMIT, cursor_param(EVENTS), EVENTS.sort_param(), EVENT_FORMAT, *format_options(EXPORTS)
+    )
     FacetParams = EVENTS.query_model("FacetParams", FACET, FACET_SIZE)
     TimelineParams = EVENTS.query_model("TimelineParams", INTERVAL)
     NetworkParams = EVENTS.query_model("NetworkParams", NETWORK_LIMIT)
-    EventExportParams = EVENTS.query_model("EventExportParams", EVENTS.sort_param())
-    VisitParams = VISITS.query_model("VisitParams", LIMIT, cursor_param(VISITS), VISITS.sort_param(), VISIT_FORMAT)
-    VisitExportParams = VISITS.query_model("VisitExportParams", VISITS.sort_param())
+    EVENT_EXPORT_PARAMS = export_params(EVENTS, EXPORTS, "Event")
+    VisitParams = VISITS.query_model(
+        "VisitParams",
+        LIMIT,
+        cursor_param(VISITS),
+        VISITS.sort_param(),
+        VISIT_FORMAT,
+        *format_options(VISIT_EXPORTS),
+    )
+    VISIT_EXPORT_PARAMS = export_params(VISITS, VISIT_EXPORTS, "Visit")
     VisitFacetParams = VISITS.query_model("VisitFacetParams", VISIT_FACET, FACET_SIZE)
-    CitationExportParams = CITATIONS.query_model("CitationExportParams", CITATIONS.sort_param())
+    CITATION_EXPORT_PARAMS = export_params(CITATIONS, CITATION_EXPORTS, "Citation")
     AgreementParams = AGREEMENTS.query_model(
         "AgreementParams", LIMIT, cursor_param(AGREEMENTS), AGREEMENTS.sort_param()
     )
     ActorParams = ACTORS.query_model("ActorParams", LIMIT, cursor_param(ACTORS), ACTORS.sort_param())
     CitationParams = CITATIONS.query_model(
-        "CitationParams", LIMIT, cursor_param(CITATIONS), CITATIONS.sort_param(), CITATION_FORMAT
+        "CitationParams",
+        LIMIT,
+        cursor_param(CITATIONS),
+        CITATIONS.sort_param(),
+        CITATION_FORMAT,
+        *format_options(CITATION_EXPORTS),
     )
     TopicParams = TOPICS.query_model("TopicParams", LIMIT, cursor_param(TOPICS), TOPICS.sort_param())
     SourceParams = SOURCES.query_model("SourceParams", LIMIT, cursor_param(SOURCES), SOURCES.sort_param())
