@@ -73,10 +73,30 @@ function split(values) {
 }
 
 /** The view a page URL's query names. `actor=a,b` is "any of", `actor=a&actor=b` "all of" (the API's rule). */
+/** What a (hand-written or API) URL asks for that this page cannot show as the API reads it: each a sentence. */
+function unreadParts(p) {
+  const known = ['start', 'end', 'date_match', 'actor', 'topic', 'type', 'q', 'event', 'interval'];
+  const notes = [];
+  for (const name of new Set(p.keys())) {
+    const count = p.getAll(name).length;
+    if (!known.includes(name)) notes.push(`“${name}” is not one of the explorer's filters and is left out`);
+    else if (['topic', 'type'].includes(name) && count > 1)
+      notes.push(`“${name}” is given ${count} times (the API: all of them); the explorer shows any of them`);
+    else if (name === 'actor' && count > 1 && p.getAll(name).some((v) => v.includes(',')))
+      notes.push('“actor” mixes any-of (commas) and all-of (repeats); the explorer shows all of them');
+    else if (!['actor', 'topic', 'type'].includes(name) && count > 1)
+      notes.push(`“${name}” is given ${count} times; the explorer uses the first`);
+  }
+  const match = p.get('date_match');
+  if (match && !['within', 'overlap'].includes(match)) notes.push(`date_match=${match} is not overlap or within`);
+  return notes;
+}
+
 function fromQuery(search) {
   const p = new URLSearchParams(search);
   const actorParams = p.getAll('actor');
   return {
+    unread: unreadParts(p),
     ...EMPTY,
     start: p.get('start') || '',
     end: p.get('end') || '',
@@ -439,6 +459,10 @@ function loadResults() {
       updateStatus();
       markSelected();
       document.body.dataset.state = 'ready';
+      if (view.unread && view.unread.length) {
+        // Said, not silently changed: the view differs from what the API answers for this URL.
+        showError({ message: `${view.unread.join('; ')}.`, problem: { title: 'Part of this URL is not shown as the API reads it:' } });
+      }
     },
     (error) => {
       if (ticket !== generation) return;
