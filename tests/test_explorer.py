@@ -410,3 +410,20 @@ def test_the_typeahead_offers_the_name_typed_first_and_a_typed_name_is_never_dro
     assert "not chosen" in tab.page.inner_text("#error")
     assert tab.page.get_attribute("#f-actor", "aria-invalid") == "true"
     assert tab.page.url == before
+
+
+@needs_chromium
+def test_a_url_the_page_cannot_show_as_the_api_reads_it_says_so(tab, live_url):
+    # Repeated topics mean "all of them" to the API; the page's topic filter is "any of them": it must say so rather
+    # than silently show another answer. A URL the page can show says nothing.
+    for query, expected in (
+        ("?topic=kashmir-dispute&topic=afghanistan-peace-process", "“topic” is given 2 times"),
+        ("?country=US", "“country” is not one of the explorer's filters"),
+    ):
+        tab.page.goto(f"{live_url}/{query}")
+        tab.ready()
+        assert expected in tab.page.inner_text("#error")
+        assert "null" not in tab.page.inner_text("#error")
+    tab.page.goto(f"{live_url}/?start=2019&end=2019")
+    tab.ready()
+    assert tab.page.is_hidden("#error")

@@ -416,12 +416,9 @@ function showError(error) {
   if (field) $(field).setAttribute('aria-invalid', 'true');
   let text = error.message;
   if (error.status === 429 || error.status === 503) text += ` Try again in ${problem.retryAfter || 'a few'} seconds.`;
-  box.replaceChildren(
-    element('strong', { text: problem.title || 'The API could not answer' }),
-    ' ',
-    element('span', { text }),
-    problem.request_id ? element('span', { class: 'hint', text: ` (request ${problem.request_id})` }) : null,
-  );
+  const parts = [element('strong', { text: problem.title || 'The API could not answer' }), ' ', element('span', { text })];
+  if (problem.request_id) parts.push(element('span', { class: 'hint', text: ` (request ${problem.request_id})` }));
+  box.replaceChildren(...parts);
   box.hidden = false;
 }
 
