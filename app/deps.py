@@ -166,7 +166,7 @@ class Lister:
         if not requested:
             self.request.state.negotiated = True  # the answer depends on Accept: Vary: Accept
         name = negotiate(self.request.headers.get("accept"), requested, formats)
-        require_options_apply(name, formats, params.model_dump())
+        require_options_apply(name, formats, set(self.request.query_params.keys()))
         if name == "json":
             return self.page(resource, params, serialize)
         return self.export(resource, params, name, formats)

@@ -714,6 +714,8 @@ def test_csv_lists_use_one_separator_in_the_json_order(example):
         ("/v1/events", {"format": "ndjson", "escape_formulas": "false"}, "escape_formulas"),
         ("/v1/events/export.ndjson", {"bom": "true"}, "bom"),
         ("/v1/citations/export.ris", {"escape_formulas": "false"}, "escape_formulas"),
+        ("/v1/events", {"escape_formulas": "true"}, "escape_formulas"),  # its default: still not applicable
+        ("/v1/events", {"format": "ics", "bom": "false"}, "bom"),
     ],
 )
 def test_csv_options_elsewhere_are_refused_not_ignored(example, path, params, parameter):
@@ -871,3 +873,11 @@ def test_the_visits_csv_has_the_same_line_ends_and_options(example):
     assert example.get("/v1/visits/export.csv", params={"bom": "true"}).content == b"\xef\xbb\xbf" + plain
     refused = example.get("/v1/visits/export.ndjson", params={"escape_formulas": "false"})
     assert refused.status_code == 400 and refused.json()["parameter"] == "escape_formulas"
+
+
+def test_icalendar_text_holds_no_c1_control_or_unicode_line_separator():
+    # NEL (U+0085), other C1 controls and U+2028/U+2029 end lines for some readers (str.splitlines() among them).
+    from app.exports.events import _ical_text
+
+    folded = _ical_text("a\x85b\x9fc\u2028d\u2029e\x07f\tg")
+    assert folded == "a b c d e f\tg" and len(folded.splitlines()) == 1

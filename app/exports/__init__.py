@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -48,12 +48,13 @@ def format_options(formats: Mapping[str, Export]) -> tuple[Param, ...]:
     return tuple({p.name: p for export in formats.values() for p in export.params}.values())
 
 
-def require_options_apply(chosen: str, formats: Mapping[str, Export], values: Mapping[str, Any]) -> None:
-    """A 400 naming a format's option set (to other than its default) on a request answered in another
-    format ("json" or a key of ``formats``): an option that cannot apply is refused, never ignored."""
+def require_options_apply(chosen: str, formats: Mapping[str, Export], given: Collection[str]) -> None:
+    """A 400 naming a format's option given (``given``: the query's parameter names, whatever their values)
+    on a request answered in another format ("json" or a key of ``formats``): an option that cannot apply is
+    refused, never ignored, even when it repeats its default."""
     own = {p.name for p in formats[chosen].params} if chosen in formats else set()
     for param in format_options(formats):
-        if param.name not in own and values.get(param.name, param.default) != param.default:
+        if param.name not in own and param.name in given:
             owners = ", ".join(name for name, export in formats.items() if param in export.params)
             raise bad_parameter(param.name, f"applies only to format={owners}, not {chosen}")
 

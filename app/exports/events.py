@@ -191,8 +191,9 @@ def _day(text: str | None) -> dt.date | None:
 
 
 # RFC 5545 §3.3.11: TEXT may hold no control character but tab; line breaks are escaped (`\n`) by the
-# icalendar library, the others are folded to a space here.
-_ICAL_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# icalendar library, the others (C0, DEL, C1 such as NEL, and the Unicode line and paragraph separators, which
+# some readers take as line ends) are folded to a space here.
+_ICAL_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _ical_text(text: str) -> str:
