@@ -249,8 +249,10 @@ def latex_text(text: str) -> str:
 
 
 def ical_text(text: str) -> str:
-    """The documented iCalendar text: CR LF and CR are line breaks, other controls but tab are spaces."""
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """The documented iCalendar text: CR LF and CR are line breaks, other controls but tab (C0, DEL, C1) and the
+    Unicode line and paragraph separators are spaces."""
+    folded = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]", " ", text.replace("\r\n", "\n"))
+    return folded.replace("\r", "\n")
 
 
 def events_json(client: TestClient) -> list[dict[str, Any]]:
