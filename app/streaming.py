@@ -130,6 +130,7 @@ class ExportResponse(StreamingResponse):
     ) -> None:
         super().__init__(iter(()), media_type=media_type, headers={**headers, RECORD_COUNT_HEADER: str(count)})
         self.chunks = chunks
+        self.first_block_only = False  # set per call: a HEAD request
         self.send_timeout_s = send_timeout_s
         self.close = close
 
@@ -155,7 +156,7 @@ class ExportResponse(StreamingResponse):
                 data = block.encode(self.charset)
                 await self._send(send, data, more=True)
                 sent += len(data)
-                block = await anyio.to_thread.run_sync(self._next_block)
+                block = None if self.first_block_only else await anyio.to_thread.run_sync(self._next_block)
             await self._send(send, b"", more=False)
         except Exception as exc:
             # Raised on (never swallowed): the server then closes the connection without the final chunk.
@@ -175,17 +176,10 @@ class ExportResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            if scope.get(HEAD_REQUEST):
-                # Only the first block is made (RepresentationMiddleware drops it): the headers, which middleware
-                # such as gzip decides from the first block, are the GET's, without reading every row.
-                block = await anyio.to_thread.run_sync(self._next_block)
-                await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-                await send(
-                    {"type": "http.response.body", "body": (block or "").encode(self.charset), "more_body": True}
-                )
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            else:
-                await super().__call__(scope, receive, send)
+            # HEAD: only the first block is made (RepresentationMiddleware drops it): the headers, which middleware
+            # such as gzip decides from the first block, are the GET's, without reading every row.
+            self.first_block_only = bool(scope.get(HEAD_REQUEST))
+            await super().__call__(scope, receive, send)
         finally:
             close_chunks = getattr(self.chunks, "close", None)
             # The writer's generator and the session it reads are used from worker threads; close them there too,

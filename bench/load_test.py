@@ -48,12 +48,14 @@ def normal_paths(events: int) -> list[str]:
     ]
 
 
-def stalled_export(base: str) -> socket.socket:
+def stalled_request(base: str, path: str, *, repeat: int = 1) -> socket.socket:
+    """Send ``repeat`` pipelined GETs of ``path`` and read nothing: a 4 KiB receive buffer, so the server's sends
+    block almost at once. (Also the stalled clients of tests/test_export_streaming.py.)"""
     host, port = base.removeprefix("http://").split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
-    sock.sendall(f"GET /v1/events/export.ndjson HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\n\r\n".encode() * repeat)
     return sock
 
 
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     url = f"sqlite:///{path}"
 
     with serve(url, LOG_LEVEL="WARNING") as base:
-        stalled = [stalled_export(base) for _ in range(args.stalled)]
+        stalled = [stalled_request(base, "/v1/events/export.ndjson") for _ in range(args.stalled)]
         try:
             stalled_statuses = Counter(status_of(sock) for sock in stalled)
             time.sleep(1)  # the admitted exports fill their socket buffers and block

@@ -24,12 +24,14 @@ import rispy
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 import app.queries.execute as execute
 import app.streaming as streaming
 from app.main import create_app
 from app.settings import Settings
 from bench.generate import generate
+from bench.load_test import stalled_request
 from tests.helpers import ROOT, DatabaseFactory, serving
 from tests.servers import free_port
 
@@ -58,16 +60,6 @@ def server(url: str, folder: Path, **settings: str) -> Iterator[str]:
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
     with serving(command, ROOT, env, folder / "serve.log", port) as base:
         yield base
-
-
-def stalled_request(base: str, path: str) -> socket.socket:
-    """Send a GET and read nothing: a tiny receive buffer, so the server's sends block almost at once."""
-    host, port = base.removeprefix("http://").split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\n\r\n".encode())
-    return sock
 
 
 def read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
@@ -146,16 +138,10 @@ def test_stalled_readers_of_json_pages_hold_no_database_connection(big_db: str, 
     # Fifty-five clients each pipeline 20 large pages and read nothing. Before, a page's session was closed only
     # after its response had been sent, so each blocked response held a pooled connection: the pool ran dry.
     with server(big_db, tmp_path) as base:
-        host, port = base.removeprefix("http://").split(":")
-        request = f"GET /v1/events?limit=100 HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\n\r\n"
         stalled = []
         try:
             for _ in range(55):
-                sock = socket.socket()
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                sock.connect((host, int(port)))
-                sock.sendall(request.encode() * 20)
-                stalled.append(sock)
+                stalled.append(stalled_request(base, "/v1/events?limit=100", repeat=20))
             time.sleep(3)
             for _ in range(3):
                 started = time.monotonic()
@@ -216,7 +202,7 @@ def test_a_stalled_export_is_abandoned_and_its_slot_and_connection_returned(big_
 
 
 def _engine(url: str) -> Any:
-    return create_engine(url, poolclass=__import__("sqlalchemy.pool", fromlist=["NullPool"]).NullPool)
+    return create_engine(url, poolclass=NullPool)
 
 
 @pytest.mark.parametrize("path", ["/v1/events/export.ndjson", "/v1/events/export.csv"])
