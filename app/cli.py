@@ -309,15 +309,17 @@ def keys_revoke(
     key_id: Annotated[int, typer.Argument(help="The key's id (from `dipevents keys list`).")],
     database_url: DatabaseOption = None,
 ) -> None:
-    """Revoke a key: every later request with it is refused (401)."""
-    from app.curation.keys import revoke_key
+    """Revoke a key: every later request with it is refused (401). Exits 1, changing nothing, for an unknown key
+    or one revoked already."""
+    from app.curation.keys import KeyNotRevoked, revoke_key
 
-    with _keys_session(database_url) as session:
-        key = revoke_key(session, key_id)
-        if key is None:
-            typer.echo(f"dipevents keys revoke: no key {key_id}", err=True)
-            raise typer.Exit(1)
-    typer.echo(f"revoked key {key_id} ({key.name})")
+    try:
+        with _keys_session(database_url) as session:
+            name = revoke_key(session, key_id).name
+    except KeyNotRevoked as exc:
+        typer.echo(f"dipevents keys revoke: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"revoked key {key_id} ({name})")
 
 
 def _print_problems(exc: Exception, limit: int | None = None, path: Path | None = None) -> None:

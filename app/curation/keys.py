@@ -49,11 +49,19 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey | None:
-    """Revoke a key (from now on it is refused); None if there is no such key."""
+class KeyNotRevoked(Exception):
+    """Revoking failed: no key has the id, or the key was revoked before (the message says which, on one line)."""
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key (from now on it is refused). :class:`KeyNotRevoked` if there is no such key or it is revoked
+    already (its revocation time stays the first one)."""
     key = session.get(ApiKey, key_id)
-    if key is not None and key.revoked_at is None:
-        key.revoked_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if key is None:
+        raise KeyNotRevoked(f"no key {key_id}")
+    if key.revoked_at is not None:
+        raise KeyNotRevoked(f"key {key_id} ({key.name}) was already revoked at {key.revoked_at.isoformat()}")
+    key.revoked_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     return key
 
 
