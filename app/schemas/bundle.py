@@ -65,9 +65,21 @@ INT4_MAX = 2**31 - 1
 AMOUNT_LIMIT = Decimal(10) ** 18
 
 
-# C0 control characters other than tab, line feed and carriage return: PostgreSQL text cannot hold NUL (a write
-# would fail there and succeed on SQLite), and none belongs in a title, a name or a note.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab, line feed and carriage return: C0 (PostgreSQL text cannot hold NUL, so a write
+# would fail there and succeed on SQLite), DEL and C1 (U+0080–U+009F, NEL included: mis-decoded Windows-1252 text,
+# invisible in most displays); none belongs in a title, a name or a note.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _not_blank(value: str) -> str:
+    # Runs after the model's whitespace stripping, so whitespace alone is blank too.
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+# Text a record cannot do without (a title, a name, a label): not empty, not whitespace alone.
+NonBlank = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})]
 
 
 class Record(BaseModel):
@@ -84,7 +96,9 @@ class Record(BaseModel):
             else []
         )
         if any(_CONTROL.search(text) for text in texts):
-            raise ValueError("contains a control character (NUL, BEL, ESC…); only tab and line breaks are allowed")
+            raise ValueError(
+                "contains a control character (NUL, BEL, ESC, U+0080–U+009F…); only tab and line breaks are allowed"
+            )
         return value
 
 
@@ -103,27 +117,27 @@ class LocatorIn(Record):
 
 
 class Reading(Record):
-    value: str = Field(description="What this source says.")
-    per: str = Field(description="Who says it: e.g. 'brief, high-level-visits ¶2' or 'footnote 5 (MOFA)'.")
+    value: NonBlank = Field(description="What this source says.")
+    per: NonBlank = Field(description="Who says it: e.g. 'brief, high-level-visits ¶2' or 'footnote 5 (MOFA)'.")
 
 
 class Discrepancy(Record):
-    field: str
-    description: str
+    field: NonBlank
+    description: NonBlank
     readings: list[Reading] = Field(min_length=2)
-    resolution: str = Field(description="Which reading the record uses and why.")
+    resolution: NonBlank = Field(description="Which reading the record uses and why.")
 
 
 class SectionIn(Record):
     key: Slug
-    title: str
+    title: NonBlank
     parent: Slug | None = None
     paragraphs: int = Field(default=0, ge=0, le=INT4_MAX)
 
 
 class AssessmentIn(Record):
     id: Slug
-    summary: str = Field(description="The document's judgement, in our words, attributed to the document.")
+    summary: NonBlank = Field(description="The document's judgement, in our words, attributed to the document.")
     section: Slug
     paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX)
     footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
@@ -132,8 +146,8 @@ class AssessmentIn(Record):
 
 class SourceIn(Record):
     id: Slug
-    title: str
-    subtitle: str | None = None
+    title: NonBlank
+    subtitle: NonBlank | None = None
     series: str | None = None
     part: str | None = None
     type: Annotated[str, _in(vocab.CSL_TYPES, "CSL type")] = "report"
@@ -155,7 +169,7 @@ class CitationIn(Record):
     source: Slug
     footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
     type: Annotated[str, _in(vocab.CSL_TYPES, "CSL type")]
-    title: str
+    title: NonBlank
     container_title: str | None = None
     publisher: str | None = None
     authors: list[CslName] = []
@@ -167,19 +181,19 @@ class CitationIn(Record):
 
 class TopicIn(Record):
     id: Slug
-    label: str
+    label: NonBlank
     description: str = ""
     parent: Slug | None = None
 
 
 class IdentifierIn(Record):
     scheme: Literal["wikidata", "iso3166-1-alpha2", "viaf", "isni", "ror", "website"]
-    value: str
+    value: NonBlank
 
 
 class OfficeIn(Record):
     id: Slug
-    label: str = Field(description="The post, e.g. 'Secretary of State'.")
+    label: NonBlank = Field(description="The post, e.g. 'Secretary of State'.")
     organization: Slug | None = None
     start: EdtfText | None = None
     end: EdtfText | None = None
@@ -191,9 +205,9 @@ class OfficeIn(Record):
 
 class ActorIn(Record):
     id: Slug
-    name: str
+    name: NonBlank
     kind: Annotated[str, _in(vocab.ACTOR_KINDS, "actor kind")]
-    aliases: list[str] = []
+    aliases: list[NonBlank] = []
     country: CountryCode | None = None
     description: str = ""
     identifiers: list[IdentifierIn] = []
@@ -206,7 +220,7 @@ class ParticipantIn(Record):
 
 
 class LocationIn(Record):
-    name: str | None = None
+    name: NonBlank | None = None
     country: CountryCode | None = None
 
 
@@ -217,14 +231,14 @@ class RelationIn(Record):
 
 class QuoteIn(Record):
     speaker: Slug
-    text: str = Field(max_length=400, description="Only words the speaker actually said.")
+    text: NonBlank = Field(max_length=400, description="Only words the speaker actually said.")
     footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class EventIn(Record):
     id: Slug
     type: Annotated[str, _in(vocab.EVENT_TYPES, "event type")]
-    title: str
+    title: NonBlank
     summary: str = ""
     date: EdtfText
     location: LocationIn | None = None
@@ -268,7 +282,7 @@ class AgreementIn(Record):
     model_config = ConfigDict(json_schema_mode_override="validation")
 
     id: Slug
-    title: str
+    title: NonBlank
     kind: Annotated[str, _in(vocab.AGREEMENT_KINDS, "agreement kind")]
     status: Annotated[str, _in(vocab.AGREEMENT_STATUSES, "status")]
     summary: str = ""
