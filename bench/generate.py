@@ -10,7 +10,8 @@ with its locator), dated 1990–2025 at day/month/year precision with some multi
 Rows go in with SQLAlchemy Core `insert()` executemany (SQLite) or COPY (PostgreSQL) in chunks of
 `CHUNK` events, all in one transaction. The generator makes records in the bundle form; their rows (search text,
 date bounds, participants' copies of them, inferred citations) come from the app's write path (app.curation),
-exactly as `dipevents load` and the API derive them. `dataset_state` is written last, so a half-written database
+exactly as `dipevents load` and the API derive them, and each record's `create` is logged as `load` logs it (so the
+change feed of a generated database replays it). `dataset_state` is written last, so a half-written database
 never looks complete. Only stdlib + the app's own dependencies are needed (tqdm is optional).
 """
 
@@ -34,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from app import models as m
 from app.curation.store import DATA_TABLES, bump_version, derive_rows
-from app.curation.validate import footnote_index
+from app.curation.validate import footnote_index, parents_first
 from app.migrate import upgrade
 from app.schemas.bundle import (
     ActorIn,
@@ -62,7 +63,7 @@ SEARCH_WORD = "ceasefire"  # in ≈ 9% of summaries; no other vocabulary word co
 TOPIC_WITH_CHILDREN = "topic-00"  # a root with two sub-topics (Q2)
 FIRST_YEAR, LAST_YEAR = 1990, 2025
 UPDATED_AT = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-SHAPE = 3  # bump when the generated data changes, so stale benchmark databases are regenerated
+SHAPE = 4  # bump when the generated data changes, so stale benchmark databases are regenerated
 
 WORDS = [
     "accord",
@@ -498,6 +499,26 @@ def _write(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
             copy.write_row([json.dumps(row[c]) if c in as_json else row[c] for c in columns])
 
 
+def _log_creates(conn: Connection, kind: str, records: list[Any], version: str) -> None:
+    """One `create` change per record, with its document, in the order written (parents first), as `dipevents load`
+    records a bulk import (app.curation.store.import_records): the change feed of a generated database replays it.
+    All in the one commit, so all at the one dataset version; the author is the generator, not an API key."""
+    ordered = parents_first(records) if kind in ("topics", "events") else records
+    rows = [
+        {
+            "resource": kind,
+            "record_id": r.id,
+            "op": "create",
+            "after": r.model_dump(mode="json"),
+            "author": "bench.generate",
+            "at": UPDATED_AT,
+            "dataset_version": version,
+        }
+        for r in ordered
+    ]  # the columns left out (before, previous_id, replaced_by, key_id, reason) are NULL
+    _write(conn, m.Change.__table__, rows)  # type: ignore[arg-type]
+
+
 def _progress(total: int, enabled: bool) -> Any:
     try:
         from tqdm import tqdm
@@ -533,18 +554,22 @@ def generate(url: str, events: int, seed: int = 42, progress: bool = True) -> Co
     gen = Generator(seed)
     n_citations = citation_count(events)
     bar = _progress(events, progress)
+    version = dataset_version(events, seed)
     with engine.begin() as conn:
         # Reference data first, then events in chunks: rows derived by the app's write path (app.curation.store,
-        # app.curation.derive), written here with COPY. No change log: benchmark data has no curation history.
+        # app.curation.derive), written here with COPY, each record's change logged as `dipevents load` logs it.
         source, topics, actors, citations = gen.source(), gen.topics(), gen.actors(), gen.citations(n_citations)
         bundle = Bundle.model_construct(None, sources=[source], citations=citations, topics=topics, actors=actors)
         footnotes = footnote_index(bundle, None)
         for kind, records in (("sources", [source]), ("citations", citations), ("topics", topics), ("actors", actors)):
             _write_rows(conn, derive_rows(kind, records, footnotes))
+            _log_creates(conn, kind, records, version)
         for start, count in _chunks(events, CHUNK):
-            _write_rows(conn, derive_rows("events", gen.events(start, count, n_citations), footnotes))
+            records = gen.events(start, count, n_citations)
+            _write_rows(conn, derive_rows("events", records, footnotes))
+            _log_creates(conn, "events", records, version)
             bar.update(count)
-        bump_version(conn, "", fresh=True, version=dataset_version(events, seed), at=UPDATED_AT)
+        bump_version(conn, "", fresh=True, version=version, at=UPDATED_AT)
     bar.close()
     finish(engine)
     counts = count_rows(engine)
