@@ -18,6 +18,8 @@ from app.logs import REQUEST_ID_HEADER, current_request_id, mark_logged
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# The detail of the HTTPException FastAPI raises for a body json.loads cannot read for a reason other than syntax.
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 # slug -> (title, explanation). The `type` URI of a problem is /problems/<slug>.
 PROBLEM_TYPES: dict[str, tuple[str, str]] = {
@@ -77,6 +79,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "precondition-failed": (
         "Precondition failed",
         "The record changed since the ETag sent in `If-Match`; GET it again, reapply the edit and retry.",
+    ),
+    "invalid-body": (
+        "Invalid body",
+        "The request body is not a JSON document this operation can read: malformed, empty or nested too deeply "
+        "(`errors` names `body`).",
     ),
     "invalid-record": ("Invalid record", "The record does not validate; `errors` names each field and what is wrong."),
     "conflict": (
@@ -140,6 +147,24 @@ class RecordProblem(BaseModel):
     instance: str = Field(description="The request path.", examples=["/v1/events"])
     parameter: str | None = Field(default=None, description="Always null for record problems.")
     errors: list[FieldError] = Field(default_factory=list, description="Every problem found, one per field.")
+    request_id: str | None = Field(default=None, description="This request's id, as in the `X-Request-ID` header.")
+
+
+class WriteProblem(BaseModel):
+    """A 400 of a write with a body: a body problem (``errors[].field``, `body` for the whole: malformed, empty or
+    nested too deeply) or a query parameter or header problem (``parameter`` and ``errors[].parameter``)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    type: str = Field(description="URI identifying the problem type.", examples=["/problems/invalid-body"])
+    title: str = Field(description="Short summary of the problem type.", examples=["Invalid body"])
+    status: int = Field(description="HTTP status code.", examples=[400])
+    detail: str = Field(description="Explanation of this occurrence.", examples=["body: not valid JSON"])
+    instance: str = Field(description="The request path.", examples=["/v1/events"])
+    parameter: str | None = Field(
+        default=None, description="The offending query parameter or header; null for a body problem."
+    )
+    errors: list[FieldError | ParameterError] = Field(default_factory=list, description="Every problem found.")
     request_id: str | None = Field(default=None, description="This request's id, as in the `X-Request-ID` header.")
 
 
@@ -256,6 +281,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+            # FastAPI's answer when json.loads raises anything but a syntax error (RecursionError: nested too deeply).
+            deep = isinstance(exc.__cause__, RecursionError)
+            return unreadable_body(request, "nested too deeply" if deep else "not a JSON document this API can read")
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else PROBLEM_TYPES[kind][1]
         response = problem_response(request, exc.status_code, kind, detail)
@@ -308,16 +337,29 @@ def _export_interruption(exc: BaseException) -> str | None:
     return None
 
 
+def body_problem(request: Request, status: int, kind: str, fields: list[dict[str, str]]) -> JSONResponse:
+    """The one shape of every problem with a request body (RecordProblem): `errors: [{field, detail}]`, `field` the
+    path into the body (`participants.0.actor`) or `body` for the whole, `parameter` null."""
+    detail = "; ".join(f"{f['field']}: {f['detail']}" for f in fields)
+    return problem_response(request, status, kind, detail, None, fields)
+
+
+def unreadable_body(request: Request, detail: str, status: int = 400, kind: str = "invalid-body") -> JSONResponse:
+    """A body that cannot be read at all (malformed, empty, nested too deeply; 413: too large), naming `body`."""
+    return body_problem(request, status, kind, [{"field": "body", "detail": detail}])
+
+
 def _record_problem(request: Request, errors: list[Any]) -> JSONResponse:
-    """A request body that is not JSON (400), or not a valid record (422), with each field named."""
+    """A request body that is not JSON or is empty (400), or not a valid record (422), with each field named."""
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem_response(request, 400, "invalid-record", "the body is not valid JSON", "body")
+        return unreadable_body(request, "not valid JSON")
+    if any(tuple(e.get("loc", ())) == ("body",) and e.get("type") == "missing" for e in errors):
+        return unreadable_body(request, "empty; send a JSON document")
     fields = [
         {"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body", "detail": e.get("msg", "invalid")}
         for e in errors
     ]
-    detail = "; ".join(f"{f['field']}: {f['detail']}" for f in fields)
-    return problem_response(request, 422, "invalid-record", detail, None, fields)
+    return body_problem(request, 422, "invalid-record", fields)
 
 
 def _route(request: Request) -> str:

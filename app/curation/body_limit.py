@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.problems import problem_response
+from app.problems import unreadable_body
 
 
 class BodyLimitMiddleware:
@@ -51,8 +51,8 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            request, 413, "request-too-large", f"the body is larger than {self.max_bytes} bytes", "body"
+        response = unreadable_body(
+            request, f"larger than the limit of {self.max_bytes} bytes", status=413, kind="request-too-large"
         )
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
