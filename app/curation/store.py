@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from app.curation.validate import (
     parents_first,
     table_of,
 )
+from app.http_cache import read_version
 from app.schemas.bundle import ActorIn, AgreementIn, Bundle, CitationIn, EventIn, Record, SourceIn, TopicIn
 
 # Any constant: the key of the PostgreSQL advisory lock every writer holds until it commits.
@@ -99,6 +101,33 @@ KINDS: dict[str, Kind] = {
 # Bundle order: what a record points at is written before it.
 ORDER = ("sources", "citations", "topics", "actors", "events", "agreements")
 
+# Where a record of each kind names other records, as paths into its bundle document ("*": every item of a list),
+# with the kind named: a write may name a record by an id it was renamed from (app.curation.store.resolve_renamed).
+REFERENCES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "sources": ((("assessments", "*", "topics", "*"), "topics"),),
+    "citations": ((("source",), "sources"),),
+    "topics": ((("parent",), "topics"),),
+    "actors": (
+        (("offices", "*", "organization"), "actors"),
+        (("offices", "*", "locators", "*", "source"), "sources"),
+    ),
+    "events": (
+        (("participants", "*", "actor"), "actors"),
+        (("quotes", "*", "speaker"), "actors"),
+        (("topics", "*"), "topics"),
+        (("parent",), "events"),
+        (("related", "*", "event"), "events"),
+        (("locators", "*", "source"), "sources"),
+    ),
+    "agreements": (
+        (("parties", "*", "actor"), "actors"),
+        (("topics", "*"), "topics"),
+        (("events", "*"), "events"),
+        (("milestones", "*", "event"), "events"),
+        (("locators", "*", "source"), "sources"),
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Author:
@@ -110,6 +139,26 @@ class Author:
 
 
 CLI = Author(None, "cli")
+# The longest reason kept with a change, in characters.
+REASON_LIMIT = 500
+# Control characters (C0 with tab and line breaks, DEL, C1): a reason is one line of text, shown in histories.
+_REASON_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_reason(value: object) -> str | None:
+    """The reason a curator gives for a change (the `X-Change-Reason` header, percent-decoded, or a bundle's `reason`
+    member), trimmed; None when empty. ValueError (saying why) for anything but one line of at most REASON_LIMIT
+    characters of text without control characters. The one rule for both forms; callers name the header or field."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    if _REASON_CONTROL.search(value):
+        raise ValueError("contains a control character or line break; give the reason as one line of text")
+    value = value.strip()
+    if len(value) > REASON_LIMIT:
+        raise ValueError(f"is {len(value)} characters long; the limit is {REASON_LIMIT}")
+    return value or None
 
 
 class NotFound(Exception):
@@ -231,8 +280,13 @@ def _sync_sections(session: Session, source_id: str, sections: list[dict[str, An
 # -- versions, changes and retired ids -------------------------------------------------------------------------
 
 
+def _clock() -> dt.datetime:
+    """The current time (UTC, microseconds kept); tests freeze it."""
+    return dt.datetime.now(dt.UTC)
+
+
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return _clock().replace(microsecond=0)
 
 
 def bump_version(
@@ -244,16 +298,31 @@ def bump_version(
     at: dt.datetime | None = None,
 ) -> str:
     """Move the dataset version on: a hash of the previous version (none when ``fresh``) and ``content``, so identical
-    data loaded the same way has the identical version; or exactly ``version`` (the benchmark generator's). The time
-    moves on by at least a second, so Last-Modified (whole seconds) changes with every write."""
+    data loaded the same way has the identical version; or exactly ``version`` (the benchmark generator's).
+
+    The time (``updated_at``, sent as Last-Modified in whole seconds) is never later than the clock, so Last-Modified
+    never runs ahead of a response's Date. Whole-second HTTP dates cannot tell two writes in one second apart, so
+    the stored time says whether they happened: the first write in a second stores the second itself (microsecond
+    0), a further write in the same second stores the exact time (microsecond ≥ 1). If-Modified-Since compares with
+    the stored time (app.representation.not_modified), so a copy dated that second is still current (304) after one
+    write in it, and revalidates (200) after several. The ETag changes with every write regardless (the version).
+    ``at`` sets the time exactly (the generator's fixed date)."""
     state = table_of(m.DatasetState)
     current = session.execute(select(state.c.version, state.c.updated_at).where(state.c.id == 1)).first()
     previous = "" if fresh or current is None else current.version
     new_version = version or hashlib.sha256((previous + content).encode()).hexdigest()[:16]
-    now = at or _now()
-    if current is not None and not fresh:
-        last = current.updated_at if current.updated_at.tzinfo else current.updated_at.replace(tzinfo=dt.UTC)
-        now = max(now, last + dt.timedelta(seconds=1))
+    now = at or _clock()
+    if at is None:
+        second = now.replace(microsecond=0)
+        last = None
+        if current is not None:  # even when `fresh`: a copy served before a reload must not look current after it
+            last = current.updated_at if current.updated_at.tzinfo else current.updated_at.replace(tzinfo=dt.UTC)
+        if last is None or second > last:
+            now = second
+        else:  # another write in the second of the last one (or the clock stepped back): exact, never microsecond 0
+            now = max(now, last + dt.timedelta(microseconds=1))
+            if now.microsecond == 0:
+                now += dt.timedelta(microseconds=1)
     if current is None:
         session.execute(insert(state).values(id=1, version=new_version, updated_at=now))
     else:
@@ -328,6 +397,52 @@ def current_ids(session: Session, kind: str, ids: set[str]) -> dict[str, str]:
         table.c.resource == kind, table.c.reason == "renamed", table.c.id.in_(sorted(ids))
     )
     return {old: new for old, new in session.execute(query).all() if new}
+
+
+def _slots(node: Any, path: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
+    """(container, key) of every value at ``path`` in a document."""
+    step, rest = path[0], path[1:]
+    if step == "*":
+        keys: Iterable[Any] = range(len(node)) if isinstance(node, list) else ()
+    else:
+        keys = (step,) if isinstance(node, dict) and step in node else ()
+    for key in keys:
+        if rest:
+            yield from _slots(node[key], rest)
+        else:
+            yield node, key
+
+
+def _any_renamed(session: Session) -> bool:
+    table = table_of(m.RetiredId)
+    return session.scalar(select(table.c.id).where(table.c.reason == "renamed").limit(1)) is not None
+
+
+def resolve_renamed(session: Session, kind: str, record: Any, local: Mapping[str, set[str]] | None = None) -> Any:
+    """``record`` with every reference to a renamed id replaced by the record's current id (a chain of renames
+    leads to the newest), so the old id keeps working in writes as in URLs and filters and the stored data holds
+    only current ids. Ids in ``local`` (kind -> ids being written alongside) are taken as they are."""
+    local = local or {}
+    document = _document(record)
+    changed = False
+    for _ in range(8):  # _retire points earlier names straight at the newest; more rounds only for safety
+        slots = [
+            (target, container, key)
+            for path, target in REFERENCES[kind]
+            for container, key in _slots(document, path)
+            if isinstance(container[key], str) and container[key] not in local.get(target, ())
+        ]
+        moves = {
+            target: current_ids(session, target, {c[k] for t, c, k in slots if t == target})
+            for target in {t for t, _, _ in slots}
+        }
+        hits = [(container, key, moves[t][container[key]]) for t, container, key in slots if container[key] in moves[t]]
+        if not hits:
+            break
+        for container, key, new in hits:
+            container[key] = new
+        changed = True
+    return parse(kind, document) if changed else record
 
 
 # -- validation ------------------------------------------------------------------------------------------------
@@ -434,6 +549,37 @@ def _validate_one(session: Session, kind: str, record: Any, old_id: str | None) 
         raise RecordsInvalid(problems)
 
 
+def _refuse_taken_id(session: Session, kind: str, new_id: str, renaming: str | None) -> None:
+    """409 naming `id` when ``new_id`` cannot name a record being created (``renaming`` None) or renamed from
+    ``renaming``: a live record has it, or it is a former id of another record (its old links lead there, and would
+    stop). A rename may not take the id of a deleted record either (its URL answers 410 and its history is its own);
+    a create may (that brings the record back)."""
+    if _exists(session, kind, new_id):
+        raise RecordsInvalid([_problem(kind, new_id, "id", "already exists")], status=409)
+    found = retired(session, kind, new_id)
+    if found is None:
+        return
+    if found.reason == "renamed" and found.successor not in (None, renaming):
+        message = f"is a former id of {found.successor!r}, which its links still lead to"
+    elif found.reason == "deleted" and renaming is not None:
+        message = f"was the id of a deleted {kind[:-1]} (its URL answers 410); rename to an unused id"
+    else:
+        return
+    raise RecordsInvalid([_problem(kind, new_id, "id", message)], status=409)
+
+
+def _stored(kind: str, document: Document) -> Document | None:
+    """A stored document as a write of it would be (None if it no longer validates: any write then changes it)."""
+    try:
+        return _document(parse(kind, document))
+    except RecordsInvalid:
+        return None
+
+
+def current_version(session: Session) -> str:
+    return read_version(session)[0]
+
+
 # -- single-record writes --------------------------------------------------------------------------------------
 
 
@@ -464,8 +610,8 @@ def check_precondition(session: Session, kind: str, record_id: str, version: str
 def create(session: Session, kind: str, record: Any, author: Author) -> Written:
     """Write a new record; :class:`RecordsInvalid` (409 for a taken id, 422 otherwise) before anything is written."""
     lock_writes(session)
-    if _exists(session, kind, record.id):
-        raise RecordsInvalid([_problem(kind, record.id, "id", "already exists")], status=409)
+    _refuse_taken_id(session, kind, record.id, None)
+    record = resolve_renamed(session, kind, record)
     _validate_one(session, kind, record, None)
     insert_rows(session, KINDS[kind].rows(record, footnote_index(_single_bundle(kind, record), session)))
     _unretire(session, kind, record.id)
@@ -486,8 +632,12 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
         raise NotFound(kind, record_id)
     check_precondition(session, kind, record_id, if_match)
     renamed = record.id != record_id
-    if renamed and _exists(session, kind, record.id):
-        raise RecordsInvalid([_problem(kind, record.id, "id", "already exists")], status=409)
+    if renamed:
+        _refuse_taken_id(session, kind, record.id, record_id)
+    record = resolve_renamed(session, kind, record)
+    if not renamed and _document(record) == _stored(kind, before):
+        # Nothing changes: no revision, no change-feed entry, the same dataset version (and so the same ETag).
+        return Written(_document(record), 0, current_version(session), changes=0)
     _validate_one(session, kind, record, record_id)
     rows = spec.rows(record, footnote_index(_single_bundle(kind, record), session))
     main, children = rows[spec.table.name][0], {t: r for t, r in rows.items() if t != spec.table.name}
@@ -524,6 +674,7 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
     }
     seq, version = _single_change(session, author, entry)
     if renamed:
+        _unretire(session, kind, record.id)  # taking back an id this record was renamed from
         _retire(session, kind, record_id, "renamed", record.id, seq)
     return Written(after, seq, version)
 
@@ -588,6 +739,8 @@ def remove(
     if before is None:
         raise NotFound(kind, record_id)
     check_precondition(session, kind, record_id, if_match)
+    if replaced_by is not None:
+        replaced_by = current_ids(session, kind, {replaced_by}).get(replaced_by, replaced_by)
     if replaced_by is not None and (replaced_by == record_id or not _exists(session, kind, replaced_by)):
         raise RecordsInvalid([_problem(kind, record_id, "replaced_by", f"no other {kind[:-1]} {replaced_by!r}")])
     users = referenced_by(session, kind, record_id)
@@ -615,14 +768,23 @@ def clear_dataset(session: Session) -> None:
 
 
 def existing_ids(session: Session, bundle: Bundle) -> list[Problem]:
-    """Records of ``bundle`` whose id is already taken."""
+    """Records of ``bundle`` whose id is already taken: by a stored record, or as a former id of one (renamed; its
+    old links lead there)."""
     problems = []
+    retired_ids = table_of(m.RetiredId)
     for kind in ORDER:
         table = KINDS[kind].table
         ids = [r.id for r in getattr(bundle, kind)]
         for start in range(0, len(ids), 500):
-            for found in session.scalars(select(table.c.id).where(table.c.id.in_(ids[start : start + 500]))):
+            chunk = ids[start : start + 500]
+            for found in session.scalars(select(table.c.id).where(table.c.id.in_(chunk))):
                 problems.append(_problem(kind, found, "id", "already in the database (use --replace to reload)"))
+            aliases = select(retired_ids.c.id, retired_ids.c.successor).where(
+                retired_ids.c.resource == kind, retired_ids.c.reason == "renamed", retired_ids.c.id.in_(chunk)
+            )
+            for found, successor in session.execute(aliases):
+                message = f"is a former id of {successor!r}, which its links still lead to"
+                problems.append(_problem(kind, found, "id", message))
     return problems
 
 
@@ -648,6 +810,12 @@ def import_records(
         ]
         if clashes:
             raise RecordsInvalid(clashes, status=409)
+        if _any_renamed(session):
+            local = {kind: {r.id for r in getattr(bundle, kind)} for kind in ORDER}
+            resolved = {
+                kind: [resolve_renamed(session, kind, r, local) for r in getattr(bundle, kind)] for kind in ORDER
+            }
+            bundle = Bundle.model_construct(None, **resolved)
     problems = check_references(bundle, origin, set(), None if replace_all else session)
     if problems:
         raise RecordsInvalid(problems)

@@ -30,7 +30,7 @@ from app.curation.answers import missing
 from app.curation.store import KINDS, Author, NotFound, PreconditionFailed, Written
 from app.curation.validate import RecordsInvalid
 from app.deps import SnapshotDep
-from app.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, RecordProblem
+from app.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, RecordProblem, WriteProblem
 from app.representation import VERSION_HEADER, ContractRoute, etag_of
 
 router = APIRouter(route_class=ContractRoute)
@@ -83,14 +83,29 @@ def _author(
         # read snapshot stale.
         with store.write_transaction(request.app.state.sessions) as session:
             keys.record_use(session, key)
-    return Author(key.id, key.name, urllib.parse.unquote(reason) if reason else None)
+    return Author(key.id, key.name, _header_reason(reason))
+
+
+def _header_reason(raw: str | None) -> str | None:
+    """X-Change-Reason, percent-decoded and checked (store.clean_reason); 400 naming the header otherwise."""
+    if raw is None:
+        return None
+    try:
+        return store.clean_reason(urllib.parse.unquote(raw, errors="strict"))
+    except UnicodeDecodeError:
+        problem = "is not percent-encoded UTF-8"
+    except ValueError as exc:
+        problem = str(exc)
+    raise ProblemError(400, "invalid-parameter", problem, "X-Change-Reason")
 
 
 ReasonHeader = Annotated[
     str | None,
     Header(
         alias="X-Change-Reason",
-        description="Why the change is made, kept in the record's history (percent-encode non-ASCII text).",
+        description="Why the change is made, kept in the record's history: one line of text, at most "
+        f"{store.REASON_LIMIT} characters, no control characters (percent-encode non-ASCII text as UTF-8). 400 "
+        "otherwise.",
         examples=["Date corrected from the MOFA press release"],
     ),
 ]
@@ -216,15 +231,21 @@ def _renamed_path(record_path: str, old: str, new: str) -> str:
 # -- record endpoints, per kind --------------------------------------------------------------------------------
 
 WRITE_ERRORS = {
-    400: "Malformed JSON body or query.",
+    400: "A query parameter or header (`X-Change-Reason`) is invalid: `parameter` names it.",
     401: "No API key, or an unknown or revoked one.",
     403: "The key lacks the `write` scope.",
-    413: "Body larger than the limit.",
+    413: "Body larger than the limit (`errors[].field` is `body`).",
     415: "Body not sent as the documented media type.",
 }
+BODY_400 = (
+    "The body is not a JSON document (malformed, empty or nested too deeply: `errors[].field` is `body`), or a "
+    "query parameter or header (`X-Change-Reason`) is invalid (`parameter` names it)."
+)
 
 
-def _responses(*statuses: int, record: tuple[int, ...] = ()) -> dict[int | str, dict[str, Any]]:
+def _responses(*statuses: int, record: tuple[int, ...] = (), body: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses of a write: every problem it can answer. With a ``body``, every problem with the body
+    (400, 413, and the statuses in ``record``) has the field shape, `errors: [{field, detail}]`."""
     described = {
         **WRITE_ERRORS,
         404: "No record with this id.",
@@ -235,9 +256,15 @@ def _responses(*statuses: int, record: tuple[int, ...] = ()) -> dict[int | str, 
         428: "If-Match is missing.",
         308: "The id was renamed; repeat the request at `Location`.",
     }
+    if body:
+        described[400] = BODY_400
     out: dict[int | str, dict[str, Any]] = {}
     for status in (*WRITE_ERRORS, *statuses, *record):
-        model = RecordProblem if status in record else Problem
+        model: Any = Problem
+        if body and status == 400:
+            model = WriteProblem
+        elif status in record or (body and status == 413):
+            model = RecordProblem
         out[status] = {"model": model, "description": described[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
     return out
 
@@ -385,7 +412,7 @@ def add_record_routes(kind: str) -> None:
         summary=f"Delete a {singular}",
         description="The record leaves every list; its URL answers 410 Gone (pointing at `replaced_by` if given) "
         "and its history stays readable. Refused (409) while other records point at it.",
-        responses=_responses(308, 404, 410, 412, 428, record=(409, 422)),
+        responses=_responses(308, 404, 410, 412, 428, record=(409, 422), body=False),
         **common,
     )
     router.add_api_route(
@@ -526,11 +553,12 @@ def write_bundle(
     ] = False,
     _media: Annotated[None, Depends(json_body)] = None,
 ) -> Response:
-    reason = document.pop("reason", None)
-    if reason is not None and not isinstance(reason, str):
+    try:
+        reason = store.clean_reason(document.pop("reason", None))
+    except ValueError as exc:
         raise ProblemError(
-            422, "invalid-record", "reason: must be text", errors=[{"field": "reason", "detail": "must be text"}]
-        )
+            422, "invalid-record", f"reason: {exc}", errors=[{"field": "reason", "detail": str(exc)}]
+        ) from None
     if reason:
         author = Author(author.key_id, author.name, reason)
     try:
