@@ -292,7 +292,7 @@ def test_a_write_that_changes_nothing_records_nothing(curated: Curated) -> None:
 # -- 7. blank text, controls, bounds ---------------------------------------------------------------------------
 
 
-def test_blank_titles_names_labels_c1_controls_and_zero_paragraphs_are_refused(
+def test_blank_text_c1_controls_and_paragraphs_outside_the_section_are_refused(
     curated: Curated, tmp_path: Path
 ) -> None:
     c = curated
@@ -308,12 +308,20 @@ def test_blank_titles_names_labels_c1_controls_and_zero_paragraphs_are_refused(
         ("/v1/actors", {"id": "nobody", "name": "", "kind": "person"}, "name"),
         ("/v1/actors", {"id": "nobody", "name": "No Body", "kind": "person", "aliases": ["NB", "  "]}, "aliases.1"),
         ("/v1/topics", {"id": "blank", "label": "\n"}, "label"),
+        ("/v1/events", NEW_EVENT | {"locators": [{"source": "test-brief", "section": "chronology", "paragraph": 4}]},
+         "locators.0.paragraph"),  # the section has 3
         ("/v1/citations", {"id": "blank", "source": "test-brief", "type": "report", "title": ""}, "title"),
     ]  # fmt: skip
     for path, record, field in cases:
         refused = c.client.post(path, json=record, headers=c.writer)
         assert refused.status_code == 422, (field, refused.text)
         assert [e["field"] for e in refused.json()["errors"]] == [field]
+    source = c.get("/v1/sources/test-brief/history").json()["items"][-1]["after"]
+    sections = [section | {"paragraphs": 1} for section in source["sections"]]  # locators cite chronology ¶3
+    shrunk = c.client.put(
+        "/v1/sources/test-brief", json=source | {"sections": sections}, headers=c.writer | {"If-Match": "*"}
+    )
+    assert shrunk.status_code == 422 and [e["field"] for e in shrunk.json()["errors"]] == ["sections.1.paragraphs"]
     assert unchanged(c) == before
 
     blank = tmp_path / "blank.json"

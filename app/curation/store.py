@@ -414,6 +414,8 @@ def _slots(node: Any, path: tuple[str, ...]) -> Iterator[tuple[Any, Any]]:
 
 
 def _any_renamed(session: Session) -> bool:
+    """Whether any id was ever renamed (until then no reference needs resolving). retired_ids holds only what
+    curators renamed or deleted, so the scan is short."""
     table = table_of(m.RetiredId)
     return session.scalar(select(table.c.id).where(table.c.reason == "renamed").limit(1)) is not None
 
@@ -514,13 +516,21 @@ def _check_dependent_fields(session: Session, kind: str, old_id: str, record: An
     problems: list[Problem] = []
     if kind == "sources":
         loc = m.Locator
-        keys = {s.key for s in record.sections}
-        used = session.execute(select(loc.section, func.count()).where(loc.source_id == old_id).group_by(loc.section))
-        for section, count in used:
-            if section not in keys:
+        counts = {s.key: s.paragraphs for s in record.sections}
+        used = session.execute(
+            select(loc.section, func.count(), func.max(loc.paragraph))
+            .where(loc.source_id == old_id)
+            .group_by(loc.section)
+        )
+        for section, count, highest in used:
+            if section not in counts:
                 problems.append(
                     _problem(kind, record.id, "sections", f"section {section!r} is the target of {count} locator(s)")
                 )
+            elif counts[section] and highest is not None and highest > counts[section]:
+                index = list(counts).index(section)
+                message = f"a locator cites paragraph {highest} of section {section!r}"
+                problems.append(_problem(kind, record.id, f"sections.{index}.paragraphs", message))
     if kind == "citations":
         current = session.get(m.Citation, old_id)
         if current is not None and current.footnote is not None:
@@ -611,7 +621,8 @@ def create(session: Session, kind: str, record: Any, author: Author) -> Written:
     """Write a new record; :class:`RecordsInvalid` (409 for a taken id, 422 otherwise) before anything is written."""
     lock_writes(session)
     _refuse_taken_id(session, kind, record.id, None)
-    record = resolve_renamed(session, kind, record)
+    if _any_renamed(session):
+        record = resolve_renamed(session, kind, record)
     _validate_one(session, kind, record, None)
     insert_rows(session, KINDS[kind].rows(record, footnote_index(_single_bundle(kind, record), session)))
     _unretire(session, kind, record.id)
@@ -634,7 +645,8 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
     renamed = record.id != record_id
     if renamed:
         _refuse_taken_id(session, kind, record.id, record_id)
-    record = resolve_renamed(session, kind, record)
+    if _any_renamed(session):
+        record = resolve_renamed(session, kind, record)
     if not renamed and _document(record) == _stored(kind, before):
         # Nothing changes: no revision, no change-feed entry, the same dataset version (and so the same ETag).
         return Written(_document(record), 0, current_version(session), changes=0)

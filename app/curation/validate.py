@@ -135,19 +135,26 @@ class FootnoteIndex(Mapping[tuple[str, int], str]):
 
 
 class _Sections:
-    """(source, section key) pairs: those being written, else (with a session) those in the database of sources
-    not being rewritten (a rewritten source has only its new sections)."""
+    """(source, section key) pairs and each section's paragraph count: those being written, else (with a session)
+    those in the database of sources not being rewritten (a rewritten source has only its new sections)."""
 
-    def __init__(self, local: set[tuple[str, str]], rewritten: set[str], session: Session | None) -> None:
+    def __init__(self, local: dict[tuple[str, str], int], rewritten: set[str], session: Session | None) -> None:
         self.local, self.rewritten, self.session = local, rewritten, session
+        self.found: dict[tuple[str, str], int | None] = {}
+
+    def paragraphs(self, key: tuple[str, str]) -> int | None:
+        """The section's paragraph count (0: not counted), or None when there is no such section."""
+        if key in self.local:
+            return self.local[key]
+        if self.session is None or key[0] in self.rewritten:
+            return None
+        if key not in self.found:
+            s = m.Section
+            self.found[key] = self.session.scalar(select(s.paragraphs).where(tuple_(s.source_id, s.key) == key))
+        return self.found[key]
 
     def __contains__(self, key: object) -> bool:
-        if key in self.local:
-            return True
-        if self.session is None or not isinstance(key, tuple) or key[0] in self.rewritten:
-            return False
-        s = m.Section
-        return self.session.scalar(select(s.key).where(tuple_(s.source_id, s.key) == key)) is not None
+        return isinstance(key, tuple) and self.paragraphs(key) is not None
 
 
 def footnote_index(bundle: Bundle, session: Session | None) -> FootnoteIndex:
@@ -176,7 +183,9 @@ def check_references(
     events = _Ids({e.id for e in bundle.events} | invalid_ids, m.Event, session)
     sources = _Ids({s.id for s in bundle.sources}, m.SourceDocument, session)
     sections = _Sections(
-        {(s.id, sec.key) for s in bundle.sources for sec in s.sections}, {s.id for s in bundle.sources}, session
+        {(s.id, sec.key): sec.paragraphs for s in bundle.sources for sec in s.sections},
+        {s.id for s in bundle.sources},
+        session,
     )
     footnotes = footnote_index(bundle, session)
     office_ids: Counter[str] = Counter(o.id for a in bundle.actors for o in a.offices)
@@ -189,6 +198,11 @@ def check_references(
         if value is not None and value not in known:
             report(kind, record_id, field, f"unknown {what} {value!r}")
 
+    def beyond(kind: str, record_id: str, field: str, paragraph: int | None, count: int | None) -> None:
+        # A section that counts its paragraphs (paragraphs > 0; 0 means not counted) bounds the paragraph cited.
+        if paragraph is not None and count and paragraph > count:
+            report(kind, record_id, field, f"paragraph {paragraph} is beyond the section's {count} paragraphs")
+
     def check_locators(kind: str, record_id: str, prefix: str, locators: Iterable[LocatorIn]) -> None:
         for i, loc in enumerate(locators):
             field = f"{prefix}locators.{i}"
@@ -196,6 +210,10 @@ def check_references(
                 report(kind, record_id, f"{field}.source", f"unknown source {loc.source!r}")
             elif (loc.source, loc.section) not in sections:
                 report(kind, record_id, f"{field}.section", f"source {loc.source!r} has no section {loc.section!r}")
+            else:
+                beyond(
+                    kind, record_id, f"{field}.paragraph", loc.paragraph, sections.paragraphs((loc.source, loc.section))
+                )
             if loc.footnote is not None and footnotes.get_id((loc.source, loc.footnote)) is None:
                 report(
                     kind, record_id, f"{field}.footnote", f"no citation for footnote {loc.footnote} of {loc.source!r}"
@@ -212,6 +230,9 @@ def check_references(
         for i, assessment in enumerate(source.assessments):
             if assessment.section not in keys:
                 report("sources", source.id, f"assessments.{i}.section", f"unknown section {assessment.section!r}")
+            else:
+                count = next(sec.paragraphs for sec in source.sections if sec.key == assessment.section)
+                beyond("sources", source.id, f"assessments.{i}.paragraph", assessment.paragraph, count)
             for j, topic in enumerate(assessment.topics):
                 need("sources", source.id, f"assessments.{i}.topics.{j}", topic, topics, "topic")
     for citation in bundle.citations:

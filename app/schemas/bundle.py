@@ -132,7 +132,12 @@ class SectionIn(Record):
     key: Slug
     title: NonBlank
     parent: Slug | None = None
-    paragraphs: int = Field(default=0, ge=0, le=INT4_MAX)
+    paragraphs: int = Field(
+        default=0,
+        ge=0,
+        le=INT4_MAX,
+        description="How many paragraphs the section has (0: not counted); locators may not cite one beyond it.",
+    )
 
 
 class AssessmentIn(Record):
