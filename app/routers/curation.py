@@ -375,7 +375,8 @@ def add_record_routes(kind: str) -> None:
         status_code=201,
         summary=f"Create a {singular}",
         description=f"Validated like a bundle record (references must exist); 201 with the {singular}, `Location` "
-        "and `ETag`. An id that was deleted may be used again.",
+        "and `ETag`. An id that was deleted may be used again (that restores the record), a former id of another "
+        "record may not (409). References may name a record by an id it was renamed from; the current id is stored.",
         response_model=schema,
         responses=_responses(409, record=(409, 422)),
         **common,
@@ -387,7 +388,9 @@ def add_record_routes(kind: str) -> None:
         name=f"replace_{singular}",
         summary=f"Replace a {singular} (or rename it)",
         description=f"The whole {singular} in the bundle format. A different `id` in the body renames it: other "
-        "records' references follow, and the old id answers 301 (writes: 308) to the new one.",
+        "records' references follow, and the old id answers 301 (writes: 308) to the new one. A rename cannot take "
+        "the id of a deleted record or a former id of another record (409). A PUT of the stored record changes "
+        "nothing and records nothing (200, the same ETag).",
         response_model=schema,
         responses=_responses(308, 404, 410, 412, 428, record=(409, 422)),
         **common,
@@ -398,7 +401,8 @@ def add_record_routes(kind: str) -> None:
         methods=["PATCH"],
         name=f"update_{singular}",
         summary=f"Change part of a {singular} (JSON Merge Patch)",
-        description="Send `Content-Type: application/merge-patch+json`. The patched document is validated whole.",
+        description="Send `Content-Type: application/merge-patch+json`. The patched document is validated whole. A "
+        "patch that changes nothing records nothing (200, the same ETag).",
         response_model=schema,
         responses=_responses(308, 404, 410, 412, 428, record=(409, 422)),
         **common,
