@@ -10,7 +10,8 @@ with its locator), dated 1990–2025 at day/month/year precision with some multi
 Rows go in with SQLAlchemy Core `insert()` executemany (SQLite) or COPY (PostgreSQL) in chunks of
 `CHUNK` events, all in one transaction. The generator makes records in the bundle form; their rows (search text,
 date bounds, participants' copies of them, inferred citations) come from the app's write path (app.curation),
-exactly as `dipevents load` and the API derive them. `dataset_state` is written last, so a half-written database
+exactly as `dipevents load` and the API derive them; the aggregation tables are then counted by
+app.curation.aggregates.rebuild. `dataset_state` is written last, so a half-written database
 never looks complete. Only stdlib + the app's own dependencies are needed (tqdm is optional).
 """
 
@@ -33,6 +34,7 @@ from sqlalchemy import JSON, Connection, Table, create_engine, event, func, sele
 from sqlalchemy.engine import make_url
 
 from app import models as m
+from app.curation import aggregates
 from app.curation.store import DATA_TABLES, bump_version, derive_rows
 from app.curation.validate import footnote_index
 from app.migrate import upgrade
@@ -544,6 +546,8 @@ def generate(url: str, events: int, seed: int = 42, progress: bool = True) -> Co
         for start, count in _chunks(events, CHUNK):
             _write_rows(conn, derive_rows("events", gen.events(start, count, n_citations), footnotes))
             bar.update(count)
+        # The aggregation tables, counted once from the loaded rows by the write path's own recomputation.
+        aggregates.rebuild(conn)
         bump_version(conn, "", fresh=True, version=dataset_version(events, seed), at=UPDATED_AT)
     bar.close()
     finish(engine)

@@ -186,22 +186,15 @@ def _visitor_facet(session: Session, ids: Any, size: int) -> FacetRows:
 
 
 def _topic_facet(session: Session, ids: Any, size: int) -> FacetRows:
-    # Each matching event's topics, then their ancestors, walked up the tree in the database: a topic's
-    # count includes its sub-topics', like the `topic` filter, and the statement is the same size
-    # whatever the tree (it used to be a compound SELECT of every (ancestor, descendant) pair as
-    # literals, which SQLite refuses beyond 500 terms and PostgreSQL beyond 65,535 parameters).
-    up = (
-        select(m.EventTopic.event_id.label("event_id"), m.EventTopic.topic_id.label("topic_id"))
-        .where(m.EventTopic.event_id.in_(ids))
-        .cte("facet_topics", recursive=True)
+    # Each matching event's topics joined to their ancestors in the stored closure (app.models.TopicClosure,
+    # kept by the write path): a topic's count includes its sub-topics', like the `topic` filter, and the
+    # statement is the same size whatever the tree. (A recursive walk up the tree per event cost ~2x more.)
+    closure, links = m.TopicClosure, m.EventTopic
+    n = func.count(func.distinct(links.event_id))
+    ancestors = select(closure.ancestor.label("topic_id"), n.label("n")).join(
+        closure, closure.descendant == links.topic_id
     )
-    up = up.union_all(
-        select(up.c.event_id, m.Topic.parent_id)
-        .join(m.Topic, m.Topic.id == up.c.topic_id)
-        .where(m.Topic.parent_id.is_not(None))
-    )
-    n = func.count(func.distinct(up.c.event_id))
-    top = _ranked(select(up.c.topic_id.label("topic_id"), n.label("n")), up.c.topic_id, n, size).subquery()
+    top = _ranked(ancestors.where(links.event_id.in_(ids)), closure.ancestor, n, size).subquery()
     rows = session.execute(select(top.c.topic_id, m.Topic.label, top.c.n).join(m.Topic, m.Topic.id == top.c.topic_id))
     return [(t, label, count) for t, label, count in rows]
 
