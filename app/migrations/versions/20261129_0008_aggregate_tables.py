@@ -40,10 +40,13 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("scope", "facet", "value", name=op.f("pk_event_counts")),
     )
+    zero = sa.text("n = 0")
+    op.create_index("ix_event_counts_emptied", "event_counts", ["scope"], sqlite_where=zero, postgresql_where=zero)
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_counts_emptied", table_name="event_counts")
     op.drop_table("event_counts")
     op.drop_index("ix_topic_closure_descendant", table_name="topic_closure")
     op.drop_table("topic_closure")
