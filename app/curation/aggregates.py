@@ -6,6 +6,10 @@ Counts change by *contribution*: a set of events adds its rows (scope, facet, va
 subtracts them on the way out, computed by one set of statements (:func:`_contributions`) whether it runs for
 one event, the events under a re-parented topic, or every event (:func:`rebuild`). So an incremental update
 and a recomputation from scratch cannot disagree on what is counted.
+
+Cost (measured at 1M events on SQLite, 2 shared cores): one event taken out and put back ~40 ms (14 small
+upserts each way); a topic moved or renamed recounts every event under it (a root topic with ~10% of the events:
+~60 s, on top of the search re-derivation such a write already does); a full rebuild ~100 s.
 """
 
 from __future__ import annotations
