@@ -11,7 +11,8 @@ Rows go in with SQLAlchemy Core `insert()` executemany (SQLite) or COPY (Postgre
 `CHUNK` events, all in one transaction. The generator makes records in the bundle form; their rows (search text,
 date bounds, participants' copies of them, inferred citations) come from the app's write path (app.curation),
 exactly as `dipevents load` and the API derive them, and each record's `create` is logged as `load` logs it (so the
-change feed of a generated database replays it). `dataset_state` is written last, so a half-written database
+change feed of a generated database replays it); the aggregation tables are then counted by
+app.curation.aggregates.rebuild. `dataset_state` is written last, so a half-written database
 never looks complete. Only stdlib + the app's own dependencies are needed (tqdm is optional).
 """
 
@@ -34,6 +35,7 @@ from sqlalchemy import JSON, Connection, Table, create_engine, event, func, sele
 from sqlalchemy.engine import make_url
 
 from app import models as m
+from app.curation import aggregates
 from app.curation.store import DATA_TABLES, bump_version, derive_rows
 from app.curation.validate import footnote_index, parents_first
 from app.migrate import upgrade
@@ -569,6 +571,8 @@ def generate(url: str, events: int, seed: int = 42, progress: bool = True) -> Co
             _write_rows(conn, derive_rows("events", records, footnotes))
             _log_creates(conn, "events", records, version)
             bar.update(count)
+        # The aggregation tables, counted once from the loaded rows by the write path's own recomputation.
+        aggregates.rebuild(conn)
         bump_version(conn, "", fresh=True, version=version, at=UPDATED_AT)
     bar.close()
     finish(engine)

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, or_, select, tex
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import models as m
-from app.curation import derive
+from app.curation import aggregates, derive
 from app.curation.documents import READERS, Document
 from app.curation.validate import (
     KIND_TABLES,
@@ -625,6 +625,7 @@ def create(session: Session, kind: str, record: Any, author: Author) -> Written:
         record = resolve_renamed(session, kind, record)
     _validate_one(session, kind, record, None)
     insert_rows(session, KINDS[kind].rows(record, footnote_index(_single_bundle(kind, record), session)))
+    aggregates.count(session, kind, record.id)
     _unretire(session, kind, record.id)
     after = _document(record)
     seq, version = _single_change(
@@ -654,6 +655,9 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
     rows = spec.rows(record, footnote_index(_single_bundle(kind, record), session))
     main, children = rows[spec.table.name][0], {t: r for t, r in rows.items() if t != spec.table.name}
     sections = children.pop("source_sections", None)
+    recounted = aggregates.recounts(kind, before, record)
+    if recounted:
+        aggregates.uncount(session, kind, record_id)
     _delete_children(session, kind, record_id)
     if not renamed:
         session.execute(update(spec.table).where(spec.table.c.id == record_id).values(**main))
@@ -675,6 +679,7 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
     insert_rows(session, children)
     if kind in ("actors", "topics"):
         _reindex_events_of(session, kind, record.id)
+    aggregates.count(session, kind, record.id, recounted)
     after = _document(record)
     entry = {
         "resource": kind,
@@ -759,10 +764,12 @@ def remove(
     if users:
         detail = f"still referenced by {', '.join(users)}"
         raise RecordsInvalid([_problem(kind, record_id, "id", detail)], status=409)
+    aggregates.uncount(session, kind, record_id)
     _delete_children(session, kind, record_id)
     if kind == "sources":
         session.execute(delete(table_of(m.Section)).where(m.Section.source_id == record_id))
     session.execute(delete(spec.table).where(spec.table.c.id == record_id))
+    aggregates.count(session, kind, record_id, recounted=False)
     entry = {"resource": kind, "record_id": record_id, "op": "delete", "before": before, "replaced_by": replaced_by}
     seq, version = _single_change(session, author, entry)
     _retire(session, kind, record_id, "deleted", replaced_by, seq)
@@ -845,6 +852,11 @@ def import_records(
             for r in records:
                 _unretire(session, kind, r.id)
     insert_rows(session, rows)
+    if replace_all:
+        aggregates.rebuild(session)
+    else:
+        aggregates.rebuild_closure(session)
+        aggregates.add_events(session, [r.id for r in bundle.events])
     version = bump_version(session, _canonical(bundle.model_dump(mode="json")), fresh=replace_all)
     seq = _log(session, author, version, entries) if entries else 0
     counts = {kind: len(getattr(bundle, kind)) for kind in ORDER}

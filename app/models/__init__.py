@@ -1,6 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from app.models.actors import Actor, ActorIdentifier, Office
+from app.models.aggregates import EventCount, TopicClosure
 from app.models.agreements import (
     Agreement,
     AgreementCitation,
@@ -40,6 +41,7 @@ __all__ = [
     "DatasetState",
     "Event",
     "EventCitation",
+    "EventCount",
     "EventParticipant",
     "EventQuote",
     "EventRelation",
@@ -51,5 +53,6 @@ __all__ = [
     "ServiceSecret",
     "SourceDocument",
     "Topic",
+    "TopicClosure",
     "walk_bounds",
 ]

@@ -8,6 +8,10 @@ Every count here is defined so that it equals the `total` of `/v1/events` (or `/
 the same filters plus one more (facet value `X` ↔ adding `type=X`, visitor `V` ↔ adding
 `actor=V&role=visitor`, a timeline bucket ↔ adding `start`/`end` of the bucket, a network
 neighbour ↔ adding `actor=B`). The tests check exactly that.
+
+Requests whose filters are exactly one of the write path's precomputed scopes (none, one `topic`, one `actor`;
+app.models.EventCount) read their counts from event_counts instead of the events (:func:`stored_scope`): the
+same numbers, kept current by every write (app.curation.aggregates), at the cost of reading a few hundred rows.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from app import models as m
 from app import vocab
-from app.queries.filters import DateBounds, Param
+from app.queries.filters import DateBounds, Param, ParticipantValue
 from app.queries.plan import Plan, Shape, conditions, matching_ids, walked_select
+from app.queries.resources import EVENT_TOPIC, EVENTS
 
 FacetName = Literal["type", "topic", "actor", "country", "year", "visitor"]
 Interval = Literal["year", "month", "day"]
@@ -53,8 +58,71 @@ FACET_SIZE = Param(
 INTERVAL = Param("interval", str, "year", "Bucket size.", "month", vocabulary=INTERVALS)
 
 
+# ------------------------------------------------------------------------------------- precomputed counts
+
+STORED_FACETS: frozenset[FacetName] = frozenset({"type", "topic", "actor", "country", "year"})
+
+
+def stored_scope(plan: Plan, *, actor: bool = False) -> str | None:
+    """Pure: the event_counts scope holding exactly this plan's matches — ``""`` for the unfiltered event
+    list, `topic:<id>` for one `topic` alone, and (``actor``: totals and spans only) `actor:<id>` for one
+    `actor` alone in any role — or None when the filters are anything else."""
+    if plan.resource is not EVENTS or plan.resource.where:
+        return None
+    if not plan.values:
+        return ""
+    if len(plan.values) != 1:
+        return None
+    ((key, value),) = plan.values.items()
+    if key == EVENT_TOPIC.key and len(value) == 1 and len(value[0]) == 1:
+        return f"topic:{value[0][0]}"
+    if actor and isinstance(value, ParticipantValue) and len(value.pairs) == 1:
+        actors, roles = value.pairs[0]
+        if actors is not None and len(actors) == 1 and not roles:
+            return f"actor:{actors[0]}"
+    return None
+
+
+def _stored(session: Session, scope: str, facet: str, size: int | None = None) -> list[tuple[str, int]]:
+    """(value, count) of one facet of a scope, most frequent first, at most ``size`` (all when None)."""
+    c = m.EventCount
+    query = select(c.value, c.n).where(c.scope == scope, c.facet == facet).order_by(c.n.desc(), c.value)
+    return [(value, n) for value, n in session.execute(query if size is None else query.limit(size))]
+
+
+def _stored_spans(session: Session, scope: str) -> list[tuple[int | None, int | None, int]]:
+    """(first year or None if open, last year or None if open, events) of a scope (app.models.EventCount)."""
+
+    def year(text: str) -> int | None:
+        return None if text == ".." else int(text)
+
+    return [
+        (year(first), year(last), n)
+        for value, n in _stored(session, scope, "span")
+        for first, last in [value.split("/")]
+    ]
+
+
+def _stored_facet(session: Session, scope: str, name: FacetName, size: int) -> FacetRows:
+    if name == "year":
+        return _years(_stored_spans(session, scope))
+    rows = _stored(session, scope, name, size)
+    if name == "type":
+        return [(t, vocab.EVENT_TYPES[t].label, n) for t, n in rows]
+    if name == "country":
+        return [(c, c, n) for c, n in rows]
+    model, label = (m.Actor, m.Actor.name) if name == "actor" else (m.Topic, m.Topic.label)
+    labels = {
+        key: text for key, text in session.execute(select(model.id, label).where(model.id.in_([v for v, _ in rows])))
+    }
+    return [(v, labels[v], n) for v, n in rows]
+
+
 def count_matching(session: Session, plan: Plan) -> int:
     """Exactly how many events match (facets' `total`, citations of a query)."""
+    scope = stored_scope(plan, actor=True)
+    if scope is not None:
+        return next((n for _, n in _stored(session, scope, "total")), 0)
     return session.scalar(select(func.count()).select_from(matching_ids(plan).subquery())) or 0
 
 
@@ -118,22 +186,15 @@ def _visitor_facet(session: Session, ids: Any, size: int) -> FacetRows:
 
 
 def _topic_facet(session: Session, ids: Any, size: int) -> FacetRows:
-    # Each matching event's topics, then their ancestors, walked up the tree in the database: a topic's
-    # count includes its sub-topics', like the `topic` filter, and the statement is the same size
-    # whatever the tree (it used to be a compound SELECT of every (ancestor, descendant) pair as
-    # literals, which SQLite refuses beyond 500 terms and PostgreSQL beyond 65,535 parameters).
-    up = (
-        select(m.EventTopic.event_id.label("event_id"), m.EventTopic.topic_id.label("topic_id"))
-        .where(m.EventTopic.event_id.in_(ids))
-        .cte("facet_topics", recursive=True)
+    # Each matching event's topics joined to their ancestors in the stored closure (app.models.TopicClosure,
+    # kept by the write path): a topic's count includes its sub-topics', like the `topic` filter, and the
+    # statement is the same size whatever the tree. (A recursive walk up the tree per event cost ~2x more.)
+    closure, links = m.TopicClosure, m.EventTopic
+    n = func.count(func.distinct(links.event_id))
+    ancestors = select(closure.ancestor.label("topic_id"), n.label("n")).join(
+        closure, closure.descendant == links.topic_id
     )
-    up = up.union_all(
-        select(up.c.event_id, m.Topic.parent_id)
-        .join(m.Topic, m.Topic.id == up.c.topic_id)
-        .where(m.Topic.parent_id.is_not(None))
-    )
-    n = func.count(func.distinct(up.c.event_id))
-    top = _ranked(select(up.c.topic_id.label("topic_id"), n.label("n")), up.c.topic_id, n, size).subquery()
+    top = _ranked(ancestors.where(links.event_id.in_(ids)), closure.ancestor, n, size).subquery()
     rows = session.execute(select(top.c.topic_id, m.Topic.label, top.c.n).join(m.Topic, m.Topic.id == top.c.topic_id))
     return [(t, label, count) for t, label, count in rows]
 
@@ -142,10 +203,15 @@ def _year_facet(session: Session, ids: Any, size: int) -> FacetRows:
     # An event counts in every year its range overlaps (an open end runs to this year, or to its first year
     # if that is later). The database groups by (first year, last year): at most one row per pair of years,
     # whatever the number of events.
-    counts: Counter[int] = Counter()
     first_year, last_year = _period_key(m.Event.date_start, "year"), _period_key(m.Event.date_end, "year")
     spans = select(first_year, last_year, func.count()).where(m.Event.id.in_(ids)).group_by(first_year, last_year)
-    for start, end, n in session.execute(spans):
+    return _years([(start, end, n) for start, end, n in session.execute(spans)])
+
+
+def _years(spans: list[tuple[Any, Any, int]]) -> FacetRows:
+    """Year facet rows from (first year, last year or None if open, events)."""
+    counts: Counter[int] = Counter()
+    for start, end, n in spans:
         for year in range(start, (end or max(start, dt.date.today().year)) + 1):
             counts[year] += n
     return [(year, str(year), n) for year, n in counts.items()]
@@ -167,9 +233,14 @@ def facet_counts(session: Session, plan: Plan, names: list[FacetName], size: int
     """The ``size`` most frequent values of each facet among the plan's matches, most frequent first
     (years in calendar order). Each count equals the list total with that value added as a filter."""
     ids = matching_ids(plan).scalar_subquery()
+    scope = stored_scope(plan)
     result: dict[str, list[FacetValue]] = {}
     for name in names:
-        top = _top(FACET_QUERIES[name](session, ids, size), size)
+        if scope is not None and name in STORED_FACETS:
+            found = _stored_facet(session, scope, name, size)
+        else:
+            found = FACET_QUERIES[name](session, ids, size)
+        top = _top(found, size)
         result[name] = sorted(top, key=lambda v: v.id or "") if name == "year" else top
     return result
 
@@ -271,16 +342,43 @@ def matching_spans(plan: Plan) -> tuple[Any, Any, Any]:
     return spans.c.first, spans.c.last, spans
 
 
+def _stored_years(session: Session, plan: Plan) -> tuple[tuple[dt.date, dt.date], list[Any]] | None:
+    """A yearly timeline's (first day, last day) and (first year, last year or None, events) groups from the
+    precomputed spans, as the statements of :func:`timeline` would find them; None when the plan's filters are
+    not a stored scope, or when the counted path would refuse the range or read a missing start differently
+    (then it answers, with its own message)."""
+    scope = stored_scope(plan, actor=True)
+    if scope is None:
+        return None
+    groups = _stored_spans(session, scope)
+    if not groups:
+        return None
+    if plan.shape is Shape.WALK:  # the walk reads an open start as the first representable day (walk_bounds)
+        groups = [(dt.date.min.year if first is None else first, last, n) for first, last, n in groups]
+    starts = [start for start, _, _ in groups]
+    if None in starts:
+        return None
+    first = min(start for start in starts if start is not None)
+    last = max(start if end is None else end for start, end, _ in groups if start is not None)
+    if last - first + 1 > MAX_BUCKETS:
+        return None
+    return (dt.date(first, 1, 1), dt.date(last, 1, 1)), groups
+
+
 def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
     """Every `interval` period from the plan's `start`/`end` (else the matches' span), each with the
     events wholly inside it (`count`) and those that may fall in it but extend beyond (`imprecise`).
     Raises TooManyPeriods beyond MAX_BUCKETS periods, naming the parameter to change."""
     dates = plan.dates
     lower, upper = (dates.start, dates.end) if dates else (None, None)
-    first_day, last_day, spans = matching_spans(plan)
-    bounds = session.execute(
-        select(func.min(first_day), func.max(func.coalesce(last_day, first_day))).select_from(spans)
-    ).one()
+    stored = _stored_years(session, plan) if interval == "year" else None
+    if stored is not None:
+        bounds, groups = stored
+    else:
+        first_day, last_day, spans = matching_spans(plan)
+        bounds = session.execute(
+            select(func.min(first_day), func.max(func.coalesce(last_day, first_day))).select_from(spans)
+        ).one()
     first, last = lower or bounds[0], upper or bounds[1]
     if first is None or last is None:
         return []
@@ -291,11 +389,12 @@ def timeline(session: Session, plan: Plan, interval: Interval) -> list[Bucket]:
         following = _next_period(cursor, interval)
         buckets.append(Bucket(cursor, following - dt.timedelta(days=1) if following else dt.date.max))
         cursor = following
-    # Events grouped by (first period, last period) in SQL: a few hundred rows even for 100k events.
-    start_key, end_key = _period_key(first_day, interval), _period_key(last_day, interval)
-    groups = session.execute(
-        select(start_key, end_key, func.count()).select_from(spans).group_by(start_key, end_key)
-    ).all()
+    if stored is None:
+        # Events grouped by (first period, last period) in SQL: a few hundred rows even for 100k events.
+        start_key, end_key = _period_key(first_day, interval), _period_key(last_day, interval)
+        groups = list(
+            session.execute(select(start_key, end_key, func.count()).select_from(spans).group_by(start_key, end_key))
+        )
     index = {_key_of(b.start, interval): i for i, b in enumerate(buckets)}
     first_key, last_key = _key_of(buckets[0].start, interval), _key_of(buckets[-1].start, interval)
     for start, end, count in groups:

@@ -1,0 +1,47 @@
+"""Tables derived from the data for aggregations (facets, timelines), maintained by the write path
+(app.curation.aggregates) in the writing transaction, so they always describe the data they sit beside."""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import SLUG, Base
+
+
+class TopicClosure(Base):
+    """Every (ancestor, descendant) pair of the topic tree, a topic being its own ancestor (depth 0): the
+    `topic` filter and the topic facet read a topic's sub-topics, or an event topic's ancestors, off it."""
+
+    __tablename__ = "topic_closure"
+    __table_args__ = (Index("ix_topic_closure_descendant", "descendant", "ancestor"),)
+
+    ancestor: Mapped[str] = mapped_column(SLUG, primary_key=True)
+    descendant: Mapped[str] = mapped_column(SLUG, primary_key=True)
+
+
+class EventCount(Base):
+    """Precomputed counts of events for the requests the planner answers without reading events
+    (app.queries.aggregations.Precomputed): per ``scope`` — `` (all events), `topic:<id>` (the `topic`
+    filter: the topic or a sub-topic), `actor:<id>` (the `actor` filter, any role) — the events per value of
+    a ``facet``:
+
+    * `total` (value ``''``): how many events are in the scope;
+    * `type`, `country`, `actor` (an actor id), `topic` (a topic id, counting its sub-topics' events):
+      as /v1/events/facets counts them (not for actor scopes);
+    * `span`: events per (first year, last year) of their date range, value `"<first>/<last>"` with `..`
+      for an open end (EDTF's notation): spans, not expanded years, because an open end runs to the
+      current year.
+
+    ``n`` is never 0 (such rows are deleted)."""
+
+    __tablename__ = "event_counts"
+    __table_args__ = (
+        # Rows a write has just brought to 0, found without scanning the table: the index is empty between writes.
+        Index("ix_event_counts_emptied", "scope", sqlite_where=text("n = 0"), postgresql_where=text("n = 0")),
+    )
+
+    scope: Mapped[str] = mapped_column(String(130), primary_key=True)
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(130), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,124 @@
+"""The aggregation tables (app.models.aggregates) stay what a recomputation from scratch makes of the data
+through every kind of curation write, and requests answered from them give the counts the events give."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import models as m
+from app.curation.aggregates import rebuild
+from app.db import make_engine
+from app.queries import aggregations
+from tests.test_curation import NEW_EVENT, Curated, make_curated, post_event
+
+TABLES = (m.EventCount, m.TopicClosure)
+
+
+@pytest.fixture
+def curated(databases: Any) -> Iterator[Curated]:
+    yield from make_curated(databases.new())
+
+
+def _rows(session: Session) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        model.__tablename__: sorted(tuple(row) for row in session.execute(select(model.__table__))) for model in TABLES
+    }
+
+
+def stored_and_recomputed(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The tables as the writes left them, and as :func:`rebuild` makes them (in a rolled-back transaction)."""
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            stored = _rows(session)
+            rebuild(session)
+            recomputed = _rows(session)
+            session.rollback()
+    finally:
+        engine.dispose()
+    return stored, recomputed
+
+
+def assert_current(c: Curated) -> None:
+    stored, recomputed = stored_and_recomputed(c.url)
+    assert stored == recomputed
+    assert stored["event_counts"], "the test data is counted"
+
+
+def _write(c: Curated, method: str, path: str, body: Any = None) -> None:
+    headers = c.writer | {"If-Match": "*"}
+    if method == "patch":
+        headers |= {"Content-Type": "application/merge-patch+json"}
+        response = c.client.patch(path, content=json.dumps(body), headers=headers)
+    elif method == "delete":
+        response = c.client.delete(path, headers=headers)
+    else:
+        response = c.client.post(path, json=body, headers=c.writer)
+    assert response.status_code in (200, 201, 204), response.text
+
+
+def test_counts_and_closure_follow_every_write_as_a_recount_would(curated: Curated) -> None:
+    c = curated
+    assert_current(c)  # as the bundle import left them
+    assert post_event(c, NEW_EVENT).status_code == 201  # an event under training < security < relations
+    assert_current(c)
+    _write(c, "post", "/v1/topics", {"id": "tariffs", "label": "Tariffs", "parent": "trade"})
+    assert_current(c)
+    # A topic with events moves to another root: its events leave relations' counts and join trade's.
+    before = c.get("/v1/events/facets", params={"topic": "trade"}).json()["total"]
+    _write(c, "patch", "/v1/topics/security", {"parent": "trade"})
+    assert_current(c)
+    assert c.get("/v1/events/facets", params={"topic": "trade"}).json()["total"] > before
+    # An event changes every counted field: date, place, type, actors, topics.
+    changes = {
+        "date": "2021/..",
+        "type": "meeting",
+        "location": {"name": "Alpha City", "country": "AA"},
+        "participants": [{"actor": "alpha-state", "role": "host"}, {"actor": "bob-minister", "role": "speaker"}],
+        "topics": ["tariffs", "training"],
+    }
+    _write(c, "patch", "/v1/events/beta-replies", changes)
+    assert_current(c)
+    _write(c, "patch", "/v1/topics/training", {"id": "drills"})  # renamed, events and sub-topics follow
+    assert_current(c)
+    _write(c, "patch", "/v1/actors/bob-minister", {"id": "robert-minister"})
+    assert_current(c)
+    _write(c, "delete", "/v1/events/beta-replies")
+    assert_current(c)
+    _write(c, "delete", "/v1/topics/tariffs")
+    assert_current(c)
+
+
+def test_a_failed_write_leaves_the_counts_alone(curated: Curated) -> None:
+    c = curated
+    before, _ = stored_and_recomputed(c.url)
+    bad = NEW_EVENT | {"participants": [{"actor": "nobody", "role": "speaker"}]}
+    assert post_event(c, bad).status_code == 422
+    assert stored_and_recomputed(c.url)[0] == before
+
+
+SCOPES = [[], [("topic", "relations")], [("topic", "security")], [("actor", "bob-minister")]]
+
+
+@pytest.mark.parametrize("filters", SCOPES)
+def test_stored_answers_equal_the_counted_ones(curated: Curated, filters: list[tuple[str, str]], monkeypatch) -> None:
+    """Facets, totals and yearly timelines of a stored scope are those the events give (the planner made to
+    count them instead), after writes too."""
+    c = curated
+    _write(c, "patch", "/v1/topics/security", {"parent": "trade"})
+    assert post_event(c, NEW_EVENT | {"date": "2019/.."}).status_code == 201
+    requests = [
+        ("/v1/events/facets", [*filters, ("facet_size", "500")]),
+        ("/v1/events/timeline", [*filters, ("interval", "year")]),
+    ]
+    stored = [c.get(path, params=params).json() for path, params in requests]
+    monkeypatch.setattr(aggregations, "stored_scope", lambda plan, actor=False: None)
+    counted = [c.get(path, params=params).json() for path, params in requests]
+    assert stored == counted
+    assert stored[0]["total"] > 0
