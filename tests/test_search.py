@@ -390,3 +390,58 @@ def test_an_index_holds_at_most_max_field_words_whatever_the_record() -> None:
     long_words = [f"{n:064d}" for n in range(17_500)]
     indexed = index_text(["title"], [" ".join(long_words), " ".join(long_words)])
     assert len(indexed.words.split()) <= MAX_FIELD_WORDS + 2  # the field breaks between streams
+
+
+@pytest.mark.parametrize("sort", ["date", "-date"])
+def test_common_words_probed_per_event_give_the_same_pages(data_client, monkeypatch, sort):
+    """In date order, a word matching at least plan.BROAD records is probed per event as the date index
+    delivers them (SQLite) instead of collected first: the same pages, totals and facets either way."""
+    from app.queries import plan
+
+    queries = ["kashmir", "kashmir OR trump", '"prime minister"', "pakistan -india", "mediat*"]
+
+    def answers() -> list:
+        found = []
+        for q in queries:
+            body = data_client.get("/v1/events", params={"q": q, "sort": sort, "limit": 7}).json()
+            found.append((q, ids_of(all_pages(data_client, "/v1/events", 7, q=q, sort=sort)), body["total"]))
+            found.append(data_client.get("/v1/events", params={"q": q, "type": "visit", "sort": sort}).json()["total"])
+        return found
+
+    collected = answers()
+    assert all(r[1] for r in collected if isinstance(r, tuple)), "each query should find events"
+    monkeypatch.setattr(plan, "BROAD", 1)
+    seen: list[str] = []
+    from sqlalchemy import event as sa_event
+
+    engine = data_client.app.state.engine
+    listener = lambda *args: seen.append(args[2])  # noqa: E731  (statement text)
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert answers() == collected
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listener)
+    if engine.dialect.name == "sqlite":
+        assert any("EXISTS (SELECT 1" in s and "JOIN events_fts ON" in s for s in seen), "the per-row probe was used"
+
+
+def ids_of(items: list[dict]) -> list[str]:
+    return [i["id"] for i in items]
+
+
+def test_relevance_over_too_many_matches_is_a_400_naming_sort(data_client, monkeypatch):
+    """sort=relevance ranks at most plan.RANK_LIMIT matches (every filter applied); beyond, a 400 naming `sort`
+    says how to narrow, for pages and exports alike; date order is unaffected."""
+    from app.queries import plan
+
+    everything = data_client.get("/v1/events", params={"q": "kashmir", "limit": 500}).json()["total"]
+    narrowed = {"q": "kashmir", "start": "2019-08", "end": "2020", "limit": 500}  # a filter narrows it
+    within = data_client.get("/v1/events", params=narrowed).json()["total"]
+    assert everything > within > 0
+    monkeypatch.setattr(plan, "RANK_LIMIT", within)
+    refused = problem(data_client.get("/v1/events", params={"q": "kashmir", "sort": "relevance"}), 400, "sort")
+    assert "narrow" in refused["detail"]
+    problem(data_client.get("/v1/events/export.csv", params={"q": "kashmir", "sort": "relevance"}), 400, "sort")
+    ranked = data_client.get("/v1/events", params=narrowed | {"sort": "relevance"})
+    assert ranked.status_code == 200 and ranked.json()["total"] == within
+    assert data_client.get("/v1/events", params={"q": "kashmir", "sort": "date"}).json()["total"] == everything

@@ -37,6 +37,7 @@ from app.queries.filters import (
 )
 from app.queries.pagination import SortKey, order_by
 from app.queries.resources import RELEVANCE, Resource
+from app.search.sql import SearchCondition
 
 
 class Purpose(enum.Enum):
@@ -127,8 +128,11 @@ def plan(session: Session, resource: Resource, params: Mapping[str, Any], purpos
     shape = choose_shape(resource, values, purpose, sort)
     broad: frozenset[tuple[str, int]] = frozenset()
     if shape is Shape.DATE_ORDER:
-        broad = frozenset(_broad_groups(session, resource.filters, values))
-    return Plan(resource, values, sort, shape, broad)
+        broad = frozenset(_broad_groups(session, resource.filters, values) + _broad_search(session, resource, values))
+    planned = Plan(resource, values, sort, shape, broad)
+    if sort == RELEVANCE and purpose in (Purpose.PAGE, Purpose.EXPORT):
+        _check_rankable(session, planned)
+    return planned
 
 
 def _broad_groups(session: Session, filters: tuple[Filter, ...], values: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -140,6 +144,37 @@ def _broad_groups(session: Session, filters: tuple[Filter, ...], values: Mapping
                 if counted is not None and counted >= BROAD:
                     found.append((declared.key, index))
     return found
+
+
+def _broad_search(session: Session, resource: Resource, values: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """SQLite: `q` as a broad group when its words match at least BROAD records. In date order its FTS5 index
+    is then probed per event as the events' date index delivers them (a page of `ceasefire`, in 12% of 1M
+    events, reads ~400 events) rather than collecting every match and sorting them (bench/README.md, search
+    latency). PostgreSQL's planner makes this choice itself from its statistics of the tsvector column."""
+    search = resource.search
+    if search is None or search.key not in values or session.get_bind().dialect.name != "sqlite":
+        return []
+    matches = select(search.index.id).where(SearchCondition(search.index, values[search.key])).limit(BROAD)
+    counted = session.scalar(select(func.count()).select_from(matches.subquery()))
+    return [(search.key, 0)] if counted is not None and counted >= BROAD else []
+
+
+# Relevance scores every match before the first page can be cut (app.search.sql.relevance), at 25-40 µs a match
+# on either database (bench/README.md), and an export's keyset batches score them again for every batch. Above
+# this many matches `sort=relevance` is refused with a 400 that says how to narrow the search.
+RANK_LIMIT = 20_000
+
+
+def _check_rankable(session: Session, planned: Plan) -> None:
+    """Raise a 400 naming `sort` when the request's matches (every filter applied) exceed RANK_LIMIT."""
+    matches = select(planned.resource.model.id).where(*conditions(planned)).limit(RANK_LIMIT + 1)
+    counted = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+    if counted > RANK_LIMIT:
+        raise bad_parameter(
+            "sort",
+            f"sort=relevance ranks at most {RANK_LIMIT:,} matches and this search matches more: narrow it (more "
+            "words, a phrase, or filters such as start/end, topic or actor) or sort by date",
+        )
 
 
 # ------------------------------------------------------------------------------------------------ scopes
@@ -168,6 +203,9 @@ class EventsTable:
 
     def walk_columns(self) -> Any:
         raise TypeError("the events table is not walked")
+
+    def is_broad(self, key: str, group: int) -> bool:
+        return (key, group) in self.broad
 
 
 @dataclass(frozen=True)
@@ -202,6 +240,9 @@ class WalkedLinks:
     def walk_columns(self) -> Any:
         return self.entity
 
+    def is_broad(self, key: str, group: int) -> bool:
+        return False
+
 
 @dataclass(frozen=True)
 class RecordTable:
@@ -222,6 +263,9 @@ class RecordTable:
 
     def walk_columns(self) -> Any:
         raise TypeError("records are not walked")
+
+    def is_broad(self, key: str, group: int) -> bool:
+        return False
 
 
 # --------------------------------------------------------------------------------------------- compile

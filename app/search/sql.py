@@ -39,9 +39,11 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Select,
     String,
     and_,
     cast,
+    exists,
     func,
     literal,
     literal_column,
@@ -93,9 +95,12 @@ class SearchCondition(ColumnElement[bool]):
     _is_implicitly_boolean = True  # a condition, not a boolean column: no "= 1" appended on SQLite
     inherit_cache = False  # the query text is part of the SQL structure; such statements are not cached
 
-    def __init__(self, index: SearchIndex, query: SearchQuery) -> None:
+    def __init__(self, index: SearchIndex, query: SearchQuery, per_row: bool = False) -> None:
         self.index = index
         self.query = query
+        # SQLite: probe the FTS5 index for each record as the outer query reaches it (a correlated EXISTS)
+        # instead of collecting every match first (IN); the plan asks for it when the words are common.
+        self.per_row = per_row
 
     @property
     def _from_objects(self) -> list[Any]:
@@ -113,8 +118,15 @@ def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) ->
     name = element.index.table
     fts = table(fts_table(name), literal_column("rowid"))
     rows = table(rows_table(name), literal_column("rowid"), literal_column("record_id"))
-    matched = select(fts.c.rowid).where(literal_column(fts_table(name)).op("MATCH")(literal(fts5_match(element.query))))
-    condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
+    match = literal_column(fts_table(name)).op("MATCH")(literal(fts5_match(element.query)))
+    condition: ColumnElement[bool]
+    if element.per_row:
+        # record id -> its FTS5 rowid (unique index) -> MATCH restricted to that rowid: one doclist seek per term.
+        probe: Select[Any] = select(literal_column("1")).select_from(rows.join(fts, fts.c.rowid == rows.c.rowid))
+        condition = exists(probe.where(rows.c.record_id == element.index.id, match))
+    else:
+        matched = select(fts.c.rowid).where(match)
+        condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
     return "(" + compiler.process(condition, **kw) + ")"
 
 
