@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnClause, Select, exists, func, select
@@ -37,7 +37,7 @@ from app.queries.filters import (
 )
 from app.queries.pagination import SortKey, order_by
 from app.queries.resources import RELEVANCE, Resource
-from app.search.sql import SearchCondition
+from app.search.sql import fts_matches
 
 
 class Purpose(enum.Enum):
@@ -147,17 +147,17 @@ def _broad_groups(session: Session, filters: tuple[Filter, ...], values: Mapping
 
 
 def _broad_search(session: Session, resource: Resource, values: Mapping[str, Any]) -> list[tuple[str, int]]:
-    """SQLite: `q` as a broad group when its words match at least BROAD records. In date order its matches are
-    then collected once into a temporary index and each event the date index delivers is tested against it,
-    stopping after the page (a page of `ceasefire`, in 12% of events, reads ~400 events), rather than every
-    match being fetched by id and sorted: at 100k events 340 -> 64 ms (bench/README.md, search latency). For a
-    rare word the matches drive the query as before. (Probing FTS5 per event by rowid instead was slower still:
-    ~90 µs a probe, and a prefix query's probe far more.) PostgreSQL's planner makes this choice itself from
-    its statistics of the tsvector column."""
+    """SQLite: `q` as a broad group when its words match at least BROAD records (counted off the FTS5 index).
+    In date order each event the date index delivers is then tested for the words, stopping after the page (a
+    page of `ceasefire`, in 16% of events, tests ~300 events), rather than every match being fetched by id and
+    sorted (at 1M events, 575 -> 14 ms for that statement; app.search.sql for the two ways of testing). For a rare
+    word the matches drive the query as before. The page's count keeps the driven form (Compiled.count_query):
+    reaching 1,001 matches by testing events one by one is slower than collecting them. PostgreSQL's planner
+    makes this choice itself from its statistics of the tsvector column."""
     search = resource.search
     if search is None or search.key not in values or session.get_bind().dialect.name != "sqlite":
         return []
-    matches = select(search.index.id).where(SearchCondition(search.index, values[search.key])).limit(BROAD)
+    matches = fts_matches(search.index, values[search.key]).limit(BROAD)  # off the FTS5 index alone: < 1 ms
     counted = session.scalar(select(func.count()).select_from(matches.subquery()))
     return [(search.key, 0)] if counted is not None and counted >= BROAD else []
 
@@ -282,6 +282,13 @@ class Compiled:
     plan: Plan
     query: Select[Any]
     keys: list[SortKey]
+    # The same matches, unordered, for counting: without the per-row test of a broad `q` (see _broad_search).
+    count_query: Select[Any] | None = None
+
+    @property
+    def counted(self) -> Select[Any]:
+        """The statement a page's capped count runs over (the matches, in no particular order)."""
+        return (self.count_query if self.count_query is not None else self.query).order_by(None)
 
     @property
     def sort(self) -> str:
@@ -343,7 +350,12 @@ def compile_plan(plan: Plan) -> Compiled:
     query = select(selected, *[k.column for k in keys]).where(*conditions(plan)).order_by(*order_by(keys))
     if resource.options and not resource.documents:
         query = query.options(*resource.options)
-    return Compiled(plan, query, keys)
+    count_query = None
+    search = resource.search
+    if search is not None and any(key == search.key for key, _ in plan.broad):
+        unprobed = replace(plan, broad=frozenset(b for b in plan.broad if b[0] != search.key))
+        count_query = select(resource.model.id).where(*conditions(unprobed))
+    return Compiled(plan, query, keys, count_query)
 
 
 def matching_ids(plan: Plan) -> Select[Any]:

@@ -39,9 +39,11 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Select,
     String,
     and_,
     cast,
+    exists,
     func,
     literal,
     literal_column,
@@ -96,8 +98,8 @@ class SearchCondition(ColumnElement[bool]):
     def __init__(self, index: SearchIndex, query: SearchQuery, per_row: bool = False) -> None:
         self.index = index
         self.query = query
-        # SQLite: test each record against the collected matches as the outer query reaches it, rather than
-        # drive the query from the matches; the plan asks for it when the words are common.
+        # SQLite: test each record as the outer query (in date order) reaches it, rather than drive the query
+        # from the matches; the plan asks for it when the words are common. Never for counting.
         self.per_row = per_row
 
     @property
@@ -111,20 +113,38 @@ class SearchCondition(ColumnElement[bool]):
         return tuple(c.expression for c in (self.index.id, self.index.words, self.index.stems))
 
 
+def _fts_match(index: SearchIndex, query: SearchQuery) -> ColumnElement[bool]:
+    return literal_column(fts_table(index.table)).op("MATCH", return_type=Boolean)(literal(fts5_match(query)))
+
+
+def fts_matches(index: SearchIndex, query: SearchQuery) -> Select[Any]:
+    """SQLite: the FTS5 rowids of the records matching ``query``, straight off the index (no record lookups):
+    for sizing up a query's matches cheaply (app.queries.plan)."""
+    fts = table(fts_table(index.table), literal_column("rowid"))
+    return select(fts.c.rowid).where(_fts_match(index, query))
+
+
 @compiles(SearchCondition, "sqlite")
 def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) -> str:
     name = element.index.table
     fts = table(fts_table(name), literal_column("rowid"))
     rows = table(rows_table(name), literal_column("rowid"), literal_column("record_id"))
-    match = literal_column(fts_table(name)).op("MATCH")(literal(fts5_match(element.query)))
-    matched = select(fts.c.rowid).where(match)
-    identity: Any = element.index.id
-    if element.per_row:
-        # SQLite's unary `+` (a no-op on any value) keeps the planner from looking the matches up by id: it
-        # collects the matching ids once into a temporary index and tests each row the date index delivers
-        # against it, stopping after the page, instead of fetching and sorting every match (bench/README.md).
-        identity = literal_column("+" + compiler.process(element.index.id, **kw))
-    condition = identity.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
+    matched = fts_matches(element.index, element.query)
+    condition: ColumnElement[bool]
+    prefix = any(t.prefix for t in (*element.query.terms, *element.query.excluded))
+    if element.per_row and not prefix:
+        # Probe FTS5 for each record as the outer query reaches it: record id -> its FTS5 rowid (unique index)
+        # -> MATCH restricted to that rowid, one doclist seek per term (~20-90 µs).
+        probe: Select[Any] = select(literal_column("1")).select_from(rows.join(fts, fts.c.rowid == rows.c.rowid))
+        condition = exists(probe.where(rows.c.record_id == element.index.id, _fts_match(element.index, element.query)))
+    elif element.per_row:
+        # A prefix expands to every word it starts, so a per-rowid probe costs milliseconds. SQLite's unary `+`
+        # (a no-op on any value) keeps the planner from looking the matches up by id instead: it collects the
+        # matching ids once into a temporary index and tests each row the outer query delivers against it.
+        identity: ColumnElement[Any] = literal_column("+" + compiler.process(element.index.id, **kw))
+        condition = identity.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
+    else:
+        condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
     return "(" + compiler.process(condition, **kw) + ")"
 
 
