@@ -219,3 +219,75 @@ def test_participant_dates_are_their_events_bounds(data_client: TestClient):
             )
         ).all()
     assert len(expected) > 30 and set(map(tuple, rows)) == expected
+
+
+def test_within_treats_an_open_end_as_unknown_everywhere(databases, tmp_path):
+    """`date_match=within`: an open end (`9990/..`) is unknown or ongoing, so the event is within a range only
+    when the range has no end; an event stated to end on 9999-12-31 is within `end=9999`. The list (events table
+    and actor walk), facets and timeline agree, on both databases."""
+    from app.migrate import upgrade
+
+    url = databases.new()
+    upgrade(url)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    dates = {"open-end": "9990/..", "last-day": "9990-01-01/9999-12-31", "first-day": "0001-01-01/2019-12-31"}
+    event = {
+        "type": "meeting",
+        "summary": "Test.",
+        "topics": ["t"],
+        "locators": [{"source": "s", "section": "body", "paragraph": 1}],
+        "participants": [{"actor": "b", "role": "host"}],
+    }
+    (bundle / "bundle.json").write_text(
+        json.dumps(
+            {
+                "sources": [{"id": "s", "title": "S", "sections": [{"key": "body", "title": "Body", "paragraphs": 3}]}],
+                "citations": [],
+                "topics": [{"id": "t", "label": "T"}],
+                "actors": [{"id": "b", "name": "B", "kind": "person"}],
+                "events": [{**event, "id": k, "title": k, "date": v} for k, v in dates.items()],
+            }
+        )
+    )
+    load_into(url, bundle)
+
+    def expected(q: dict) -> list[str]:
+        low = parse_query_bound(q["start"], upper=False) if "start" in q else dt.date.min
+        high = parse_query_bound(q["end"], upper=True) if "end" in q else None  # None: the range has no end
+        found = []
+        for event_id, edtf in dates.items():
+            span = parse_edtf(edtf)
+            assert span.start is not None
+            ends_within = high is None or (span.end is not None and span.end <= high)
+            if span.start >= low and ends_within:
+                found.append(event_id)
+        return sorted(found)
+
+    ranges = [
+        {"start": "0001-01-01"},
+        {"end": "9999-12-31"},
+        {"start": "0001", "end": "9999"},
+        {"start": "2018"},
+        {"start": "2018", "end": "9999"},
+        {"end": "2020"},
+    ]
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+    with TestClient(app) as client:
+        for r in ranges:
+            for actor in ({}, {"actor": "b"}):
+                q = {**r, **actor, "date_match": "within"}
+                want = expected(q)
+                listed = client.get("/v1/events", params=q).json()
+                assert sorted(i["id"] for i in listed["items"]) == want and listed["total"] == len(want), q
+                assert client.get("/v1/events/facets", params=q).json()["total"] == len(want), q
+                csv_lines = client.get("/v1/events", params={**q, "format": "csv"}).text.strip().splitlines()
+                assert sorted(line.split(",")[0] for line in csv_lines[1:]) == want, q
+        # The timeline of the last century: the event ending 9999-12-31 is within it, the open one is not.
+        for actor in ({}, {"actor": "b"}):
+            q = {"start": "9900", "end": "9999", "date_match": "within", "interval": "year", **actor}
+            buckets = client.get("/v1/events/timeline", params=q).json()["buckets"]
+            # Each year 9990-9999 may hold the event ending 9999-12-31 (imprecise 1); the open one is in none.
+            assert [(b["count"], b["imprecise"]) for b in buckets if b["start"] >= "9990"] == [(0, 1)] * 10, q
+            assert sum(b["count"] + b["imprecise"] for b in buckets) == 10 and buckets[-1]["end"] == "9999-12-31"
+    app.state.engine.dispose()

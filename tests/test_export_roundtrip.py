@@ -474,14 +474,26 @@ RIS_TAGS = set(
 )
 
 
-def ris_names(authors: list[dict[str, Any]]) -> list[str]:
-    """`AU` as the README says: the organisation's name, else `Family, Given`; folded, empty ones left out."""
-    names = []
+def ris_names(authors: list[dict[str, Any]]) -> list[tuple[bool, tuple[str, ...]]]:
+    """Authors as the README says `AU` holds them, folded, empty ones left out: ``(True, (name,))`` for an
+    organisation, ``(False, (family, given))`` (the parts present) for a person."""
+    names: list[tuple[bool, tuple[str, ...]]] = []
     for author in authors:
-        literal = fold(author.get("literal") or "").strip()
-        parts = [fold(author.get(k) or "").strip() for k in ("family", "given")]
-        names.append(literal or ", ".join(p for p in parts if p))
-    return [n for n in names if n]
+        if literal := fold(author.get("literal") or "").strip():
+            names.append((True, (literal,)))
+            continue
+        parts = tuple(p for p in (fold(author.get(k) or "").strip() for k in ("family", "given")) if p)
+        if parts:
+            names.append((False, parts))
+    return names
+
+
+def read_ris_name(value: str) -> tuple[str, ...]:
+    """An `AU` value read as the corporate-author convention says (EndNote, Biblioscape): a trailing comma marks
+    one organisation's whole name; otherwise `Last, First` split at the first comma."""
+    if value.endswith(","):
+        return (value[:-1],)
+    return tuple(value.split(", ", 1))
 
 
 @PROPERTY
@@ -500,7 +512,13 @@ def test_ris_has_one_record_per_citation_and_round_trips_through_rispy(exporter,
     assert [r["id"] for r in records] == [c["id"] for c in api]
     for record, citation in zip(records, api, strict=True):
         assert record["title"] == fold(citation["title"]).strip()
-        assert record.get("authors", []) == ris_names(citation["authors"])
+        authors, expected = record.get("authors", []), ris_names(citation["authors"])
+        assert len(authors) == len(expected)  # one AU per author: no organisation is read as several people
+        for value, (organisation, parts) in zip(authors, expected, strict=True):
+            # An organisation comes back whole, commas and all. A comma inside a person's family or given name has
+            # no RIS spelling (`Last, First, Suffix`): only the count is guaranteed for those.
+            if organisation or not any("," in p for p in parts):
+                assert read_ris_name(value) == parts
         for key, field in (("secondary_title", "container_title"), ("publisher", "publisher")):
             assert record.get(key) == (fold(citation[field]).strip() if citation[field] else None)
         assert [unquote(u) for u in record.get("urls", [])] == ([unquote(citation["url"])] if citation["url"] else [])
@@ -603,7 +621,7 @@ EXAMPLE = {
             "footnote": 1,
             "type": "webpage",
             "title": "Files in C:\\imports ~ and ^ in 2019",
-            "authors": [{"literal": ORGANISATION}],
+            "authors": [{"literal": ORGANISATION}, {"literal": "Ministry of Foreign Affairs, Pakistan"}],
             "url": "https://example.org/a|b;c",
             "issued": "0001-01-01",
         },
@@ -729,7 +747,7 @@ def test_csv_options_elsewhere_are_refused_not_ignored(example, path, params, pa
 def test_bibtex_reads_an_organisation_as_one_author_and_every_special_back(example):
     entries = parse_string(export(example, "/v1/citations/export.bib"), "bibtex").entries
     mofa, wire = entries["mofa"], entries["wire"]
-    assert len(mofa.persons["author"]) == 1 and decoded(str(mofa.persons["author"][0])) == ORGANISATION
+    assert [decoded(str(p)) for p in mofa.persons["author"]] == [ORGANISATION, "Ministry of Foreign Affairs, Pakistan"]
     assert [str(p) for p in wire.persons["author"]] == ["Mohammed, Arshad", "Landay, Jonathan"]
     assert decoded(mofa.fields["title"]) == "Files in C:\\imports ~ and ^ in 2019"  # `~` is no non-breaking space
     assert "\\textbackslash" in mofa.fields["title"] and "\\textasciitilde" in mofa.fields["title"]
@@ -743,6 +761,14 @@ def test_ris_line_breaks_cannot_end_a_record_early(example):
     assert [r["id"] for r in records] == ["mofa", "wire"]
     assert records[1]["title"] == "Line one ER  -  TY  - JOUR line two"
     assert records[0]["urls"] == ["https://example.org/a%7Cb%3Bc"]  # rispy splits UR values at `;`
+    # Corporate authors carry the trailing comma that marks a whole name (EndNote's convention), so an organisation
+    # whose name holds commas is still one author; people are `Last, First`.
+    assert records[0]["authors"] == [ORGANISATION + ",", "Ministry of Foreign Affairs, Pakistan,"]
+    assert [read_ris_name(a) for a in records[0]["authors"]] == [
+        (ORGANISATION,),
+        ("Ministry of Foreign Affairs, Pakistan",),
+    ]
+    assert records[1]["authors"] == ["Mohammed, Arshad", "Landay, Jonathan"]
     assert (records[0]["year"], records[0]["date"]) == ("0001", "0001/01/01")  # four-digit years at the edges
     assert (records[1]["year"], records[1]["date"]) == ("9999", "9999/12/31")
 

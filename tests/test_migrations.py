@@ -104,3 +104,46 @@ def test_search_streams_are_backfilled_as_the_import_writes_them_and_indexed(emp
     assert found(EVENTS, "quotas") == []
     assert found(TOPICS, "tariffs") == ["trade"]
     engine.dispose()
+
+
+def test_cjk_runs_stored_before_0008_are_rewritten_as_bigrams(empty_db):
+    """0008 rewrites stored streams whose CJK runs were whole words (as the code before it stored them), so a
+    two-character query finds a longer run; streams without CJK text are left as they are."""
+    from sqlalchemy import select, update
+
+    from app import models as m
+    from app.db import session_factory
+    from app.queries.plan import Purpose, compile_plan, plan
+    from app.queries.resources import EVENTS
+    from tests.helpers import TEST_BUNDLE, load_into
+
+    upgrade(empty_db)
+    load_into(empty_db, TEST_BUNDLE)
+    engine = make_engine(empty_db)
+    with session_factory(engine)() as session:
+        event_id, stored = session.execute(select(m.Event.id, m.Event.search_text).limit(1)).one()
+        untouched = dict(session.execute(select(m.Event.id, m.Event.search_stems)).all())
+
+    def found(q: str) -> list[str]:
+        with session_factory(engine)() as session:
+            return [
+                row[0] for row in session.execute(compile_plan(plan(session, EVENTS, {"q": q}, Purpose.EXPORT)).query)
+            ]
+
+    downgrade(empty_db, "0007")
+    with session_factory(engine).begin() as session:  # as 0007's code stored a title of Chinese: one word
+        session.execute(
+            update(m.Event)
+            .where(m.Event.id == event_id)
+            .values(
+                search_text=f"{stored} ¶ 关于和平谈判的会议", search_stems=f"{untouched[event_id]} ¶ 关于和平谈判的会议"
+            )
+        )
+    assert found("谈判") == []
+    upgrade(empty_db)
+    assert found("谈判") == found("和平谈判") == [event_id]
+    with session_factory(engine)() as session:
+        after = dict(session.execute(select(m.Event.id, m.Event.search_stems)).all())
+    assert after[event_id].startswith(untouched[event_id] + " ¶ 关于 于和 和平 平谈 谈判")
+    assert {k: v for k, v in after.items() if k != event_id} == {k: v for k, v in untouched.items() if k != event_id}
+    engine.dispose()

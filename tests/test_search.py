@@ -5,6 +5,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.migrate import upgrade
 from app.search.query import QuerySyntaxError, parse
+from app.search.sql import snippet as _snippet
 from app.search.text import words
 from app.settings import Settings
 from tests.helpers import DATA, POSTGRES_URL, all_pages, ids, load_into, problem, yaml_records
@@ -163,6 +165,26 @@ UNICODE_BUNDLE = {
             "topics": ["other"],
             "locators": [{"source": "src", "section": "body", "paragraph": 2}],
         },
+        {
+            "id": "beijing-talks",
+            "type": "meeting",
+            "title": "关于和平谈判的会议在北京举行",  # "a meeting on peace negotiations held in Beijing": no spaces
+            "summary": "双方同意继续和平谈判。" * 40,  # a 440-character run of Chinese
+            "date": "2019-05-04",
+            "participants": [{"actor": "renee", "role": "host"}],
+            "topics": ["other"],
+            "locators": [{"source": "src", "section": "body", "paragraph": 3}],
+        },
+        {
+            "id": "long-token",
+            "type": "meeting",
+            "title": "Peace talks resume",
+            "summary": "Pasted: " + "x" * 5000 + " then the peace, talks went on; talks about peace.",
+            "date": "2019-05-05",
+            "participants": [{"actor": "renee", "role": "host"}],
+            "topics": ["other"],
+            "locators": [{"source": "src", "section": "body", "paragraph": 3}],
+        },
     ],
 }
 
@@ -190,14 +212,75 @@ def unicode_client(databases, tmp_path_factory):
         ("/v1/events", "strasse", ["zurich-talks"]),  # ß folds to ss
         ("/v1/events", "final", ["zurich-talks"]),  # the ligature ﬁ is NFKC fi
         ("/v1/events", "e\u0301tats-unis", ["zurich-talks"]),  # by its topic label, decomposed
-        ("/v1/events", "renée talks", ["zurich-talks", "zurich-plain"]),  # by a participant's name
+        ("/v1/events", "renée talks", ["zurich-talks", "zurich-plain", "long-token"]),  # by a participant's name
         ("/v1/topics", "ÉTATS-UNIS ET SUISSE", ["etats-unis"]),  # accented capitals, the exact label
         ("/v1/topics", "états-unis", ["etats-unis"]),
         ("/v1/actors", "DŒUF", ["renee"]),
+        ("/v1/events", "谈判", ["beijing-talks"]),  # two characters inside a longer run (CJK bigrams)
+        ("/v1/events", "北京", ["beijing-talks"]),
+        ("/v1/events", "和平谈判", ["beijing-talks"]),  # a phrase of its bigrams: contiguous, in order
+        ("/v1/events", "谈和平判", []),  # the same characters in another order
+        ("/v1/events", "北京 会议", ["beijing-talks"]),
     ],
 )
 def test_unicode_is_normalised_and_case_folded(unicode_client, path, query, expected):
     assert ids(unicode_client.get(path, params={"q": query})) == expected
+
+
+SNIPPET_TEXT = 240  # app.search.sql.SNIPPET_CHARS, restated: the bound the README documents
+
+
+def shown(snippet: str) -> str:
+    """A snippet's text as a reader sees it: marks and ellipses removed, entities decoded."""
+    return html.unescape(re.sub(r"</?mark>", "", snippet)).removeprefix("… ").removesuffix(" …")
+
+
+@pytest.mark.parametrize(
+    ("query", "event", "marked"),
+    [
+        ("谈判", "beijing-talks", ["谈判"]),
+        ("和平谈判", "beijing-talks", ["和平谈判"]),
+        ("继续", "beijing-talks", ["继续"]),  # only in the 440-character run of the summary
+        ("xxxx*", "long-token", ["x" * 5000]),  # the 5,000-character word itself, cut to the bound
+        ("went", "long-token", ["went"]),  # after the 5,000-character word
+    ],
+)
+def test_snippets_are_bounded_in_characters_and_mark_cjk_words(unicode_client, query, event, marked):
+    body = unicode_client.get("/v1/events", params={"q": query}).json()
+    assert [i["id"] for i in body["items"]] == [event]
+    snippet = body["snippets"][event]
+    assert len(shown(snippet)) <= SNIPPET_TEXT
+    marks = re.findall(r"<mark>(.*?)</mark>", snippet)
+    assert marks and all(marked[0].startswith(m) or m == marked[0] for m in marks), snippet
+    assert marks[0] == marked[0][: len(marks[0])] and len(marks[0]) >= min(len(marked[0]), 2)
+
+
+@pytest.mark.parametrize(
+    ("query", "marks"),
+    [
+        ('"peace talks"', ["Peace talks"]),  # a phrase is one mark
+        ('"peace tal*"', ["Peace talks"]),
+        ("peace talks", ["Peace", "talks"]),  # separate words stay separate marks
+    ],
+)
+def test_a_phrase_is_marked_as_one_highlight(unicode_client, query, marks):
+    body = unicode_client.get("/v1/events", params={"q": query}).json()
+    assert [i["id"] for i in body["items"]] == ["long-token"]
+    assert re.findall(r"<mark>(.*?)</mark>", body["snippets"]["long-token"]) == marks
+
+
+@pytest.mark.parametrize(
+    ("query", "marks"),
+    [
+        ('"peace talks"', ["peace, talks"]),  # punctuation between a phrase's words is inside its mark
+        ('"talks about peace"', ["talks about peace"]),
+        ("peace talks", ["peace", "talks", "talks", "peace"]),
+        ("peace -went", ["peace", "peace"]),  # an excluded word is never marked
+    ],
+)
+def test_snippet_marks_of_phrases_and_words(query, marks):
+    text = "then the peace, talks went on; talks about peace."
+    assert re.findall(r"<mark>(.*?)</mark>", _snippet([text], parse(query))) == marks
 
 
 def test_parse_tree():
@@ -307,3 +390,58 @@ def test_an_index_holds_at_most_max_field_words_whatever_the_record() -> None:
     long_words = [f"{n:064d}" for n in range(17_500)]
     indexed = index_text(["title"], [" ".join(long_words), " ".join(long_words)])
     assert len(indexed.words.split()) <= MAX_FIELD_WORDS + 2  # the field breaks between streams
+
+
+@pytest.mark.parametrize("sort", ["date", "-date"])
+def test_common_words_tested_per_event_give_the_same_pages(data_client, monkeypatch, sort):
+    """In date order, the matches of a word matching at least plan.BROAD records are tested per event as the
+    date index delivers them (SQLite) instead of driving the query: the same pages and totals either way."""
+    from app.queries import plan
+
+    queries = ["kashmir", "kashmir OR trump", '"prime minister"', "pakistan -india", "mediat*"]
+
+    def answers() -> list:
+        found = []
+        for q in queries:
+            body = data_client.get("/v1/events", params={"q": q, "sort": sort, "limit": 7}).json()
+            found.append((q, ids_of(all_pages(data_client, "/v1/events", 7, q=q, sort=sort)), body["total"]))
+            found.append(data_client.get("/v1/events", params={"q": q, "type": "visit", "sort": sort}).json()["total"])
+        return found
+
+    collected = answers()
+    assert all(r[1] for r in collected if isinstance(r, tuple)), "each query should find events"
+    monkeypatch.setattr(plan, "BROAD", 1)
+    seen: list[str] = []
+    from sqlalchemy import event as sa_event
+
+    engine = data_client.app.state.engine
+    listener = lambda *args: seen.append(args[2])  # noqa: E731  (statement text)
+    sa_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert answers() == collected
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listener)
+    if engine.dialect.name == "sqlite":
+        assert any("JOIN events_fts ON" in s for s in seen) and any("+events.id IN" in s for s in seen)
+
+
+def ids_of(items: list[dict]) -> list[str]:
+    return [i["id"] for i in items]
+
+
+def test_relevance_over_too_many_matches_is_a_400_naming_sort(data_client, monkeypatch):
+    """sort=relevance ranks at most plan.RANK_LIMIT matches (every filter applied); beyond, a 400 naming `sort`
+    says how to narrow, for pages and exports alike; date order is unaffected."""
+    from app.queries import plan
+
+    everything = data_client.get("/v1/events", params={"q": "kashmir", "limit": 500}).json()["total"]
+    narrowed = {"q": "kashmir", "start": "2019-08", "end": "2020", "limit": 500}  # a filter narrows it
+    within = data_client.get("/v1/events", params=narrowed).json()["total"]
+    assert everything > within > 0
+    monkeypatch.setattr(plan, "RANK_LIMIT", within)
+    refused = problem(data_client.get("/v1/events", params={"q": "kashmir", "sort": "relevance"}), 400, "sort")
+    assert "narrow" in refused["detail"]
+    problem(data_client.get("/v1/events/export.csv", params={"q": "kashmir", "sort": "relevance"}), 400, "sort")
+    ranked = data_client.get("/v1/events", params=narrowed | {"sort": "relevance"})
+    assert ranked.status_code == 200 and ranked.json()["total"] == within
+    assert data_client.get("/v1/events", params={"q": "kashmir", "sort": "date"}).json()["total"] == everything

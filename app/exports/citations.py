@@ -42,13 +42,18 @@ RIS_TYPES = {
 
 
 def _names(citation: Citation) -> list[str]:
-    """Each author as one line of text (RIS `AU`): an organisation's `literal` name, else `Family, Given`;
-    control characters folded to spaces, names without text left out."""
+    """Each author as one line of text (RIS `AU`): a person as `Family, Given` (the RIS specification's
+    `Lastname, Firstname`), an organisation's `literal` name followed by a comma (``Ministry of Foreign Affairs,
+    Pakistan,``): the convention EndNote and Biblioscape document for corporate authors, so that a reader takes
+    the whole name as one name instead of splitting it at its commas into `Last, First`. Control characters
+    folded to spaces, names without text left out."""
     names = []
     for author in citation.authors:
-        literal = fold_controls(author.get("literal") or "").strip()
+        if literal := fold_controls(author.get("literal") or "").strip():
+            names.append(literal + ",")
+            continue
         parts = (fold_controls(author.get(key) or "").strip() for key in ("family", "given"))
-        names.append(literal or ", ".join(p for p in parts if p))
+        names.append(", ".join(p for p in parts if p))
     return [name for name in names if name]
 
 

@@ -57,7 +57,7 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any], c
         position = decode_cursor(params["cursor"], compiled.sort, compiled.keys, fingerprint, cursor_key)
         query = query.where(after(compiled.keys, position))
     rows = session.execute(query.limit(limit + 1)).all()
-    capped = compiled.query.order_by(None).limit(TOTAL_CAP + 1).subquery()
+    capped = compiled.counted.limit(TOTAL_CAP + 1).subquery()
     counted = session.scalar(select(func.count()).select_from(capped)) or 0
     next_cursor = None
     if len(rows) > limit:

@@ -127,6 +127,10 @@ class Scope(Protocol):
     def walk_columns(self) -> Any:
         """The walked link entity (actor_id, role, date_start, date_end, event_id)."""
 
+    def is_broad(self, key: str, group: int) -> bool:
+        """Whether the plan found value group ``group`` of filter ``key`` broad (so it is better tested row by
+        row as the rows arrive in list order than collected whole first)."""
+
 
 class Filter(abc.ABC):
     """A declared filter: ``params`` it reads; ``resolve`` (I/O allowed, raises 400 problems) turns raw
@@ -381,7 +385,7 @@ class Words(OneParam):
             raise bad_parameter(self.key, str(exc)) from None
 
     def compile(self, value: SearchQuery, scope: Scope) -> list[Condition]:
-        return [SearchCondition(self.index, value)]
+        return [SearchCondition(self.index, value, per_row=scope.is_broad(self.key, 0))]
 
 
 SYNTAX = (

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnClause, Select, exists, func, select
@@ -37,6 +37,7 @@ from app.queries.filters import (
 )
 from app.queries.pagination import SortKey, order_by
 from app.queries.resources import RELEVANCE, Resource
+from app.search.sql import fts_matches
 
 
 class Purpose(enum.Enum):
@@ -127,8 +128,11 @@ def plan(session: Session, resource: Resource, params: Mapping[str, Any], purpos
     shape = choose_shape(resource, values, purpose, sort)
     broad: frozenset[tuple[str, int]] = frozenset()
     if shape is Shape.DATE_ORDER:
-        broad = frozenset(_broad_groups(session, resource.filters, values))
-    return Plan(resource, values, sort, shape, broad)
+        broad = frozenset(_broad_groups(session, resource.filters, values) + _broad_search(session, resource, values))
+    planned = Plan(resource, values, sort, shape, broad)
+    if sort == RELEVANCE and purpose in (Purpose.PAGE, Purpose.EXPORT):
+        _check_rankable(session, planned)
+    return planned
 
 
 def _broad_groups(session: Session, filters: tuple[Filter, ...], values: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -140,6 +144,46 @@ def _broad_groups(session: Session, filters: tuple[Filter, ...], values: Mapping
                 if counted is not None and counted >= BROAD:
                     found.append((declared.key, index))
     return found
+
+
+def _broad_search(session: Session, resource: Resource, values: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """SQLite: `q`, when it is the request's only filter, as a broad group when its words match at least BROAD
+    records (counted off the FTS5 index).
+    In date order each event the date index delivers is then tested for the words, stopping after the page (a
+    page of `ceasefire`, in 16% of events, tests ~300 events), rather than every match being fetched by id and
+    sorted (at 1M events, 575 -> 14 ms for that statement; app.search.sql for the two ways of testing). For a rare
+    word the matches drive the query as before. The page's count keeps the driven form (Compiled.count_query):
+    reaching 1,001 matches by testing events one by one is slower than collecting them. PostgreSQL's planner
+    makes this choice itself from its statistics of the tsvector column."""
+    search = resource.search
+    if search is None or search.key not in values or session.get_bind().dialect.name != "sqlite":
+        return []
+    if set(values) != {search.key}:
+        # Other filters thin out the rows the date index delivers (and a date range is no range over it: an
+        # open end is NULL), so testing them one by one can read most of the table: at 1M events `ceasefire`
+        # with start=2019 took 1.7 s that way against 0.4 s driven by the matches, with type=visit 5.5 s.
+        return []
+    matches = fts_matches(search.index, values[search.key]).limit(BROAD)  # off the FTS5 index alone: < 1 ms
+    counted = session.scalar(select(func.count()).select_from(matches.subquery()))
+    return [(search.key, 0)] if counted is not None and counted >= BROAD else []
+
+
+# Relevance scores every match before the first page can be cut (app.search.sql.relevance), at 25-40 µs a match
+# on either database (bench/README.md), and an export's keyset batches score them again for every batch. Above
+# this many matches `sort=relevance` is refused with a 400 that says how to narrow the search.
+RANK_LIMIT = 20_000
+
+
+def _check_rankable(session: Session, planned: Plan) -> None:
+    """Raise a 400 naming `sort` when the request's matches (every filter applied) exceed RANK_LIMIT."""
+    matches = select(planned.resource.model.id).where(*conditions(planned)).limit(RANK_LIMIT + 1)
+    counted = session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+    if counted > RANK_LIMIT:
+        raise bad_parameter(
+            "sort",
+            f"sort=relevance ranks at most {RANK_LIMIT:,} matches and this search matches more: narrow it (more "
+            "words, a phrase, or filters such as start/end, topic or actor) or sort by date",
+        )
 
 
 # ------------------------------------------------------------------------------------------------ scopes
@@ -168,6 +212,9 @@ class EventsTable:
 
     def walk_columns(self) -> Any:
         raise TypeError("the events table is not walked")
+
+    def is_broad(self, key: str, group: int) -> bool:
+        return (key, group) in self.broad
 
 
 @dataclass(frozen=True)
@@ -202,6 +249,9 @@ class WalkedLinks:
     def walk_columns(self) -> Any:
         return self.entity
 
+    def is_broad(self, key: str, group: int) -> bool:
+        return False
+
 
 @dataclass(frozen=True)
 class RecordTable:
@@ -223,6 +273,9 @@ class RecordTable:
     def walk_columns(self) -> Any:
         raise TypeError("records are not walked")
 
+    def is_broad(self, key: str, group: int) -> bool:
+        return False
+
 
 # --------------------------------------------------------------------------------------------- compile
 
@@ -235,6 +288,13 @@ class Compiled:
     plan: Plan
     query: Select[Any]
     keys: list[SortKey]
+    # The same matches, unordered, for counting: without the per-row test of a broad `q` (see _broad_search).
+    count_query: Select[Any] | None = None
+
+    @property
+    def counted(self) -> Select[Any]:
+        """The statement a page's capped count runs over (the matches, in no particular order)."""
+        return (self.count_query if self.count_query is not None else self.query).order_by(None)
 
     @property
     def sort(self) -> str:
@@ -296,7 +356,12 @@ def compile_plan(plan: Plan) -> Compiled:
     query = select(selected, *[k.column for k in keys]).where(*conditions(plan)).order_by(*order_by(keys))
     if resource.options and not resource.documents:
         query = query.options(*resource.options)
-    return Compiled(plan, query, keys)
+    count_query = None
+    search = resource.search
+    if search is not None and any(key == search.key for key, _ in plan.broad):
+        unprobed = replace(plan, broad=frozenset(b for b in plan.broad if b[0] != search.key))
+        count_query = select(resource.model.id).where(*conditions(unprobed))
+    return Compiled(plan, query, keys, count_query)
 
 
 def matching_ids(plan: Plan) -> Select[Any]:

@@ -39,9 +39,11 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Select,
     String,
     and_,
     cast,
+    exists,
     func,
     literal,
     literal_column,
@@ -56,7 +58,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Boolean
 
 from app.search.query import SearchQuery, Term, fts5_match, tsquery
-from app.search.text import FIELD_BREAK, stem, words
+from app.search.text import FIELD_BREAK, stem, word_spans
 
 K1_TENTHS, B_HUNDREDTHS, TYPICAL_LENGTH, SCALE = 12, 75, 200, 1000
 
@@ -93,9 +95,12 @@ class SearchCondition(ColumnElement[bool]):
     _is_implicitly_boolean = True  # a condition, not a boolean column: no "= 1" appended on SQLite
     inherit_cache = False  # the query text is part of the SQL structure; such statements are not cached
 
-    def __init__(self, index: SearchIndex, query: SearchQuery) -> None:
+    def __init__(self, index: SearchIndex, query: SearchQuery, per_row: bool = False) -> None:
         self.index = index
         self.query = query
+        # SQLite: test each record as the outer query (in date order) reaches it, rather than drive the query
+        # from the matches; the plan asks for it when the words are common. Never for counting.
+        self.per_row = per_row
 
     @property
     def _from_objects(self) -> list[Any]:
@@ -108,13 +113,38 @@ class SearchCondition(ColumnElement[bool]):
         return tuple(c.expression for c in (self.index.id, self.index.words, self.index.stems))
 
 
+def _fts_match(index: SearchIndex, query: SearchQuery) -> ColumnElement[bool]:
+    return literal_column(fts_table(index.table)).op("MATCH", return_type=Boolean)(literal(fts5_match(query)))
+
+
+def fts_matches(index: SearchIndex, query: SearchQuery) -> Select[Any]:
+    """SQLite: the FTS5 rowids of the records matching ``query``, straight off the index (no record lookups):
+    for sizing up a query's matches cheaply (app.queries.plan)."""
+    fts = table(fts_table(index.table), literal_column("rowid"))
+    return select(fts.c.rowid).where(_fts_match(index, query))
+
+
 @compiles(SearchCondition, "sqlite")
 def _sqlite_match(element: SearchCondition, compiler: SQLCompiler, **kw: Any) -> str:
     name = element.index.table
     fts = table(fts_table(name), literal_column("rowid"))
     rows = table(rows_table(name), literal_column("rowid"), literal_column("record_id"))
-    matched = select(fts.c.rowid).where(literal_column(fts_table(name)).op("MATCH")(literal(fts5_match(element.query))))
-    condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
+    matched = fts_matches(element.index, element.query)
+    condition: ColumnElement[bool]
+    prefix = any(t.prefix for t in (*element.query.terms, *element.query.excluded))
+    if element.per_row and not prefix:
+        # Probe FTS5 for each record as the outer query reaches it: record id -> its FTS5 rowid (unique index)
+        # -> MATCH restricted to that rowid, one doclist seek per term (~20-90 µs).
+        probe: Select[Any] = select(literal_column("1")).select_from(rows.join(fts, fts.c.rowid == rows.c.rowid))
+        condition = exists(probe.where(rows.c.record_id == element.index.id, _fts_match(element.index, element.query)))
+    elif element.per_row:
+        # A prefix expands to every word it starts, so a per-rowid probe costs milliseconds. SQLite's unary `+`
+        # (a no-op on any value) keeps the planner from looking the matches up by id instead: it collects the
+        # matching ids once into a temporary index and tests each row the outer query delivers against it.
+        identity: ColumnElement[Any] = literal_column("+" + compiler.process(element.index.id, **kw))
+        condition = identity.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
+    else:
+        condition = element.index.id.in_(select(rows.c.record_id).where(rows.c.rowid.in_(matched)))
     return "(" + compiler.process(condition, **kw) + ")"
 
 
@@ -186,48 +216,92 @@ def relevance(index: SearchIndex, query: SearchQuery) -> ColumnElement[int]:
 
 # -------------------------------------------------------------------------------------------- snippets
 
-SNIPPET_WORDS = 24  # at most this many words around the first match
+SNIPPET_WORDS = 24  # at most this many words in a snippet…
+SNIPPET_CHARS = 240  # …and at most this many characters of text (text without spaces has no words to count)
+_BEFORE_WORDS, _BEFORE_CHARS = SNIPPET_WORDS // 3, SNIPPET_CHARS // 4  # context shown before the first match
 
 
-def _highlighted(word: str, terms: Sequence[Term]) -> bool:
-    folded = words(word)
-    if not folded:
-        return False
-    for token in folded:
-        for term in terms:
-            if term.prefix and any(token.startswith(t) for t in term.tokens[-1:]):
-                return True
-            if term.prefix and token in term.tokens[:-1]:
-                return True
-            if not term.prefix and stem(token) in term.tokens:
-                return True
-    return False
+def _matches(token: str, term: Term, position: int) -> bool:
+    """Whether indexed word ``token`` matches the term's token at ``position`` (stems for words and phrases;
+    the words themselves for a prefix term, whose last token is a prefix)."""
+    wanted = term.tokens[position]
+    if term.prefix:
+        return token.startswith(wanted) if position == len(term.tokens) - 1 else token == wanted
+    return stem(token) == wanted
+
+
+def _marked(spans: Sequence[tuple[int, int, str]], terms: Sequence[Term]) -> list[tuple[int, int]]:
+    """The character ranges to highlight: each occurrence of a term, a phrase as one range from its first word
+    to its last (the punctuation and spaces between included, as the index ignores them); overlapping ranges
+    (a word in two terms, neighbouring CJK bigrams) merged, in text order."""
+    found = []
+    for term in terms:
+        size = len(term.tokens)
+        for i in range(len(spans) - size + 1):
+            if all(_matches(spans[i + j][2], term, j) for j in range(size)):
+                found.append((spans[i][0], spans[i + size - 1][1]))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _window(text: str, spans: Sequence[tuple[int, int, str]], first: int) -> tuple[int, int]:
+    """``[start, end)`` of the extract shown around character ``first``: from up to _BEFORE_WORDS words (at
+    most _BEFORE_CHARS characters) before it, for at most SNIPPET_WORDS words and SNIPPET_CHARS characters."""
+    starts = sorted({s for s, _, _ in spans})
+    before = [s for s in starts if s <= first]
+    start = before[-_BEFORE_WORDS - 1] if len(before) > _BEFORE_WORDS else 0
+    if start < first - _BEFORE_CHARS:  # long words or text without spaces: cut by characters
+        start = first - _BEFORE_CHARS
+    end = min(len(text), start + SNIPPET_CHARS)
+    later = [s for s in starts if s >= start]
+    if len(later) > SNIPPET_WORDS:
+        # The SNIPPET_WORDS-th word's end: the last character before the next word starts.
+        end = min(end, later[SNIPPET_WORDS] - 1)
+    return start, max(end, min(len(text), first + 1))
+
+
+def _render(text: str, start: int, end: int, marks: Sequence[tuple[int, int]]) -> str:
+    out, at = [], start
+    for mark_start, mark_end in marks:
+        mark_start, mark_end = max(mark_start, start), min(mark_end, end)
+        if mark_start >= mark_end:
+            continue
+        out += [html.escape(text[at:mark_start], quote=False), "<mark>"]
+        out += [html.escape(text[mark_start:mark_end], quote=False), "</mark>"]
+        at = mark_end
+    out.append(html.escape(text[at:end], quote=False))
+    body = "".join(out).strip()
+    return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")
 
 
 def snippet(fields: Sequence[str | None], query: SearchQuery) -> str:
-    """A short extract of the first of ``fields`` (display text, in order) that contains a word of the
-    query, up to SNIPPET_WORDS words around its first match, with matched words in ``<mark>…</mark>``
-    and everything else HTML-escaped (so it can be inserted into a page as it is); ``…`` marks a cut.
-    When no field shows a match (a record found by a participant's name or a topic label), the start
-    of the first field, unmarked."""
+    """A short extract of the first of ``fields`` (display text, in order) that contains a term of the query:
+    up to SNIPPET_WORDS words and SNIPPET_CHARS characters (whatever the text: a 5,000-character token or a
+    long run of Chinese is cut too) around its first match, runs of white space shown as one space, each match
+    in ``<mark>…</mark>`` (a phrase as one mark, from its first word to its last), everything else
+    HTML-escaped (so it can be inserted into a page as it is); ``…`` marks a cut. When no field shows a
+    match (a record found by a participant's name or a topic label), the start of the first field, unmarked.
+    Computed in Python from the fetched display text, so identical on both databases."""
     terms = query.terms
-    texts = [f for f in fields if f and f.strip() and f.strip() != FIELD_BREAK]
+    texts = [" ".join(f.split()) for f in fields if f and f.strip() and f.strip() != FIELD_BREAK]
     if not texts:
         return ""
     for text in texts:
-        tokens = text.split()
-        marks = [_highlighted(token, terms) for token in tokens]
-        if any(marks):
-            first = marks.index(True)
-            start = max(0, min(first - SNIPPET_WORDS // 3, len(tokens) - SNIPPET_WORDS))
-            end = min(len(tokens), start + SNIPPET_WORDS)
-            shown = [
-                f"<mark>{html.escape(t, quote=False)}</mark>" if m else html.escape(t, quote=False)
-                for t, m in zip(tokens[start:end], marks[start:end], strict=True)
-            ]
-            return ("… " if start else "") + " ".join(shown) + (" …" if end < len(tokens) else "")
-    tokens = texts[0].split()
-    return html.escape(" ".join(tokens[:SNIPPET_WORDS]), quote=False) + (" …" if len(tokens) > SNIPPET_WORDS else "")
+        spans = word_spans(text)
+        marks = _marked(spans, terms)
+        if marks:
+            start, end = _window(text, spans, marks[0][0])
+            # A later match the cut would split ends the extract before it instead.
+            end = next((a for a, b in marks[1:] if a < end < b), end)
+            return _render(text, start, end, marks)
+    text = texts[0]
+    start, end = _window(text, word_spans(text), 0)
+    return _render(text, start, end, [])
 
 
 def derived_by_migration(name: str | None, type_: str, parent_names: Any = None) -> bool:

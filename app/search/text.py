@@ -65,12 +65,60 @@ def normalise(text: str) -> str:
     return folded.replace("i\u0307", "i")
 
 
+# Scripts written without spaces between words: Han ideographs (with their radicals and iteration marks), kana
+# and Hangul (Lucene's CJKBigramFilter set). Their runs are indexed as overlapping character bigrams.
+_CJK = (
+    "\u1100-\u11ff\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3130-\u318f\u3190-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\U00020000-\U0003134f"
+)
+CJK = re.compile(f"[{_CJK}]")
+_PARTS = re.compile(f"[{_CJK}]+|[^{_CJK}]+")
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run] if len(run) < 2 else [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def _pieces(token: str) -> list[str]:
+    """The indexed words of one normalised token: itself (cut to MAX_TOKEN), or, where it holds a run of
+    :data:`CJK` characters, each such run as its overlapping character bigrams (``和平谈判`` -> ``和平 平谈 谈判``)
+    and the rest as words of their own."""
+    if not CJK.search(token):
+        return [token[:MAX_TOKEN]]
+    return [p for part in _PARTS.findall(token) for p in (_bigrams(part) if CJK.match(part) else [part[:MAX_TOKEN]])]
+
+
 def words(text: str | None) -> list[str]:
     """The normalised words of ``text`` in order (see :data:`TOKEN`), each cut to :data:`MAX_TOKEN`
-    characters. ``"Imran Khan's visit (2019)"`` -> ``["imran", "khan", "s", "visit", "2019"]``."""
+    characters. ``"Imran Khan's visit (2019)"`` -> ``["imran", "khan", "s", "visit", "2019"]``.
+
+    Chinese, Japanese and Korean are written without spaces between words, so a run of their characters is
+    indexed as overlapping bigrams, as Lucene's CJK analyser does: a query of two or more such characters is a
+    phrase of its bigrams and finds them inside any longer run (``谈判`` finds ``和平谈判``); a query of one such
+    character finds only that character standing alone."""
     if not text:
         return []
-    return [token[:MAX_TOKEN] for token in TOKEN.findall(normalise(text))[:MAX_FIELD_WORDS]]
+    tokens = TOKEN.findall(normalise(text))
+    if not any(CJK.search(t) for t in tokens):
+        return [token[:MAX_TOKEN] for token in tokens[:MAX_FIELD_WORDS]]
+    return [p for token in tokens for p in _pieces(token)][:MAX_FIELD_WORDS]
+
+
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """Each indexed word of ``text`` (as :func:`words` gives them) with the ``[start, end)`` characters of
+    ``text`` it comes from, for highlighting: a CJK bigram spans its two characters (so neighbours overlap);
+    a word that normalisation turns into several (``½`` -> ``1 2``) gives each the whole span."""
+    spans = []
+    for match in TOKEN.finditer(text):
+        offset = match.start()
+        for part in _PARTS.findall(match.group()) if CJK.search(match.group()) else [match.group()]:
+            found = words(part)
+            if CJK.match(part) and len(found) == max(1, len(part) - 1):
+                spans += [(offset + i, offset + min(i + 2, len(part)), w) for i, w in enumerate(found)]
+            else:
+                spans += [(offset, offset + len(part), w) for w in found]
+            offset += len(part)
+    return spans
 
 
 _local = threading.local()  # Snowball stemmer objects keep state between calls: one per thread
