@@ -106,8 +106,8 @@ def test_search_streams_are_backfilled_as_the_import_writes_them_and_indexed(emp
     engine.dispose()
 
 
-def test_cjk_runs_stored_before_0008_are_rewritten_as_bigrams(empty_db):
-    """0008 rewrites stored streams whose CJK runs were whole words (as the code before it stored them), so a
+def test_cjk_runs_stored_before_0009_are_rewritten_as_bigrams(empty_db):
+    """0009 rewrites stored streams whose CJK runs were whole words (as the code before it stored them), so a
     two-character query finds a longer run; streams without CJK text are left as they are."""
     from sqlalchemy import select, update
 
@@ -130,8 +130,8 @@ def test_cjk_runs_stored_before_0008_are_rewritten_as_bigrams(empty_db):
                 row[0] for row in session.execute(compile_plan(plan(session, EVENTS, {"q": q}, Purpose.EXPORT)).query)
             ]
 
-    downgrade(empty_db, "0007")
-    with session_factory(engine).begin() as session:  # as 0007's code stored a title of Chinese: one word
+    downgrade(empty_db, "0008")
+    with session_factory(engine).begin() as session:  # as 0008's code stored a title of Chinese: one word
         session.execute(
             update(m.Event)
             .where(m.Event.id == event_id)

@@ -1,7 +1,7 @@
 """search: runs of Chinese, Japanese and Korean characters indexed as overlapping bigrams
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-29 15:30:00
 
 Until now a run of CJK characters (written without spaces) was one indexed word, cut at 64 characters, so a
@@ -19,8 +19,8 @@ from alembic import op
 
 from app.search.text import CJK, FIELD_BREAK, MAX_FIELD_WORDS, stem, words
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
