@@ -88,6 +88,12 @@ def _parse_with_library(text: str) -> DateSpan:
         end = _bound(parsed.upper_strict())
     except (ValueError, OverflowError) as exc:
         raise InvalidDate(f"{text!r} is not a valid calendar date") from exc
+    # An unknown end (`/2000`, `2000/`) is a bound the source does not give; the edtf package fills it in
+    # with a guess (ten years away), which would be an invented date.
+    if text.startswith("/"):
+        start = None
+    if text.endswith("/"):
+        end = None
     if start is not None and end is not None and start > end:
         raise InvalidDate(f"{text!r} ends before it starts")
     if start is None and end is None:

@@ -21,6 +21,9 @@ from app.dates import InvalidDate, parse_edtf, parse_query_bound
         ("2019-07-22/2019-07", dt.date(2019, 7, 22), dt.date(2019, 7, 31), "month", False, False),
         ("2021-06-10/..", dt.date(2021, 6, 10), None, "day", False, False),
         ("../2020", None, dt.date(2020, 12, 31), "year", False, False),
+        # An unknown end is no bound at all (the edtf package guesses one ten years away: an invented date).
+        ("/2020", None, dt.date(2020, 12, 31), "year", False, False),
+        ("2018-09/", dt.date(2018, 9, 1), None, "month", False, False),
         # The ends of the calendar, leap days and unspecified digits (as precise as the days they may denote).
         ("0001-01-01", dt.date(1, 1, 1), dt.date(1, 1, 1), "day", False, False),
         ("9999", dt.date(9999, 1, 1), dt.date(9999, 12, 31), "year", False, False),
@@ -50,6 +53,7 @@ def test_edtf_bounds_precision_and_flags(text, start, end, precision, approximat
         "July 2019",
         "2019-07-23/2019-07-21",
         "../..",
+        "/",
         "",
         "   ",
         "2019-7",
