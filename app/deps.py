@@ -70,24 +70,47 @@ class CursorSigning:
         return self._key
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """The request's consistent view of the data: ``session`` in a transaction that began by reading
     the dataset ``version`` (so every statement after sees that version's data, on SQLite and
-    PostgreSQL alike), and when that version was written."""
+    PostgreSQL alike), and when that version was written (``updated``, UTC).
 
-    session: Session
-    version: str
-    updated: dt.datetime
+    Opened lazily, by the first use of any of the three, in the thread that runs the endpoint: building
+    it does no I/O, so a request makes one thread-pool hop (its endpoint's), not two. Opening puts the
+    version on `request.state`, where the route class (app.representation.ContractRoute) finds it to add
+    the validators to a successful response and to decide a conditional request; every endpoint that
+    takes a snapshot reads through its session, so a successful response always has opened it."""
+
+    __slots__ = ("_request", "_session", "_version")
+
+    def __init__(self, session: Session, request: Request) -> None:
+        self._session = session
+        self._request = request
+        self._version: tuple[str, dt.datetime] | None = None
+
+    def _open(self) -> tuple[str, dt.datetime]:
+        if self._version is None:
+            self._version = read_version(self._session)
+            self._request.state.snapshot_version = self._version
+        return self._version
+
+    @property
+    def session(self) -> Session:
+        self._open()
+        return self._session
+
+    @property
+    def version(self) -> str:
+        return self._open()[0]
+
+    @property
+    def updated(self) -> dt.datetime:
+        return self._open()[1]
 
 
-def snapshot(request: Request, session: SessionDep) -> Snapshot:
-    """Begin the request's read transaction with the dataset version. The version goes to
-    `request.state`, where the route class (app.representation.ContractRoute) finds it to add the
-    validators to a successful response and to decide a conditional request."""
-    version, updated = read_version(session)
-    request.state.snapshot_version = (version, updated)
-    return Snapshot(session, version, updated)
+async def snapshot(request: Request, session: SessionDep) -> Snapshot:
+    # async: no I/O here (see Snapshot), so no thread-pool hop of its own.
+    return Snapshot(session, request)
 
 
 SnapshotDep = Annotated[Snapshot, Depends(snapshot)]
