@@ -35,12 +35,14 @@ def _sqlite_begin(connection: Any) -> None:
     # keeps it while an import commits); a write upgrades it. Writers (app.curation.store.write_transaction)
     # ask for IMMEDIATE: the write lock at once, so their snapshot can never be stale when they write.
     immediate = connection.get_execution_options().get("sqlite_immediate")
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # On the driver connection: SQLAlchemy's statement machinery costs more than this statement, on every request.
+    connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-# Sync endpoints run on AnyIO's thread pool (40 threads). Each in-flight request can hold one
-# connection, so the pool must offer more than 40, or requests wait on each other until the
-# pool times out (seen at 64 concurrent clients with the default 5 + 10).
+# Sync endpoints run on AnyIO's thread pool (WORKER_THREADS, 8 by default; AnyIO's own default is 40). Each
+# in-flight request can hold one connection, and each streaming export one more, so the pool must offer more
+# than both, or requests wait on each other until the pool times out (seen at 64 concurrent clients with
+# 40 threads and the default 5 + 10).
 POOL = {"pool_size": 10, "max_overflow": 40, "pool_timeout": 10}
 
 

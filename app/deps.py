@@ -4,7 +4,7 @@ that every list endpoint shares."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,6 +22,7 @@ from app.negotiation import negotiate
 from app.problems import bad_parameter
 from app.queries.execute import iterate_all, list_page, plan_export
 from app.queries.resources import NOT_PART_OF_QUERY, Resource
+from app.representation import after_endpoint
 from app.schemas.common import json_page
 from app.streaming import ExportResponse
 
@@ -29,24 +30,24 @@ from app.streaming import ExportResponse
 STREAMING = "dipevents.streaming"
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> Session:
     """A session for the request, closed as soon as the endpoint has returned, before the response is sent: a
     client reading slowly holds no database connection. An export, which reads while it sends, takes the
     session over (``Session.info[STREAMING]``) and closes it when its stream ends (app.streaming)."""
     # async although the session is synchronous: creating one does no I/O (the connection is checked out
-    # by the first query, in the endpoint's worker thread), and FastAPI runs a sync generator
-    # dependency's setup and teardown as two extra thread-pool hops per request (~1 ms together, measured).
-    session = request.app.state.sessions()
-    try:
-        yield session
-    finally:
+    # by the first query, in the endpoint's worker thread). Not a yield dependency: the route class closes it
+    # (app.representation.after_endpoint), which costs less per request than FastAPI's exit stacks.
+    session: Session = request.app.state.sessions()
+
+    def close() -> None:
         if not session.info.get(STREAMING):
             session.close()  # ends the read transaction and returns the connection to the pool
 
+    after_endpoint(request, close)
+    return session
 
-# "function": FastAPI's default ends a yield dependency after the response has been sent, which let a client
-# that stops reading hold a pooled connection for as long as it keeps the socket open.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 CURSOR_SIGNING = "cursor-signing"  # app.models.ServiceSecret name
@@ -70,24 +71,47 @@ class CursorSigning:
         return self._key
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """The request's consistent view of the data: ``session`` in a transaction that began by reading
     the dataset ``version`` (so every statement after sees that version's data, on SQLite and
-    PostgreSQL alike), and when that version was written."""
+    PostgreSQL alike), and when that version was written (``updated``, UTC).
 
-    session: Session
-    version: str
-    updated: dt.datetime
+    Opened lazily, by the first use of any of the three, in the thread that runs the endpoint: building
+    it does no I/O, so a request makes one thread-pool hop (its endpoint's), not two. Opening puts the
+    version on `request.state`, where the route class (app.representation.ContractRoute) finds it to add
+    the validators to a successful response and to decide a conditional request; every endpoint that
+    takes a snapshot reads through its session, so a successful response always has opened it."""
+
+    __slots__ = ("_request", "_session", "_version")
+
+    def __init__(self, session: Session, request: Request) -> None:
+        self._session = session
+        self._request = request
+        self._version: tuple[str, dt.datetime] | None = None
+
+    def _open(self) -> tuple[str, dt.datetime]:
+        if self._version is None:
+            self._version = read_version(self._session)
+            self._request.state.snapshot_version = self._version
+        return self._version
+
+    @property
+    def session(self) -> Session:
+        self._open()
+        return self._session
+
+    @property
+    def version(self) -> str:
+        return self._open()[0]
+
+    @property
+    def updated(self) -> dt.datetime:
+        return self._open()[1]
 
 
-def snapshot(request: Request, session: SessionDep) -> Snapshot:
-    """Begin the request's read transaction with the dataset version. The version goes to
-    `request.state`, where the route class (app.representation.ContractRoute) finds it to add the
-    validators to a successful response and to decide a conditional request."""
-    version, updated = read_version(session)
-    request.state.snapshot_version = (version, updated)
-    return Snapshot(session, version, updated)
+async def snapshot(request: Request, session: SessionDep) -> Snapshot:
+    # async: no I/O here (see Snapshot), so no thread-pool hop of its own.
+    return Snapshot(session, request)
 
 
 SnapshotDep = Annotated[Snapshot, Depends(snapshot)]

@@ -270,7 +270,7 @@ def install_query_timeout(engine: Engine, timeout_ms: int) -> None:
     cap = timeout_ms / 1000
     slack = cap / 10
 
-    # insert=True: before db._sqlite_begin, whose BEGIN statement must already see this transaction's deadline.
+    # insert=True: before db._sqlite_begin, so the transaction has its deadline from its first statement on.
     @event.listens_for(engine, "begin", insert=True)
     def _begin(conn: Any) -> None:
         budget = _request_budget.get()

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -63,6 +64,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Everything built at start-up (routes, models, SQLAlchemy's caches) never becomes garbage: move it out of
     # the collector's sight, so full collections triggered by a page's few thousand dicts stay short.
     gc.freeze()
+    # AnyIO's default of 40 threads let CPU per request grow with concurrency (bench/README.md): bounded here,
+    # in the serving loop (the limiter belongs to it).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.worker_threads
     yield
     # A process that builds many apps (the test suite) must still be able to collect the ones it is done with.
     gc.unfreeze()

@@ -40,7 +40,11 @@ GZIP_SUFFIX = "-gzip"
 def etag_for(version: str, request: Request, media_type: str) -> str:
     """The strong validator of one representation: dataset version, URL and media type (and what else a
     route says its body depends on, e.g. the citation's access date)."""
-    return etag_of(version, request.url.path, request.url.query, media_type, getattr(request.state, "etag_salt", ""))
+    # From the scope, as `request.url` spells them (building that URL object costs more than the hash).
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return etag_of(version, path, query, media_type, getattr(request.state, "etag_salt", ""))
 
 
 def etag_of(version: str, path: str, query: str, media_type: str, salt: str = "") -> str:
@@ -89,6 +93,22 @@ def _query_parameters(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
         known |= set(fields)
         single |= {n for n, a in fields.items() if get_origin(a) is not list}
     return frozenset(known), frozenset(single)
+
+
+# Scope key: what to run once the endpoint has returned, before the response is sent (app.deps.get_session
+# closes the request's session there).
+_AFTER_ENDPOINT = "dipevents.after_endpoint"
+
+
+def after_endpoint(request: Request, callback: Callable[[], None]) -> None:
+    """Run ``callback`` when the endpoint has returned or raised, before the response is sent (ContractRoute)."""
+    request.scope.setdefault(_AFTER_ENDPOINT, []).append(callback)
+
+
+def _run_after_endpoint(request: Request) -> None:
+    callbacks = request.scope.pop(_AFTER_ENDPOINT, ())
+    for callback in reversed(callbacks):
+        callback()
 
 
 def finish(request: Request, response: Response) -> Response:
@@ -147,7 +167,11 @@ class ContractRoute(APIRoute):
                     )
                 if name in single_valued and len(request.query_params.getlist(name)) > 1:
                     raise ProblemError(400, "invalid-parameter", "given more than once; it takes one value", name)
-            return finish(request, await handler(request))
+            try:
+                response = await handler(request)
+            finally:
+                _run_after_endpoint(request)
+            return finish(request, response)
 
         return handle
 

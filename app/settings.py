@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         "(the connection is closed without the closing chunk, so the client sees a truncated transfer) and its "
         "database connection returned.",
     )
+    worker_threads: int = Field(
+        default=8,
+        ge=1,
+        description="Threads this process runs database work in (endpoints, export blocks); requests beyond wait their "
+        "turn. More threads than cores only adds lock and GIL contention: the CPU each request costs grows with them.",
+    )
     pool_timeout_s: float = Field(
         default=2,
         gt=0,

@@ -18,11 +18,15 @@ import orjson
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.db import make_engine, session_factory
+from app.http_cache import read_version
 from app.importers.bundle import import_bundle, read_bundle
 from app.main import create_app
 from app.migrate import upgrade
+from app.models import DatasetState
 from app.queries import execute
 from app.settings import Settings
 from tests.helpers import TEST_BUNDLE, load_into
@@ -116,3 +120,37 @@ def test_an_export_streams_one_snapshot_across_its_batches(replacing, monkeypatc
     assert not any(MARK in r["title"] for r in rows)
     fresh = client.get("/v1/events", params={"format": fmt}).text
     assert fresh.count(MARK) == total - 1
+
+
+def _set_version(session: Session, version: str) -> None:
+    session.execute(update(DatasetState).where(DatasetState.id == 1).values(version=version))
+
+
+def test_the_version_read_first_in_a_transaction_follows_every_write(databases) -> None:
+    """A connection that answered before answers with the version committed since, whoever wrote it: another
+    connection (another process, an import) or this very connection (a curated write through the API); and the
+    statements after it see the data of that version (app.http_cache)."""
+    url = databases.new()
+    upgrade(url)
+    load_into(url, TEST_BUNDLE)
+    engine, other = make_engine(url), make_engine(url)
+    sessions = session_factory(engine)
+    try:
+        with sessions() as session:
+            first, _ = read_version(session)
+        with session_factory(other).begin() as session:
+            _set_version(session, "written-elsewhere")
+        with sessions() as session:
+            assert read_version(session)[0] == "written-elsewhere"
+            seen = session.scalar(select(DatasetState.version))
+            assert seen == "written-elsewhere"
+        with sessions.begin() as session:  # the pool hands the same connection back: it writes itself
+            read_version(session)
+            _set_version(session, "written-here")
+        with sessions() as session:
+            assert read_version(session)[0] == "written-here"
+        with sessions() as session:  # nothing written since: still the same, on every connection
+            assert read_version(session)[0] == "written-here" != first
+    finally:
+        engine.dispose()
+        other.dispose()

@@ -57,8 +57,10 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any], c
         position = decode_cursor(params["cursor"], compiled.sort, compiled.keys, fingerprint, cursor_key)
         query = query.where(after(compiled.keys, position))
     rows = session.execute(query.limit(limit + 1)).all()
-    capped = compiled.counted.limit(TOTAL_CAP + 1).subquery()
-    counted = session.scalar(select(func.count()).select_from(capped)) or 0
+    if not params.get("cursor") and len(rows) <= limit:
+        counted = len(rows)  # the first page holds every match: nothing more to count
+    else:
+        counted = session.scalar(select(func.count()).select_from(_capped(compiled))) or 0
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -70,6 +72,15 @@ def list_page(session: Session, resource: Resource, params: Mapping[str, Any], c
         total_exact=counted <= TOTAL_CAP,
         snippets=_snippets(session, resource, compiled, rows),
     )
+
+
+def _capped(compiled: Compiled) -> Any:
+    """The first TOTAL_CAP + 1 matches, to count. A walk (Shape.WALK) counts in list order: its index yields the
+    rows in that order, so the count reads the same rows the pages do, while without the order SQLite scans
+    the index from its other end, through every row the date range rejects first (at 1M events, Q1's count
+    took 10.6 ms unordered, 0.4 ms in list order). Other shapes count unordered: their order may need a sort
+    of every match (a date range over all events: 0.5 ms unordered, 1.2 s ordered)."""
+    return compiled.counted.limit(TOTAL_CAP + 1).subquery()
 
 
 def _snippets(session: Session, resource: Resource, compiled: Compiled, rows: Sequence[Any]) -> dict[str, str] | None:

@@ -293,8 +293,11 @@ class Compiled:
 
     @property
     def counted(self) -> Select[Any]:
-        """The statement a page's capped count runs over (the matches, in no particular order)."""
-        return (self.count_query if self.count_query is not None else self.query).order_by(None)
+        """The statement a page's capped count runs over: the matches, in list order for a walk (its index
+        yields them in that order, see app.queries.execute._capped), else in no particular order."""
+        if self.count_query is not None:
+            return self.count_query.order_by(None)
+        return self.query if self.plan.shape is Shape.WALK else self.query.order_by(None)
 
     @property
     def sort(self) -> str:
