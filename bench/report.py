@@ -329,8 +329,9 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def notes(path: Path = NOTES_MD) -> tuple[dict[str, str], str]:
-    """The lead's notes: {target id: text} from `## T<n>` sections, and everything else verbatim."""
+def notes(path: Path | None = None) -> tuple[dict[str, str], str]:
+    """The lead's notes (bench/NOTES.md): {target id: text} from `## T<n>` sections, and everything else verbatim."""
+    path = path or NOTES_MD
     if not path.exists():
         return {}, ""
     by_target: dict[str, str] = {}
