@@ -349,7 +349,7 @@ def notes(path: Path | None = None) -> tuple[dict[str, str], str]:
             by_target[current] = (by_target[current] + " " + line.strip()).strip()
         else:
             rest.append(line)
-    return by_target, "\n".join(rest).strip()
+    return by_target, re.sub(r"<!--.*?-->", "", "\n".join(rest), flags=re.DOTALL).strip()  # not its own guide
 
 
 def targets_section(results: dict[str, Any]) -> list[str]:
