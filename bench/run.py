@@ -507,6 +507,7 @@ def run_one(database: str, size: int, args: argparse.Namespace) -> dict[str, Any
             entry["health"] = median_of(
                 [wrk(api_base, api_pid, [HEALTH], 1, args.seconds, 1, args.timeout) for _ in range(args.rounds)]
             )
+            timings["health"] = round(time.perf_counter() - mark, 1)
             entry["cases"] = {}
             for case in cases:
                 case_started = time.perf_counter()
