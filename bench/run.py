@@ -353,16 +353,16 @@ class System:
 
 def durations(case: c.Case, estimate: float, args: argparse.Namespace) -> dict[int, int | None]:
     """wrk's seconds per connection count for one case and system: `--seconds` (or `--case-seconds`), longer for
-    slow requests so that each run completes a few (at most `--max-seconds`); None (skipped) when the requests
-    in flight at the end would take more than `--max-seconds` to drain."""
+    slow requests so that each connection completes two or three (at most `--max-seconds`); None (skipped) for a
+    concurrent run whose requests in flight would take more than half of `--max-seconds` to drain."""
     base = args.case_seconds.get(case.name, args.seconds)
     out: dict[int, int | None] = {}
     for n in args.connections:
         work = estimate * n / min(n, os.cpu_count() or 1)  # seconds per request with n in flight
-        if n > 1 and estimate * n > args.max_seconds:
+        if n > 1 and estimate * n > args.max_seconds / 2:
             out[n] = None
         else:
-            out[n] = max(base, min(int(args.max_seconds), int(3 * work + 1)))
+            out[n] = max(base, min(int(args.max_seconds), int((3 if n == 1 else 2) * work + 1)))
     return out
 
 
