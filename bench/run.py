@@ -653,13 +653,30 @@ def main(argv: list[str] | None = None) -> None:
         run_all(args)
 
 
+def merge(earlier: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
+    """A run of some cases (`--cases`) replaces only those in the earlier entry of the same database and size;
+    the runs table then shows the later command, and the seconds of every part measured."""
+    if earlier is None or "cases" not in earlier:
+        return entry
+    cases = {**earlier["cases"], **entry["cases"]}
+    order = [
+        case.name
+        for case in c.build(c.Dialect(entry["database"]), ["ev-0000000"], ("", "", ("2000-01-01", "ev-0000000")))
+    ]
+    entry["cases"] = dict(sorted(cases.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+    entry["timings_s"] = {**earlier.get("timings_s", {}), **entry["timings_s"]}
+    entry["elapsed_s"] = round(earlier.get("elapsed_s", 0) + entry["elapsed_s"], 1)
+    entry["command"] = f"{earlier['command']}; then {entry['command']}"
+    return entry
+
+
 def run_all(args: argparse.Namespace) -> None:
     results, fresh = load_results(args.fresh), args.fresh
     for database, size in [("sqlite", n) for n in args.sqlite] + [("postgresql", n) for n in args.postgresql]:
         print(f"== {database} {size:,} events", flush=True)
         entry = run_one(database, size, args)
         results, fresh = load_results(fresh), False  # merge into what is on disk now
-        results[f"{database}:{size}"] = entry
+        results[f"{database}:{size}"] = merge(results.get(f"{database}:{size}"), entry) if args.cases else entry
         save(results)
         print(f"   done in {entry['elapsed_s']:.0f}s", flush=True)
     if not args.sqlite and not args.postgresql:
