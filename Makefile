@@ -53,12 +53,18 @@ load-test: install-test
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/load_test.py --events 50000 --connections 64 --seconds 30
 
-# Benchmark against Datasette on the same SQLite file and against the raw SQL floor; writes bench/RESULTS.md
-# (see bench/README.md). bench needs PostgreSQL at BENCH_PG_URL and takes about 40 minutes; bench-quick minutes.
+# Benchmark against Datasette on the same SQLite file and against the raw SQL floor, driven by wrk (installed from
+# Debian's packages if missing); writes bench/RESULTS.md (see bench/README.md). bench needs PostgreSQL at
+# BENCH_PG_URL; with the data already generated it takes about 30 minutes (measured parts: bench/README.md),
+# bench-quick about 4.
+# BENCH_ARGS adds options, e.g. BENCH_ARGS="--pg-db 1000000=bench_shared_1m --rounds 3".
+BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
-	$(BIN)/python -m bench.run --sqlite 10000,100000,1000000 --postgresql 10000,100000,1000000 --budget 10 --seconds 4
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m bench.run --sqlite 10000,1000000 --postgresql 10000,1000000 --rounds 2 --seconds 2 $(BENCH_ARGS)
 
 bench-quick: install
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
-	$(BIN)/python -m bench.run --sqlite 10000,100000 --postgresql 10000 --budget 8 --seconds 3
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m bench.run --sqlite 10000 --postgresql 10000 --rounds 1 --seconds 1 $(BENCH_ARGS)

@@ -1,14 +1,28 @@
-"""Render bench/results.json as bench/RESULTS.md: machine, versions, commands, per-run tables, growth, targets."""
+"""Render bench/results.json as bench/RESULTS.md: machine, versions, commands, per-run tables, growth, and the
+targets of issue 15, each MET / NOT MET with its measured figures and the lead's note from bench/NOTES.md.
+
+NOTES.md holds one section per target, headed by its id (`## T3`, see TARGETS); the section's text fills the
+target's "profile / what would close it" cell (lines joined). Anything before the first such heading, and any
+section not named after a target, is left out of the cell and printed verbatim at the end of RESULTS.md.
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+HERE = Path(__file__).resolve().parent
+NOTES_MD = HERE / "NOTES.md"
 GROWTH_CASES = ["Q1", "Q1r", "Q2", "Q6", "Q7"]
-DATASETTE_CASES = THROUGHPUT_CASES = ("Q1", "Q1r", "Q2", "Q7")  # the cases the latency and throughput targets name
+THROUGHPUT_CASES = ("Q1", "Q1r", "Q2", "Q7")  # the cases the throughput targets name
+PAGE_CASES = ("Q1", "Q1r", "Q2")
 RSS_FLAT_MB = 50  # an export is "flat" if the server grows by less than this while streaming it
+TARGET_SIZE = 1_000_000
 MET, NOT_MET, UNMEASURED = "**MET**", "**NOT MET**", "not measured"
+SYSTEM_LABEL = {"api": "API, 1 worker", "api2": "API, 2 workers", "datasette": "Datasette"}
 
 
 def ms(value: float | None) -> str:
@@ -27,13 +41,18 @@ def x(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
-def get(case: dict[str, Any], *path: str) -> float | None:
-    value: Any = case
+def get(node: Any, *path: str) -> float | None:
+    value: Any = node
     for key in path:
         if not isinstance(value, dict) or key not in value:
             return None
         value = value[key]
     return value
+
+
+def wrk_figure(case: dict[str, Any], system: str, level: str, key: str) -> float | None:
+    value = get(case, "systems", system, level, key)
+    return None if value is None or math.isnan(value) else value
 
 
 def ordered(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -44,98 +63,94 @@ def label(entry: dict[str, Any]) -> str:
     return f"{'SQLite' if entry['database'] == 'sqlite' else 'PostgreSQL'}, {entry['size']:,} events"
 
 
-def case_table(entry: dict[str, Any]) -> list[str]:
-    ds = entry["database"] == "sqlite"
-    workers = entry.get("compare_workers")
-    head = [
-        "case",
-        "what",
-        "rows",
-        "p50 ms",
-        "p99 ms",
-        "req/s @32",
-        "p50 @32",
-        "p99 @32",
-        *([f"req/s @32, {workers} workers"] if workers else []),
-        _memory(entry),
-        "floor p50",
-    ]
-    if ds:
-        head += ["Datasette p50", "Datasette req/s @32", "API/Datasette p50", "req/s API/Datasette"]
-    head += ["API/floor p50", "check"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, case in entry["cases"].items():
-        what = case["description"] + (
-            f" ({case['note']})" if case.get("note") and case["note"] not in case["description"] else ""
-        )
-        rps = get(case, "api_conc", "rps")
-        cells = [
-            name,
-            what,
-            f"{case['rows']:,}",
-            ms(get(case, "api", "p50")),
-            ms(get(case, "api", "p99")),
-            "–" if rps is None else f"{rps:.0f}",
-            ms(get(case, "api_conc", "p50")),
-            ms(get(case, "api_conc", "p99")),
-            *([_rps(get(case, "api_conc_workers", "rps"))] if workers else []),
-            f"{case['rss_mb']:.0f}",
-            ms(get(case, "floor", "p50")),
-        ]
-        if ds:
-            ds_rps = get(case, "datasette_conc", "rps")
-            cells += [
-                ms(get(case, "datasette", "p50")),
-                "–" if ds_rps is None else f"{ds_rps:.0f}",
-                x(ratio(get(case, "api", "p50"), get(case, "datasette", "p50"))),
-                x(ratio(rps, ds_rps)),
-            ]
-        cells += [x(ratio(get(case, "api", "p50"), get(case, "floor", "p50"))), case["check"]]
-        lines.append("| " + " | ".join(cells) + " |")
-    exports = [(n, cs) for n, cs in entry["cases"].items() if cs["kind"] == "csv"]
-    if exports:
-        lines += [
-            "",
-            "Exports: "
-            + "; ".join(
-                f"{n}: API {cs['rows_per_s']['api']:,.0f} rows/s ({_memory(entry)} {cs['rss_base_mb']:.0f} → peak {seq_peak(cs):.0f} "
-                f"streaming one at a time, {cs['rss_mb']:.0f} MB with @32), "
-                f"floor {cs['rows_per_s']['floor']:,.0f} rows/s"
-                + (
-                    f", Datasette {cs['rows_per_s']['datasette']:,.0f} rows/s over {cs['datasette_rows']:,} rows"
-                    + (" (capped by max_returned_rows)" if cs["datasette_rows"] < cs["rows"] else "")
-                    if "datasette" in cs["rows_per_s"]
-                    else ""
-                )
-                for n, cs in exports
-            )
-            + ".",
-        ]
-    return lines
-
-
-def _memory(entry: dict[str, Any]) -> str:
-    """Entries measured since the API reads SQLite through mmap report private memory (RSS minus file pages)."""
-    return "API private MB" if entry.get("memory") == "private" else "API RSS MB"
-
-
-def _rps(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
-
-
-def seq_peak(case: dict[str, Any]) -> float:
-    return case.get("rss_seq_mb", case["rss_mb"])
-
-
 def by_database(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for entry in ordered(results):
-        out.setdefault(entry["database"], []).append(entry)
+        if "systems" in next(iter(entry.get("cases", {}).values()), {"systems": 1}):  # wrk-era entries only
+            out.setdefault(entry["database"], []).append(entry)
     return out
 
 
+# -- per-run tables --------------------------------------------------------------------------------------------
+
+
+def case_table(entry: dict[str, Any]) -> list[str]:
+    head = [
+        "case",
+        "system",
+        "p50 @1",
+        "p99 @1",
+        "req/s @8",
+        "p50 @8",
+        "p99 @8",
+        "req/s @32",
+        "p50 @32",
+        "p99 @32",
+        "CPU ms/req @1",
+        "CPU ms/req @32",
+        "CPU @32/@1",
+        "errors",
+        "floor p50",
+        "p50 @1 / floor",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    health = entry.get("health")
+    if health:
+        lines.append(
+            f"| health | API, 1 worker `/health/live` | {ms(health['p50'])} | {ms(health['p99'])} | | | | | | | "
+            f"{ms(health['cpu_ms'])} | | | {health['errors']} | | |"
+        )
+    for name, case in entry["cases"].items():
+        if case["kind"] == "csv":
+            continue
+        first = True
+        for system, levels in case.get("systems", {}).items():
+            errors = sum(level.get("errors", 0) for level in levels.values())
+            cells = [
+                f"{name}: {case['description']}, {case['rows']:,} rows, {case['check']}" if first else "",
+                SYSTEM_LABEL.get(system, system),
+                ms(wrk_figure(case, system, "c1", "p50")),
+                ms(wrk_figure(case, system, "c1", "p99")),
+                _rps(wrk_figure(case, system, "c8", "rps")),
+                ms(wrk_figure(case, system, "c8", "p50")),
+                ms(wrk_figure(case, system, "c8", "p99")),
+                _rps(wrk_figure(case, system, "c32", "rps")),
+                ms(wrk_figure(case, system, "c32", "p50")),
+                ms(wrk_figure(case, system, "c32", "p99")),
+                ms(wrk_figure(case, system, "c1", "cpu_ms")),
+                ms(wrk_figure(case, system, "c32", "cpu_ms")),
+                x(ratio(wrk_figure(case, system, "c32", "cpu_ms"), wrk_figure(case, system, "c1", "cpu_ms"))),
+                str(errors),
+                ms(get(case, "floor", "p50")) if first else "",
+                x(ratio(wrk_figure(case, system, "c1", "p50"), get(case, "floor", "p50"))),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+            first = False
+        if case.get("skipped"):
+            lines.append(f"| {name} | skipped (latency × connections > the run cap): {', '.join(case['skipped'])} |")
+    exports = [(n, cs) for n, cs in entry["cases"].items() if cs["kind"] == "csv"]
+    if exports:
+        lines += ["", "Exports, one request at a time (httpx): "]
+        for n, cs in exports:
+            rates = cs["rows_per_s"]
+            text = (
+                f"- {n} ({cs['description']}, {cs['rows']:,} rows, {cs['check']}): API {rates['api']:,.0f} rows/s, "
+                f"private memory {cs['rss_base_mb']:.0f} MB → peak {cs['rss_seq_mb']:.0f} MB while streaming; "
+                f"floor {rates['floor']:,.0f} rows/s"
+            )
+            if "datasette" in rates:
+                capped = " (capped by max_returned_rows)" if cs["datasette_rows"] < cs["rows"] else ""
+                text += f"; Datasette {rates['datasette']:,.0f} rows/s over {cs['datasette_rows']:,} rows{capped}"
+            lines.append(text)
+    return lines
+
+
+def _rps(value: float | None) -> str:
+    return "–" if value is None else "0 (none completed)" if value == 0 else f"{value:.0f}"
+
+
 def growth_section(results: dict[str, Any]) -> list[str]:
-    lines = ["## Growth with data size (sequential p50, ms)", ""]
+    lines = ["## Growth with data size (p50 at one connection, ms, API one worker)", ""]
     for database, entries in by_database(results).items():
         sizes = [e["size"] for e in entries]
         lines += [
@@ -145,153 +160,270 @@ def growth_section(results: dict[str, Any]) -> list[str]:
             "|" + "---|" * (len(sizes) + 2),
         ]
         for name in GROWTH_CASES:
-            p50s = [get(e["cases"].get(name, {}), "api", "p50") for e in entries]
+            p50s = [wrk_figure(e["cases"].get(name, {}), "api", "c1", "p50") for e in entries]
             lines.append(f"| {name} | " + " | ".join(ms(p) for p in p50s) + f" | {x(ratio(p50s[-1], p50s[0]))} |")
-        q6 = [ratio(get(e["cases"].get("Q6", {}), "api", "p50"), get(e["cases"]["Q1"], "api", "p50")) for e in entries]
-        lines += ["| Q6/Q1 | " + " | ".join(x(r) for r in q6) + " | |", ""]
+        lines.append("")
     return lines
 
 
-def verdict(values: list[tuple[str, float | None]], ok: Any) -> tuple[str, str]:
-    measured = [(k, v) for k, v in values if v is not None]
+# -- targets ---------------------------------------------------------------------------------------------------
+
+Check = tuple[str, float | None, Callable[[float], bool]]  # (what, measured value, passes)
+
+
+def verdict(checks: list[tuple[str, float | str | None, bool | None]], unit: str = "") -> tuple[str, str]:
+    """MET if every measured check passes; the evidence lists each value (a string stands for itself), ✗ if failed."""
+    measured = [(k, v, ok) for k, v, ok in checks if v is not None and ok is not None]
     if not measured:
         return UNMEASURED, ""
-    failing = [k for k, v in measured if not ok(v)]
-    evidence = ", ".join(f"{k} {v:.2f}" for k, v in measured)
-    return (NOT_MET if failing else MET), evidence
+    status = MET if all(ok for _, _, ok in measured) else NOT_MET
+    return status, "; ".join(
+        (f"{k} {v}" if isinstance(v, str) else f"{k} {v:.2f}{unit}") + ("" if ok else " ✗") for k, v, ok in measured
+    )
+
+
+def largest(groups: dict[str, list[dict[str, Any]]], database: str) -> dict[str, Any] | None:
+    entries = groups.get(database)
+    return entries[-1] if entries else None
+
+
+def scope(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return ""
+    return "" if entry["size"] >= TARGET_SIZE else f" (at {entry['size']:,} events; the target is at 1M)"
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(id, target, status, measured) for every target of issue 15."""
+    groups = by_database(results)
+    sq, pg = largest(groups, "sqlite"), largest(groups, "postgresql")
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(tid: str, what: str, checks: list[tuple[str, float | None, bool | None]], entry: Any, unit: str = ""):
+        status, evidence = verdict(checks, unit)
+        rows.append((tid, what, status, evidence + (scope(entry) if evidence else "")))
+
+    def cases(entry: dict[str, Any] | None) -> dict[str, Any]:
+        return entry["cases"] if entry else {}
+
+    def throughput(system: str, floor_ratio: float) -> list[tuple[str, float | None, bool | None]]:
+        out = []
+        for q in THROUGHPUT_CASES:
+            for level in ("c8", "c32"):
+                r = ratio(
+                    wrk_figure(cases(sq).get(q, {}), system, level, "rps"),
+                    wrk_figure(cases(sq).get(q, {}), "datasette", level, "rps"),
+                )
+                out.append((f"{q}@{level[1:]}", r, None if r is None else r >= floor_ratio))
+        return out
+
+    add(
+        "T1",
+        "throughput, one worker, 8 and 32 connections, Q1/Q1r/Q2/Q7 ≥ 1.5× Datasette (one process)",
+        throughput("api", 1.5),
+        sq,
+        "×",
+    )
+    add("T2", "throughput, two workers, same cases ≥ 2.5× Datasette", throughput("api2", 2.5), sq, "×")
+
+    q7 = cases(sq).get("Q7", {})
+    p50, floor, health = wrk_figure(q7, "api", "c1", "p50"), get(q7, "floor", "p50"), get(sq or {}, "health", "p50")
+    limit = None if floor is None or health is None else health + 3 * floor
+    q7_checks: list[tuple[str, float | None, bool | None]] = [
+        ("Q7 p50", p50, None if p50 is None or limit is None else p50 <= limit),
+    ]
+    status, _ = verdict(q7_checks)
+    rows.append(
+        (
+            "T3",
+            "Q7 one event by id, p50 at 1 connection ≤ the API's own `/health/live` p50 + 3× the raw SQL floor",
+            status,
+            ""
+            if limit is None or p50 is None
+            else f"p50 {ms(p50)} ms vs /health/live {ms(health)} + 3 × floor {ms(floor)} = {ms(limit)} ms" + scope(sq),
+        )
+    )
+
+    page: list[tuple[str, float | None, bool | None]] = []
+    for q in PAGE_CASES:
+        case = cases(sq).get(q, {})
+        vs_ds = ratio(wrk_figure(case, "api", "c1", "p50"), wrk_figure(case, "datasette", "c1", "p50"))
+        vs_floor = ratio(wrk_figure(case, "api", "c1", "p50"), get(case, "floor", "p50"))
+        page += [
+            (f"{q} /Datasette", vs_ds, None if vs_ds is None else vs_ds <= 0.6),
+            (f"{q} /floor", vs_floor, None if vs_floor is None else vs_floor <= 2),
+        ]
+    add("T4", "Q1, Q1r, Q2 page of 50, p50 ≤ 0.6× Datasette and ≤ 2× floor", page, sq, "×")
+
+    for tid, q, bound, what in (
+        ("T5", "Q4", 0.3, "Q4 timeline per year for an actor, p50 ≤ 0.3× Datasette"),
+        ("T6", "Q5", 0.2, "Q5 all five facets for a topic, p50 ≤ 0.2× Datasette (moonshot: under 100 ms)"),
+    ):
+        case = cases(sq).get(q, {})
+        api_p50, ds_p50 = wrk_figure(case, "api", "c1", "p50"), wrk_figure(case, "datasette", "c1", "p50")
+        r = ratio(api_p50, ds_p50)
+        status, evidence = verdict([(f"{q} API/Datasette", r, None if r is None else r <= bound)], "×")
+        if evidence:
+            evidence += f" (API {ms(api_p50)} ms, Datasette {ms(ds_p50)} ms)" + scope(sq)
+        rows.append((tid, what, status, evidence))
+
+    cpu = []
+    for q, case in cases(sq).items():
+        r = ratio(wrk_figure(case, "api", "c32", "cpu_ms"), wrk_figure(case, "api", "c1", "cpu_ms"))
+        if wrk_figure(case, "api", "c32", "requests") == 0:
+            cpu.append((q, "completed no request at 32 connections", False))  # type: ignore[arg-type]
+        elif case["kind"] != "csv":
+            cpu.append((q, r, None if r is None else r <= 1.2))
+    add("T7", "CPU per request, 32 vs 1 connection, every case (API, one worker) ≤ 1.2×", cpu, sq, "×")
+
+    growth: list[tuple[str, float | None, bool | None]] = []
+    growth_scope = []
+    for database, entries in groups.items():
+        small, large = entries[0], entries[-1]
+        if small is large:
+            continue
+        growth_scope.append(f"{database}: p50({large['size']:,})/p50({small['size']:,})")
+        for q in GROWTH_CASES:
+            r = ratio(
+                wrk_figure(large["cases"].get(q, {}), "api", "c1", "p50"),
+                wrk_figure(small["cases"].get(q, {}), "api", "c1", "p50"),
+            )
+            growth.append((f"{q}@{database[:2]}", r, None if r is None else r <= 1.5))
+    status, evidence = verdict(growth, "×")
+    rows.append(
+        (
+            "T8",
+            "growth p50(1M)/p50(10k) ≤ 1.5×, Q1/Q1r/Q2/Q6/Q7, both databases",
+            status,
+            evidence + (f" ({'; '.join(growth_scope)})" if evidence else ""),
+        )
+    )
+
+    pg1m = results.get(f"postgresql:{TARGET_SIZE}")
+    p99 = (
+        [(f"{q} p99", wrk_figure(pg1m["cases"].get(q, {}), "api", "c1", "p99"), None) for q in ("Q1", "Q2")]
+        if pg1m
+        else []
+    )
+    p99 = [(k, v, None if v is None else v < 50) for k, v, _ in p99]
+    add("T9", "PostgreSQL 1M, Q1/Q2 p99 < 50 ms at 1 connection", p99, pg1m, " ms")
+
+    export: list[tuple[str, float | None, bool | None]] = []
+    for database, entry in (("sq", sq), ("pg", pg)):
+        if entry is None:
+            continue
+        q8 = entry["cases"].get("Q8")
+        if q8:
+            rate = q8["rows_per_s"]["api"] / 1000
+            export.append((f"Q8@{database} k rows/s", rate, rate >= 20))
+        for q in ("Q8", "Q8x"):
+            case = entry["cases"].get(q)
+            if case:
+                growth_mb = case["rss_seq_mb"] - case["rss_base_mb"]
+                export.append((f"{q}@{database} memory growth MB", growth_mb, growth_mb < RSS_FLAT_MB))
+    status, evidence = verdict(export)
+    sizes = ", ".join(f"{e['database']} {e['size']:,}" for e in (sq, pg) if e)
+    rows.append(
+        (
+            "T10",
+            f"filtered CSV export (Q8) at 1M, both databases ≥ 20k rows/s, flat memory (< {RSS_FLAT_MB} MB growth)",
+            status,
+            evidence + (f" (at {sizes} events)" if evidence else ""),
+        )
+    )
+    return rows
+
+
+def notes(path: Path | None = None) -> tuple[dict[str, str], str]:
+    """The lead's notes (bench/NOTES.md): {target id: text} from `## T<n>` sections, and everything else verbatim."""
+    path = path or NOTES_MD
+    if not path.exists():
+        return {}, ""
+    by_target: dict[str, str] = {}
+    rest: list[str] = []
+    current: str | None = None
+    for line in path.read_text().splitlines():
+        heading = re.fullmatch(r"##\s+(T\d+)\b.*", line.strip())
+        if heading:
+            current = heading[1]
+            by_target[current] = ""
+            continue
+        if line.startswith("#"):
+            current = None
+        if current:
+            by_target[current] = (by_target[current] + " " + line.strip()).strip()
+        else:
+            rest.append(line)
+    return by_target, re.sub(r"<!--.*?-->", "", "\n".join(rest), flags=re.DOTALL).strip()  # not its own guide
 
 
 def targets_section(results: dict[str, Any]) -> list[str]:
-    entries = ordered(results)
-    sqlite = [e for e in entries if e["database"] == "sqlite"]
-    rows: list[tuple[str, str, str]] = []
-
-    def name(e: dict[str, Any], case: str) -> str:
-        return f"{case}@{'sq' if e['database'] == 'sqlite' else 'pg'}{e['size'] // 1000}k"
-
-    vs_ds = [
-        (name(e, q), ratio(get(e["cases"][q], "api", "p50"), get(e["cases"][q], "datasette", "p50")))
-        for e in sqlite
-        for q in DATASETTE_CASES
-        if q in e["cases"]
-    ]
-    rows.append(("Q1/Q1r/Q2/Q7 p50 ≤ 0.8× Datasette", *verdict(vs_ds, lambda v: v <= 0.8)))
-    vs_floor = [
-        (name(e, q), ratio(get(e["cases"][q], "api", "p50"), get(e["cases"][q], "floor", "p50")))
-        for e in entries
-        for q in DATASETTE_CASES
-        if q in e["cases"]
-    ]
-    rows.append(("Q1/Q1r/Q2/Q7 p50 ≤ 3× raw SQL floor", *verdict(vs_floor, lambda v: v <= 3)))
-    for key, what in (("api_conc", "one worker"), ("api_conc_workers", "the compared worker count")):
-        thr = [
-            (
-                name(e, q) + (f"/{e.get('compare_workers')}w" if key == "api_conc_workers" else ""),
-                ratio(get(e["cases"][q], key, "rps"), get(e["cases"][q], "datasette_conc", "rps")),
-            )
-            for e in sqlite
-            for q in THROUGHPUT_CASES
-            if q in e["cases"]
-        ]
-        if thr:
-            rows.append(
-                (
-                    f"throughput @32 ≥ 1.5× Datasette (Q1/Q1r/Q2/Q7), API with {what}, Datasette one process",
-                    *verdict(thr, lambda v: v >= 1.5),
-                )
-            )
-    for database, group in by_database(results).items():
-        small, large = group[0], group[-1]
-        growth = (
-            [
-                (
-                    f"{q}@{database[:2]}",
-                    ratio(get(large["cases"].get(q, {}), "api", "p50"), get(small["cases"].get(q, {}), "api", "p50")),
-                )
-                for q in GROWTH_CASES
-            ]
-            if len(group) > 1
-            else []
-        )
-        status, evidence = verdict(growth, lambda v: v <= 1.5)
-        scope = f"p50({large['size']:,})/p50({small['size']:,})"
-        if large["size"] < 1_000_000 and status != UNMEASURED:
-            scope += "; 1M not measured"
-        rows.append((f"growth ≤ 1.5× on {database} ({scope})", status, evidence))
-    q6 = [
-        (name(e, "Q6"), ratio(get(e["cases"]["Q6"], "api", "p50"), get(e["cases"]["Q1"], "api", "p50")))
-        for e in entries
-        if "Q6" in e["cases"]
-    ]
-    rows.append(("Q6 (deep page) p50 ≤ 1.2× Q1 p50", *verdict(q6, lambda v: v <= 1.2)))
-    rate = [(name(e, "Q8"), get(e["cases"]["Q8"], "rows_per_s", "api") / 1000) for e in entries if "Q8" in e["cases"]]
-    status, evidence = verdict(rate, lambda v: v >= 20)
-    growth_mb = [
-        (name(e, q), seq_peak(e["cases"][q]) - e["cases"][q]["rss_base_mb"])
-        for e in entries
-        for q in ("Q8", "Q8x")
-        if q in e["cases"]
-    ]
-    flat_status, flat = verdict(growth_mb, lambda v: v < RSS_FLAT_MB)
-    both = NOT_MET if NOT_MET in (status, flat_status) else status
-    rows.append(
-        (
-            "Q8 export ≥ 20k rows/s with flat memory",
-            both,
-            f"k rows/s: {evidence}; memory growth MB while streaming one export (flat if < {RSS_FLAT_MB}): {flat}",
-        )
-    )
-    pg1m = results.get("postgresql:1000000")
-    p99 = [(q, get(pg1m["cases"][q], "api", "p99")) for q in ("Q1", "Q2")] if pg1m else []
-    rows.append(("PostgreSQL 1M: Q1/Q2 p99 < 50 ms", *verdict(p99, lambda v: v < 50)))
-    return [
-        "## Targets",
+    by_target, _ = notes()
+    lines = [
+        "## Targets (issue 15)",
         "",
-        "| target | status | evidence (ratio or value per case@database+size) |",
-        "|---|---|---|",
-        *[f"| {t} | {s} | {ev} |" for t, s, ev in rows],
+        "1M events on SQLite unless said; ratios from one interleaved run (each figure the median over rounds); "
+        "p50/p99 at one connection unless said. A target is judged on the largest size measured.",
         "",
+        "| id | target | status | measured | profile / what would close it (bench/NOTES.md) |",
+        "|---|---|---|---|---|",
     ]
+    for tid, what, status, evidence in targets(results):
+        note = by_target.get(tid, "").replace("|", "\\|")
+        lines.append(f"| {tid} | {what} | {status} | {evidence or '–'} | {note} |")
+    return [*lines, ""]
 
 
 def render(results: dict[str, Any]) -> str:
-    entries = ordered(results)
+    groups = by_database(results)
+    entries = [e for es in groups.values() for e in es]
     lines = [
         "# dipevents benchmark results",
         "",
-        "Written by `bench/run.py` from `bench/results.json`; do not edit by hand. How to run: `bench/README.md`.",
+        "Written by `bench/run.py` from `bench/results.json` (and `bench/NOTES.md`); do not edit by hand. "
+        "How it measures: `bench/README.md`.",
         "",
     ]
     if not entries:
         return "\n".join([*lines, "No results yet."]) + "\n"
-    latest = max(entries, key=lambda e: e["started"])["machine"]
+    latest_entry = max(entries, key=lambda e: e["started"])
+    latest = latest_entry["machine"]
     lines += [
+        *targets_section(results),
         "## Machine and versions",
         "",
         f"- CPU: {latest['cpus']} × {latest['cpu_model']}; RAM {latest['ram_gib']} GiB; {latest['os']}",
         f"- Python {latest['python']}, SQLite {latest['sqlite']}, PostgreSQL {latest.get('postgresql', '–')}",
         "- " + ", ".join(f"{p} {v}" for p, v in latest["packages"].items()),
-        "- One uvicorn worker (and, where a column says so, N workers) and one Datasette process; the load generator "
-        "(httpx) runs on the same cores.",
+        f"- Load generator: {latest_entry.get('load_generator', 'wrk')}, one thread, on the same cores as the "
+        "servers. One uvicorn worker, two uvicorn workers (Q1/Q1r/Q2/Q7 at 8 and 32 connections) and one Datasette "
+        "process, all up during a run and measured in turn.",
         "",
         "## Runs",
         "",
-        "| database | events | started | command | data generation s | run s | Q6 cursor walk s |",
-        "|---|---|---|---|---|---|---|",
+        "| database | events | started | command | rounds | data generation s | run s | seconds per part |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
+        parts = ", ".join(f"{k} {v:g}" for k, v in e.get("timings_s", {}).items())
         lines.append(
-            f"| {e['database']} | {e['size']:,} | {e['started']} | `{e['command']}` | "
-            f"{e['generate_s'] or 'reused'} | {e['elapsed_s']} | {e.get('cursor_walk_s', '–')} |"
+            f"| {e['database']} | {e['size']:,} | {e['started']} | `{e['command']}` | {e.get('rounds', '–')} | "
+            f"{e['generate_s'] or 'reused'} | {e['elapsed_s']} | {parts} |"
         )
     lines += [
         "",
-        "Latencies in ms. *p50/p99*: sequential, one keep-alive connection. *@32*: 32 concurrent connections "
-        "for a fixed time. *floor*: the same SQL Datasette runs, executed directly (sqlite3/psycopg). "
-        "*rows*: `total` for lists and facets, buckets for the timeline, rows for exports. *check*: the API, the floor and Datasette returned the same "
-        "ids and totals.",
+        "Latencies in ms, from wrk (`--latency`): *@1* one connection, *@8*/*@32* that many connections for a "
+        "fixed time; each figure is the median over the interleaved rounds. *CPU ms/req*: the server processes' "
+        "utime + stime (`/proc/<pid>/stat`, with uvicorn's worker processes) over the run, per completed request; "
+        "on PostgreSQL the database server's own CPU is not included. *floor*: the same SQL Datasette runs, "
+        "executed directly in process (sqlite3/psycopg). *rows*: `total` for lists and facets, buckets for the "
+        "timeline, rows for exports. *ok*: the API, the floor and Datasette returned the same ids and totals.",
         "",
     ]
     for e in entries:
         lines += [f"## {label(e)}", "", *case_table(e), ""]
-    return "\n".join(lines + growth_section(results) + targets_section(results)) + "\n"
+    lines += growth_section(results)
+    _, rest = notes()
+    if rest:
+        lines += ["## Notes (bench/NOTES.md)", "", rest, ""]
+    return "\n".join(lines) + "\n"

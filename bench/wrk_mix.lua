@@ -1,5 +1,6 @@
--- wrk script for `make load-test` (bench/load_test.py): cycles through the request paths in the
--- environment variable LOAD_PATHS (newline-separated) and counts responses by status class across threads.
+-- wrk script for `make load-test` (bench/load_test.py) and `make bench` (bench/run.py: one case's paths, e.g.
+-- Q7's 50 ids, or Q6's one cursor URL): cycles through the request paths in the environment variable
+-- LOAD_PATHS (newline-separated) and counts responses by status class across threads.
 local threads = {}
 
 function setup(thread)

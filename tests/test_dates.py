@@ -117,3 +117,36 @@ def test_plain_dates_parse_as_the_edtf_package_parses_them(year: int, month: int
         assert fast is None
         return
     assert fast is None or fast == slow
+
+
+_PLAIN = st.builds(
+    lambda year, month, day: (
+        f"{year:04d}"
+        + (f"-{month:02d}" if month is not None else "")
+        + (f"-{day:02d}" if month is not None and day is not None else "")
+    ),
+    st.integers(0, 9999),
+    st.one_of(st.none(), st.integers(0, 14)),
+    st.one_of(st.none(), st.integers(0, 32)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.one_of(
+        st.tuples(_PLAIN, st.sampled_from("~?%")).map("".join),
+        st.tuples(_PLAIN, _PLAIN).map("/".join),
+    )
+)
+def test_qualified_dates_and_intervals_parse_as_the_edtf_package_parses_them(text: str) -> None:
+    # The fast path also takes a plain date qualified as a whole and a closed interval of two plain dates
+    # (a tenth of a generated benchmark dataset); where it answers, it must answer as the package does.
+    fast = dates._fast_date(text)
+    try:
+        slow = dates._parse_with_library(text)
+    except dates.InvalidDate:
+        assert fast is None
+        return
+    assert fast is None or fast == slow
+    if "/" not in text:
+        assert fast is not None, "a valid plain date with one qualifier takes the fast path"
