@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import String, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import ApiKey
@@ -27,12 +28,15 @@ def token_hash(token: str) -> str:
 
 def create_key(session: Session, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
     """A new key (in the session's transaction) and its token, which is not stored anywhere. ValueError for an
-    unknown scope or an empty name."""
+    unknown scope, an empty name or one longer than the column holds."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValueError(f"scopes must be among {', '.join(SCOPES)} (got {', '.join(unknown) or 'none'})")
     if not name.strip():
         raise ValueError("a key needs a name (who or what uses it)")
+    limit = cast(String, ApiKey.__table__.c.name.type).length or 0
+    if len(name.strip()) > limit:
+        raise ValueError(f"a key's name may have at most {limit} characters (got {len(name.strip())})")
     token = PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -19,16 +20,33 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     HttpUrl,
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
+from app import models as m
 from app import vocab
 from app.dates import DateSpan, InvalidDate, parse_edtf
+from app.search import text as search_text
+
+
+def fits(column: Any) -> Any:
+    """``Field(max_length=n)`` for the mapped ``String(n)`` column ``column`` (e.g. ``m.Event.title``): the limit is
+    declared once, on the model, and read here, so text the database cannot hold is a 422 naming the field on
+    PostgreSQL and SQLite alike (PostgreSQL would refuse it at write time, SQLite would store it)."""
+    length = column.property.columns[0].type.length
+    if not isinstance(length, int):
+        raise TypeError(f"{column} has no length")
+    return Field(max_length=length)
+
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=120)]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN), fits(m.Topic.id)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 
 
@@ -47,7 +65,8 @@ def _yaml_scalar_to_text(value: object) -> object:
     return value
 
 
-EdtfText = Annotated[str, BeforeValidator(_yaml_scalar_to_text), AfterValidator(_check_edtf)]
+# Every EDTF column is String(64) (the test walking the models checks each).
+EdtfText = Annotated[str, BeforeValidator(_yaml_scalar_to_text), fits(m.Event.date_edtf), AfterValidator(_check_edtf)]
 
 
 def _in(vocabulary: Mapping[str, object] | tuple[str, ...], what: str) -> AfterValidator:
@@ -72,14 +91,30 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _not_blank(value: str) -> str:
-    # Runs after the model's whitespace stripping, so whitespace alone is blank too.
-    if not value:
+    # Runs after the model's whitespace stripping; text of nothing but spaces and invisible format characters
+    # (Unicode Zs and Cf: no-break and ideographic spaces, zero-width spaces and joiners, BOM) is blank too.
+    if all(ch.isspace() or unicodedata.category(ch) in ("Zs", "Cf") for ch in value):
         raise ValueError("must not be blank")
     return value
 
 
-# Text a record cannot do without (a title, a name, a label): not empty, not whitespace alone.
-NonBlank = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"minLength": 1, "pattern": r"\S"})]
+class _NotBlank:
+    """Annotated metadata: the text is not blank (checked after any length limit before it in the annotation, so
+    an over-long value gets the usual "at most n characters"); the JSON schema says minLength 1 and a pattern."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(_not_blank, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        found = handler(schema)
+        found.update({"minLength": 1, "pattern": r"\S"})
+        return found
+
+
+NotBlank = _NotBlank()
+# Text a record cannot do without (a title, a name, a label): not empty, not whitespace alone. A field stored in a
+# String(n) column is written ``Annotated[str, fits(column), NotBlank]``.
+NonBlank = Annotated[str, NotBlank]
 
 
 class Record(BaseModel):
@@ -100,6 +135,18 @@ class Record(BaseModel):
                 "contains a control character (NUL, BEL, ESC, U+0080–U+009F…); only tab and line breaks are allowed"
             )
         return value
+
+
+def _url_fits(column: Any) -> Any:
+    # A URL is stored as normalised (a trailing slash may be added), so the limit applies to that text.
+    length = fits(column).metadata[0].max_length
+
+    def check(value: HttpUrl) -> HttpUrl:
+        if len(str(value)) > length:
+            raise ValueError(f"a URL may have at most {length} characters")
+        return value
+
+    return check
 
 
 class CslName(Record):
@@ -130,7 +177,7 @@ class Discrepancy(Record):
 
 class SectionIn(Record):
     key: Slug
-    title: NonBlank
+    title: Annotated[str, fits(m.Section.title), NotBlank]
     parent: Slug | None = None
     paragraphs: int = Field(
         default=0,
@@ -151,18 +198,18 @@ class AssessmentIn(Record):
 
 class SourceIn(Record):
     id: Slug
-    title: NonBlank
-    subtitle: NonBlank | None = None
-    series: str | None = None
-    part: str | None = None
+    title: Annotated[str, fits(m.SourceDocument.title), NotBlank]
+    subtitle: Annotated[str, fits(m.SourceDocument.subtitle), NotBlank] | None = None
+    series: Annotated[str, fits(m.SourceDocument.series)] | None = None
+    part: Annotated[str, fits(m.SourceDocument.part)] | None = None
     type: Annotated[str, _in(vocab.CSL_TYPES, "CSL type")] = "report"
-    publisher: str | None = None
-    publisher_place: str | None = None
+    publisher: Annotated[str, fits(m.SourceDocument.publisher)] | None = None
+    publisher_place: Annotated[str, fits(m.SourceDocument.publisher_place)] | None = None
     authors: list[CslName] = []
     issued: EdtfText | None = None
     period: EdtfText | None = None
-    language: str | None = None
-    url: HttpUrl | None = None
+    language: Annotated[str, fits(m.SourceDocument.language)] | None = None
+    url: Annotated[HttpUrl, AfterValidator(_url_fits(m.SourceDocument.url))] | None = None
     description: str = ""
     notes: str | None = None
     sections: list[SectionIn] = Field(min_length=1)
@@ -174,31 +221,42 @@ class CitationIn(Record):
     source: Slug
     footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
     type: Annotated[str, _in(vocab.CSL_TYPES, "CSL type")]
-    title: NonBlank
-    container_title: str | None = None
-    publisher: str | None = None
+    title: Annotated[str, fits(m.Citation.title), NotBlank]
+    container_title: Annotated[str, fits(m.Citation.container_title)] | None = None
+    publisher: Annotated[str, fits(m.Citation.publisher)] | None = None
     authors: list[CslName] = []
     issued: EdtfText | None = None
-    url: str | None = Field(default=None, description="Exactly as the source gives it.")
+    url: Annotated[str, fits(m.Citation.url)] | None = Field(
+        default=None, description="Exactly as the source gives it."
+    )
     accessed: dt.date | None = None
     notes: str | None = None
+
+    @field_validator("publisher")
+    @classmethod
+    def _publisher_key_fits(cls, value: str | None) -> str | None:
+        # The compared form (NFKC, case-folded) is stored too, and can be longer than the text ("ﬃ" is "ffi").
+        limit = fits(m.Citation.publisher_key).metadata[0].max_length
+        if value is not None and len(search_text.name_key(value) or "") > limit:
+            raise ValueError(f"normalised for comparison, the publisher is longer than {limit} characters")
+        return value
 
 
 class TopicIn(Record):
     id: Slug
-    label: NonBlank
+    label: Annotated[str, fits(m.Topic.label), NotBlank]
     description: str = ""
     parent: Slug | None = None
 
 
 class IdentifierIn(Record):
     scheme: Literal["wikidata", "iso3166-1-alpha2", "viaf", "isni", "ror", "website"]
-    value: NonBlank
+    value: Annotated[str, fits(m.ActorIdentifier.value), NotBlank]
 
 
 class OfficeIn(Record):
     id: Slug
-    label: NonBlank = Field(description="The post, e.g. 'Secretary of State'.")
+    label: Annotated[str, fits(m.Office.label), NotBlank] = Field(description="The post, e.g. 'Secretary of State'.")
     organization: Slug | None = None
     start: EdtfText | None = None
     end: EdtfText | None = None
@@ -210,7 +268,7 @@ class OfficeIn(Record):
 
 class ActorIn(Record):
     id: Slug
-    name: NonBlank
+    name: Annotated[str, fits(m.Actor.name), NotBlank]
     kind: Annotated[str, _in(vocab.ACTOR_KINDS, "actor kind")]
     aliases: list[NonBlank] = []
     country: CountryCode | None = None
@@ -225,7 +283,7 @@ class ParticipantIn(Record):
 
 
 class LocationIn(Record):
-    name: NonBlank | None = None
+    name: Annotated[str, fits(m.Event.location_name), NotBlank] | None = None
     country: CountryCode | None = None
 
 
@@ -243,7 +301,7 @@ class QuoteIn(Record):
 class EventIn(Record):
     id: Slug
     type: Annotated[str, _in(vocab.EVENT_TYPES, "event type")]
-    title: NonBlank
+    title: Annotated[str, fits(m.Event.title), NotBlank]
     summary: str = ""
     date: EdtfText
     location: LocationIn | None = None
@@ -287,7 +345,7 @@ class AgreementIn(Record):
     model_config = ConfigDict(json_schema_mode_override="validation")
 
     id: Slug
-    title: NonBlank
+    title: Annotated[str, fits(m.Agreement.title), NotBlank]
     kind: Annotated[str, _in(vocab.AGREEMENT_KINDS, "agreement kind")]
     status: Annotated[str, _in(vocab.AGREEMENT_STATUSES, "status")]
     summary: str = ""

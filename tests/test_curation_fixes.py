@@ -1,0 +1,182 @@
+"""Curation, after a hostile review: text longer than its column is a 422 naming the field on both databases
+(the schemas read the limits from the models), lists may not repeat an item, a rename cannot hide a loop, visits
+follow their events' renames and deletions, an empty write moves no version, history and change-feed pages are
+bounded — through the real app, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import pytest
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import String
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.models.base import Base
+from app.schemas import bundle as b
+from tests.test_curation import NEW_EVENT, Curated, make_curated
+
+
+@pytest.fixture
+def curated(databases: Any) -> Iterator[Curated]:
+    yield from make_curated(databases.new())
+
+
+def merge(c: Curated, path: str, changes: dict[str, Any], **headers: str) -> Any:
+    sent = c.writer | {"If-Match": "*", "Content-Type": "application/merge-patch+json"} | headers
+    return c.client.patch(path, content=json.dumps(changes), headers=sent)
+
+
+def fields_of(response: Any) -> list[str]:
+    return [e["field"] for e in response.json()["errors"]]
+
+
+# -- 1. text longer than its column ----------------------------------------------------------------------------
+
+# Every String(n) column of a table a write fills, and the schema field whose value it stores.
+WRITTEN: dict[str, tuple[type[BaseModel], str]] = {
+    "topics.id": (b.TopicIn, "id"),
+    "topics.label": (b.TopicIn, "label"),
+    "events.id": (b.EventIn, "id"),
+    "events.type": (b.EventIn, "type"),
+    "events.title": (b.EventIn, "title"),
+    "events.location_name": (b.LocationIn, "name"),
+    "events.location_country": (b.LocationIn, "country"),
+    "events.date_edtf": (b.EventIn, "date"),
+    "event_participants.role": (b.ParticipantIn, "role"),
+    "event_relations.relation": (b.RelationIn, "relation"),
+    "actors.id": (b.ActorIn, "id"),
+    "actors.name": (b.ActorIn, "name"),
+    "actors.kind": (b.ActorIn, "kind"),
+    "actors.country": (b.ActorIn, "country"),
+    "actor_identifiers.scheme": (b.IdentifierIn, "scheme"),
+    "actor_identifiers.value": (b.IdentifierIn, "value"),
+    "offices.id": (b.OfficeIn, "id"),
+    "offices.label": (b.OfficeIn, "label"),
+    "offices.start_edtf": (b.OfficeIn, "start"),
+    "offices.end_edtf": (b.OfficeIn, "end"),
+    "offices.attested_edtf": (b.OfficeIn, "attested"),
+    "agreements.id": (b.AgreementIn, "id"),
+    "agreements.title": (b.AgreementIn, "title"),
+    "agreements.kind": (b.AgreementIn, "kind"),
+    "agreements.status": (b.AgreementIn, "status"),
+    "agreements.currency": (b.AgreementIn, "currency"),
+    "agreements.amount_qualifier": (b.AgreementIn, "amount_qualifier"),
+    "agreement_parties.role": (b.AgreementPartyIn, "role"),
+    "agreement_milestones.kind": (b.MilestoneIn, "kind"),
+    "agreement_milestones.date_edtf": (b.MilestoneIn, "date"),
+    "source_documents.id": (b.SourceIn, "id"),
+    "source_documents.title": (b.SourceIn, "title"),
+    "source_documents.subtitle": (b.SourceIn, "subtitle"),
+    "source_documents.series": (b.SourceIn, "series"),
+    "source_documents.part": (b.SourceIn, "part"),
+    "source_documents.csl_type": (b.SourceIn, "type"),
+    "source_documents.publisher": (b.SourceIn, "publisher"),
+    "source_documents.publisher_place": (b.SourceIn, "publisher_place"),
+    "source_documents.issued_edtf": (b.SourceIn, "issued"),
+    "source_documents.period_edtf": (b.SourceIn, "period"),
+    "source_documents.language": (b.SourceIn, "language"),
+    "source_documents.url": (b.SourceIn, "url"),
+    "source_sections.key": (b.SectionIn, "key"),
+    "source_sections.title": (b.SectionIn, "title"),
+    "source_sections.parent_key": (b.SectionIn, "parent"),
+    "citations.id": (b.CitationIn, "id"),
+    "citations.csl_type": (b.CitationIn, "type"),
+    "citations.title": (b.CitationIn, "title"),
+    "citations.container_title": (b.CitationIn, "container_title"),
+    "citations.publisher": (b.CitationIn, "publisher"),
+    "citations.publisher_key": (b.CitationIn, "publisher"),  # name_key(publisher), which NFKC may lengthen
+    "citations.issued_edtf": (b.CitationIn, "issued"),
+    "citations.url": (b.CitationIn, "url"),
+}
+# String columns no schema field fills: derived by the write, or written by the service itself.
+NOT_FROM_A_SCHEMA = {
+    "events.date_precision",
+    "agreement_milestones.date_precision",
+    "event_counts.scope",
+    "event_counts.facet",
+    "event_counts.value",
+    # ids copied from records' slugs
+    "changes.record_id",
+    "changes.previous_id",
+    "changes.replaced_by",
+    "retired_ids.id",
+    "retired_ids.successor",
+    "topic_closure.ancestor",
+    "topic_closure.descendant",
+    "changes.resource",
+    "changes.op",
+    "changes.author",  # an API key's name (checked by `keys create`, below) or "cli"
+    "changes.dataset_version",
+    "retired_ids.resource",
+    "retired_ids.reason",
+    "api_keys.name",  # `dipevents keys create`: test_a_key_name_longer_than_its_column_is_one_line_of_error
+    "api_keys.token_sha256",
+    "dataset_state.version",
+    "service_secrets.name",
+    "service_secrets.value",
+}
+
+
+def string_columns() -> dict[str, int]:
+    return {
+        f"{table.name}.{column.name}": column.type.length
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length is not None and not column.foreign_keys
+    }
+
+
+def test_every_string_column_a_write_fills_refuses_one_character_more_than_it_holds() -> None:
+    columns = string_columns()
+    unclassified = sorted(set(columns) - set(WRITTEN) - NOT_FROM_A_SCHEMA)
+    assert not unclassified, f"new String columns: say which schema field fills them (WRITTEN): {unclassified}"
+    for name, (schema, field) in WRITTEN.items():
+        info = schema.model_fields[field]
+        adapter: TypeAdapter[Any] = TypeAdapter(Annotated[info.annotation, info])
+        too_long = "a" * (columns[name] + 1)
+        with pytest.raises(ValidationError):
+            adapter.validate_python(too_long)
+            pytest.fail(f"{schema.__name__}.{field} accepts {len(too_long)} characters; {name} holds {columns[name]}")
+    # Free text at the limit passes: the limit is the column's, not a smaller one.
+    assert b.TopicIn(id="t", label="a" * columns["topics.label"]).label
+    assert b.EventIn.model_fields["title"].metadata
+
+
+def test_a_publisher_whose_compared_form_is_longer_than_the_column_is_refused() -> None:
+    with pytest.raises(ValidationError) as refused:
+        b.CitationIn(id="c", source="s", type="report", title="T", publisher="\ufb03" * 120)  # "ﬃ": "ffi" compared
+    assert refused.value.errors()[0]["loc"] == ("publisher",)
+
+
+def test_text_longer_than_its_column_is_a_422_naming_the_field_on_every_database(curated: Curated) -> None:
+    c = curated
+    label = merge(c, "/v1/topics/trade", {"label": "x" * 201})
+    assert label.status_code == 422, label.text
+    assert fields_of(label) == ["label"]
+    assert merge(c, "/v1/topics/trade", {"label": "x" * 200}).status_code == 200
+    event = NEW_EVENT | {"title": "t" * 501, "location": {"name": "n" * 301}}
+    posted = c.client.post("/v1/events", json=event, headers=c.writer)
+    assert posted.status_code == 422, posted.text
+    assert sorted(fields_of(posted)) == ["location.name", "title"]
+    actor = {
+        "id": "long-actor",
+        "name": "a" * 301,
+        "kind": "person",
+        "identifiers": [{"scheme": "viaf", "value": "9" * 201}],
+    }
+    bundle = c.client.post("/v1/bundles", json={"actors": [actor]}, headers=c.admin)
+    assert bundle.status_code == 422, bundle.text
+    assert {e["field"].split("name")[0] for e in bundle.json()["errors"]} >= {"actors.0."}
+    assert any(e["field"].endswith("identifiers.0.value") for e in bundle.json()["errors"])
+    assert c.get("/v1/actors/long-actor").status_code == 404
+
+
+def test_a_key_name_longer_than_its_column_is_one_line_of_error(curated: Curated) -> None:
+    result = CliRunner().invoke(cli, ["keys", "create", "k" * 250, "--database-url", curated.url])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "200 characters" in result.output
+    assert "k" * 250 not in CliRunner().invoke(cli, ["keys", "list", "--database-url", curated.url]).output
