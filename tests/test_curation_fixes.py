@@ -6,6 +6,7 @@ bounded — through the real app, on SQLite and (when configured) PostgreSQL."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.models.base import Base
 from app.schemas import bundle as b
-from tests.test_curation import NEW_EVENT, Curated, make_curated
+from tests.test_curation import NEW_EVENT, TEST_BUNDLE, Curated, make_curated
 
 
 @pytest.fixture
@@ -180,3 +181,90 @@ def test_a_key_name_longer_than_its_column_is_one_line_of_error(curated: Curated
     assert result.exit_code == 1
     assert result.output.strip().count("\n") == 0 and "200 characters" in result.output
     assert "k" * 250 not in CliRunner().invoke(cli, ["keys", "list", "--database-url", curated.url]).output
+
+
+# -- 2. lists that repeat an item ------------------------------------------------------------------------------
+
+
+def test_a_list_that_repeats_an_item_is_a_422_naming_the_repeat_in_every_write_and_in_check(
+    curated: Curated, tmp_path: Any
+) -> None:
+    c = curated
+    ann = {"actor": "ann-leader", "role": "visitor"}
+    participants = merge(
+        c, "/v1/events/ann-visits-beta", {"participants": [ann, {"actor": "beta-state", "role": "host"}, ann]}
+    )
+    assert participants.status_code == 422, participants.text
+    assert fields_of(participants) == ["participants.2"]
+    related = merge(
+        c,
+        "/v1/events/trade-statement",
+        {
+            "related": [
+                {"event": "summit-meeting", "relation": "follows"},
+                {"event": "summit-meeting", "relation": "related"},
+            ]
+        },
+    )
+    assert related.status_code == 422 and fields_of(related) == ["related.1"], related.text
+    topics = c.client.post("/v1/events", json=NEW_EVENT | {"topics": ["trade", "trade"]}, headers=c.writer)
+    assert topics.status_code == 422 and fields_of(topics) == ["topics.1"], topics.text
+    viaf = {"scheme": "viaf", "value": "123"}
+    identifiers = merge(c, "/v1/actors/gamma-org", {"identifiers": [viaf, viaf]})
+    assert identifiers.status_code == 422 and fields_of(identifiers) == ["identifiers.1"], identifiers.text
+    party = {"actor": "alpha-state", "role": "party"}
+    parties = merge(c, "/v1/agreements/trade-pact", {"parties": [party, party]})
+    assert parties.status_code == 422 and fields_of(parties) == ["parties.1"], parties.text
+    twice = NEW_EVENT | {"id": "twice", "participants": [NEW_EVENT["participants"][0]] * 2}
+    bundle = c.client.post("/v1/bundles", json={"events": [twice]}, headers=c.admin)
+    assert bundle.status_code == 422 and fields_of(bundle) == ["events[twice].participants.1"], bundle.text
+    assert c.get("/v1/events/twice").status_code == 404
+
+    (tmp_path / "events.yaml").write_text(json.dumps({"events": [twice]}))
+    for part in TEST_BUNDLE.iterdir():
+        if part.name != "events.yaml":
+            shutil.copy(part, tmp_path / part.name)
+    checked = CliRunner().invoke(cli, ["check", str(tmp_path)])
+    assert checked.exit_code != 0 and "participants.1" in checked.output, checked.output
+
+
+# -- 3. loops a rename could hide ------------------------------------------------------------------------------
+
+
+def test_a_rename_cannot_hide_a_parent_loop_or_a_relation_to_itself(curated: Curated) -> None:
+    c = curated
+    own = merge(c, "/v1/topics/trade", {"id": "trade2", "parent": "trade"})
+    assert own.status_code == 422 and fields_of(own) == ["parent"], own.text
+    loop = merge(c, "/v1/topics/security", {"id": "security2", "parent": "training"})  # training's parent: security
+    assert loop.status_code == 422 and fields_of(loop) == ["parent"], loop.text
+    assert c.get("/v1/topics/security").status_code == 200 and c.get("/v1/topics/trade").status_code == 200
+    event = merge(c, "/v1/events/ann-visits-beta", {"id": "ann-visits", "parent": "ann-visits-beta"})
+    assert event.status_code == 422 and fields_of(event) == ["parent"], event.text
+    related = merge(
+        c,
+        "/v1/events/september-visit",
+        {"id": "sept", "related": [{"event": "september-visit", "relation": "follows"}]},
+    )
+    assert related.status_code == 422 and fields_of(related) == ["related.0.event"], related.text
+    itself = merge(c, "/v1/events/september-visit", {"related": [{"event": "september-visit", "relation": "follows"}]})
+    assert itself.status_code == 422 and fields_of(itself) == ["related.0.event"], itself.text
+    # A rename whose own references name the old id is kept, pointing at the new id (actor: office organisation).
+    renamed = merge(c, "/v1/topics/trade", {"id": "commerce"})
+    assert renamed.status_code == 200 and renamed.json()["parent"] is None
+
+
+def test_sections_may_not_loop_and_assessment_ids_may_not_repeat(curated: Curated) -> None:
+    c = curated
+    sections = [
+        {"key": "intro", "title": "Introduction", "paragraphs": 1, "parent": "chronology"},
+        {"key": "chronology", "title": "Chronology", "paragraphs": 3, "parent": "intro"},
+    ]
+    loop = merge(c, "/v1/sources/test-brief", {"sections": sections})
+    assert loop.status_code == 422 and sorted(fields_of(loop)) == ["sections.0.parent", "sections.1.parent"], loop.text
+    own = merge(
+        c, "/v1/sources/test-brief", {"sections": [sections[0] | {"parent": "intro"}, sections[1] | {"parent": None}]}
+    )
+    assert own.status_code == 422 and fields_of(own) == ["sections.0.parent"], own.text
+    judgement = {"id": "test-judgement", "summary": "Cool.", "section": "intro", "paragraph": 1}
+    repeated = merge(c, "/v1/sources/test-brief", {"assessments": [judgement, judgement]})
+    assert repeated.status_code == 422 and fields_of(repeated) == ["assessments.1"], repeated.text

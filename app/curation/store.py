@@ -648,6 +648,8 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
         _refuse_taken_id(session, kind, record.id, record_id)
     if _any_renamed(session):
         record = resolve_renamed(session, kind, record)
+    if renamed:
+        record = _follow_own_rename(kind, record, record_id)
     if not renamed and _document(record) == _stored(kind, before):
         # Nothing changes: no revision, no change-feed entry, the same dataset version (and so the same ETag).
         return Written(_document(record), 0, current_version(session), changes=0)
@@ -694,6 +696,22 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
         _unretire(session, kind, record.id)  # taking back an id this record was renamed from
         _retire(session, kind, record_id, "renamed", record.id, seq)
     return Written(after, seq, version)
+
+
+def _follow_own_rename(kind: str, record: Any, old_id: str) -> Any:
+    """``record``, being renamed from ``old_id``, with its references to ``old_id`` made references to its new id
+    (the old id names this record), so that a parent or a relation to itself is seen as one and refused."""
+    document = _document(record)
+    slots = [
+        (container, key)
+        for path, target in REFERENCES[kind]
+        if target == kind
+        for container, key in _slots(document, path)
+        if container[key] == old_id
+    ]
+    for container, key in slots:
+        container[key] = record.id
+    return parse(kind, document) if slots else record
 
 
 def _reindex_events_of(session: Session, kind: str, record_id: str) -> None:

@@ -188,6 +188,9 @@ def check_references(
         session,
     )
     footnotes = footnote_index(bundle, session)
+    # A single write renaming its record: the stored records' references to the old id now mean the new one.
+    written = [r for records in (bundle.topics, bundle.events) for r in records]
+    renaming = {rewriting: written[0].id} if rewriting is not None and len(written) == 1 else {}
     office_ids: Counter[str] = Counter(o.id for a in bundle.actors for o in a.offices)
 
     def report(kind: str, record_id: str, field: str, message: str) -> None:
@@ -202,6 +205,16 @@ def check_references(
         # A section that counts its paragraphs (paragraphs > 0; 0 means not counted) bounds the paragraph cited.
         if paragraph is not None and count and paragraph > count:
             report(kind, record_id, field, f"paragraph {paragraph} is beyond the section's {count} paragraphs")
+
+    def no_repeats(kind: str, record_id: str, field: str, keys: Iterable[Any], what: str) -> None:
+        # Each of these lists is stored one row per item under a key of the item (participants: actor and role),
+        # so a repeat would fail at write time (an IntegrityError) rather than mean anything.
+        first: dict[Any, int] = {}
+        for i, key in enumerate(keys):
+            if key in first:
+                report(kind, record_id, f"{field}.{i}", f"repeats {field}.{first[key]} (the same {what})")
+            else:
+                first[key] = i
 
     def check_locators(kind: str, record_id: str, prefix: str, locators: Iterable[LocatorIn]) -> None:
         for i, loc in enumerate(locators):
@@ -227,6 +240,11 @@ def check_references(
         for i, sec in enumerate(source.sections):
             if sec.parent is not None and sec.parent not in keys:
                 report("sources", source.id, f"sections.{i}.parent", f"unknown section {sec.parent!r}")
+        section_parents = [_Parented(sec.key, sec.parent) for sec in source.sections]
+        for key in parent_cycles(section_parents):
+            i = keys.index(key)
+            report("sources", source.id, f"sections.{i}.parent", "parent chain loops back to this section")
+        no_repeats("sources", source.id, "assessments", (a.id for a in source.assessments), "assessment id")
         for i, assessment in enumerate(source.assessments):
             if assessment.section not in keys:
                 report("sources", source.id, f"assessments.{i}.section", f"unknown section {assessment.section!r}")
@@ -253,6 +271,7 @@ def check_references(
     for topic_in in bundle.topics:
         need("topics", topic_in.id, "parent", topic_in.parent, topics, "topic")
     for actor in bundle.actors:
+        no_repeats("actors", actor.id, "identifiers", ((x.scheme, x.value) for x in actor.identifiers), "identifier")
         for i, office in enumerate(actor.offices):
             if office_ids[office.id] > 1:
                 report("actors", actor.id, f"offices.{i}.id", f"duplicate office id {office.id!r}")
@@ -270,6 +289,13 @@ def check_references(
         need("events", event.id, "parent", event.parent, events, "event")
         for i, r in enumerate(event.related):
             need("events", event.id, f"related.{i}.event", r.event, events, "event")
+            if r.event == event.id:
+                report("events", event.id, f"related.{i}.event", "an event cannot be related to itself")
+        no_repeats(
+            "events", event.id, "participants", ((p.actor, p.role) for p in event.participants), "actor and role"
+        )
+        no_repeats("events", event.id, "topics", event.topics, "topic")
+        no_repeats("events", event.id, "related", (r.event for r in event.related), "event")
         located_footnotes = {locator.footnote for locator in event.locators}
         for i, q in enumerate(event.quotes):
             need("events", event.id, f"quotes.{i}.speaker", q.speaker, actors, "actor")
@@ -280,9 +306,14 @@ def check_references(
         check_locators("events", event.id, "", event.locators)
     for kind, records in (("topics", bundle.topics), ("events", bundle.events)):
         model = KIND_TABLES[kind]
-        for record_id in parent_cycles(records, session, model):
+        for record_id in parent_cycles(records, session, model, renaming):
             report(kind, record_id, "parent", "parent chain loops back to this record")
     for agreement in bundle.agreements:
+        no_repeats(
+            "agreements", agreement.id, "parties", ((p.actor, p.role) for p in agreement.parties), "actor and role"
+        )
+        no_repeats("agreements", agreement.id, "topics", agreement.topics, "topic")
+        no_repeats("agreements", agreement.id, "events", agreement.events, "event")
         for i, party in enumerate(agreement.parties):
             need("agreements", agreement.id, f"parties.{i}.actor", party.actor, actors, "actor")
         for i, t in enumerate(agreement.topics):
@@ -295,8 +326,20 @@ def check_references(
     return problems
 
 
-def parent_cycles(records: list[Any], session: Session | None = None, model: Any = None) -> list[str]:
-    """Ids whose parent chain (through ``records``, then the database) leads back to themselves."""
+@dataclass(frozen=True)
+class _Parented:
+    """What :func:`parent_cycles` reads of a record (sections have a key, not an id)."""
+
+    id: str
+    parent: str | None
+
+
+def parent_cycles(
+    records: list[Any], session: Session | None = None, model: Any = None, renaming: Mapping[str, str] | None = None
+) -> list[str]:
+    """Ids whose parent chain (through ``records``, then the database) leads back to themselves. ``renaming``
+    (old id -> new id of a record being renamed): a stored parent that is the old id is the renamed record."""
+    renaming = renaming or {}
     parent_of: dict[str, str | None] = {r.id: r.parent for r in records}
 
     def parent(record_id: str) -> str | None:
@@ -305,6 +348,7 @@ def parent_cycles(records: list[Any], session: Session | None = None, model: Any
         if session is None:
             return None
         found = session.scalar(select(model.parent_id).where(model.id == record_id))
+        found = renaming.get(found, found) if found is not None else None
         parent_of[record_id] = found
         return found
 
