@@ -268,3 +268,22 @@ def test_sections_may_not_loop_and_assessment_ids_may_not_repeat(curated: Curate
     judgement = {"id": "test-judgement", "summary": "Cool.", "section": "intro", "paragraph": 1}
     repeated = merge(c, "/v1/sources/test-brief", {"assessments": [judgement, judgement]})
     assert repeated.status_code == 422 and fields_of(repeated) == ["assessments.1"], repeated.text
+
+
+# -- 4. visits follow their events ----------------------------------------------------------------------------
+
+
+def test_a_visit_answers_301_after_its_event_is_renamed_and_410_after_it_is_deleted(curated: Curated) -> None:
+    c = curated
+    assert c.get("/v1/visits/september-visit").status_code == 200
+    assert merge(c, "/v1/events/september-visit", {"id": "sept-visit"}).status_code == 200
+    moved = c.client.get("/v1/visits/september-visit", follow_redirects=False)
+    assert moved.status_code == 301, moved.text
+    assert moved.headers["Location"] == "/v1/visits/sept-visit"
+    assert c.get(moved.headers["Location"]).json()["id"] == "sept-visit"
+    deleted = c.client.delete("/v1/events/sept-visit", headers=c.writer | {"If-Match": "*"})
+    assert deleted.status_code == 204
+    gone = c.get("/v1/visits/sept-visit")
+    assert gone.status_code == 410 and "visit" in gone.json()["detail"], gone.text
+    assert c.get("/v1/visits/never-was").status_code == 404
+    assert c.get("/v1/visits/trade-statement").status_code == 404  # an event, not a visit

@@ -8,11 +8,15 @@ from app.curation import store
 from app.problems import ProblemError
 
 
-def missing(session: Session, kind: str, record_id: str, *, for_write: bool = False) -> ProblemError:
-    """The answer for an id with no live record: 301 (308 for a write) to its new id if it was renamed, 410 if it
-    was deleted (naming a replacement when there is one), else 404."""
+def missing(
+    session: Session, kind: str, record_id: str, *, for_write: bool = False, noun: str | None = None
+) -> ProblemError:
+    """The answer for an id with no live record of ``kind`` (as written: "events", …): 301 (308 for a write) to its
+    new id if it was renamed, 410 if it was deleted (naming a replacement when there is one), else 404. ``noun``:
+    what the URL calls the record, when not ``kind``'s singular (a visit is an event); the 301's Location swaps the
+    id in the request's own path, so /v1/visits/<old> moves to /v1/visits/<new>."""
     found = store.retired(session, kind, record_id)
-    singular = kind[:-1]
+    singular = noun or kind[:-1]
     if found is None:
         return ProblemError(404, "not-found", f"no {singular} with id {record_id!r}")
     if found.reason == "renamed" and found.successor:

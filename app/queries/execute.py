@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.curation.answers import missing
+from app.curation.validate import KIND_TABLES
 from app.queries.pagination import after, decode_cursor, encode_cursor, query_fingerprint
 from app.queries.plan import Compiled, Purpose, compile_plan, plan
 from app.queries.resources import Resource
@@ -156,15 +157,17 @@ def _batches(
 def get_one(session: Session, resource: Resource, item_id: str) -> Any:
     """The record (or, for resources with `documents`, its document's JSON text), or a problem: 301 to its new id
     when it was renamed, 410 when it was deleted, else 404 (app.curation.answers)."""
+    # Renames and deletions are recorded per kind of record written (a visit is an event).
+    kind = next((k for k, model in KIND_TABLES.items() if model is resource.model), resource.name + "s")
     if resource.documents:
         found = resource.documents(session, [item_id])
         if found == b"[]":
-            raise missing(session, resource.name + "s", item_id)
+            raise missing(session, kind, item_id, noun=resource.name)
         return found[1:-1]
     query = select(resource.model).where(resource.model.id == item_id)
     if resource.options:
         query = query.options(*resource.options)
     item = session.scalars(query).first()
     if item is None:
-        raise missing(session, resource.name + "s", item_id)
+        raise missing(session, kind, item_id, noun=resource.name)
     return item
