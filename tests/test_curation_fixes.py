@@ -287,3 +287,22 @@ def test_a_visit_answers_301_after_its_event_is_renamed_and_410_after_it_is_dele
     assert gone.status_code == 410 and "visit" in gone.json()["detail"], gone.text
     assert c.get("/v1/visits/never-was").status_code == 404
     assert c.get("/v1/visits/trade-statement").status_code == 404  # an event, not a visit
+
+
+# -- 5. a write that adds nothing ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [{}, {"events": [], "topics": []}, {"reason": "nothing to add"}])
+def test_a_bundle_with_no_records_moves_no_version_and_records_nothing(curated: Curated, body: dict[str, Any]) -> None:
+    c = curated
+    before = c.get("/v1/events/september-visit")
+    feed = c.get("/v1/changes", params={"limit": 1000}).json()
+    written = c.client.post("/v1/bundles", json=body, headers=c.admin)
+    assert written.status_code == 200, written.text
+    assert written.json()["changes"] == 0
+    after = c.get("/v1/events/september-visit")
+    assert after.headers["ETag"] == before.headers["ETag"]
+    assert after.headers["Last-Modified"] == before.headers["Last-Modified"]
+    assert c.get("/v1/changes", params={"limit": 1000}).json() == feed
+    resent = c.client.post("/v1/bundles", json={"topics": [{"id": "trade", "label": "Trade"}]}, headers=c.admin)
+    assert resent.status_code == 409 and c.get("/v1/events/september-visit").headers["ETag"] == before.headers["ETag"]

@@ -835,9 +835,14 @@ def import_records(
 ) -> Written:
     """Write a whole bundle (already validated record by record) in the session's transaction: all of it or
     nothing. With ``replace_all`` the dataset is cleared first (one `reset` change); otherwise taken ids are
-    refused and references may point at records already in the database."""
+    refused (so re-sending stored records is a 409, never a silent rewrite), references may point at records already
+    in the database, and a bundle with no records changes nothing (no new version, no change recorded)."""
     lock_writes(session)
     origin = origin or {}
+    counts = {kind: len(getattr(bundle, kind)) for kind in ORDER}
+    if not replace_all and not any(counts.values()):
+        # Adding nothing changes nothing: the version (ETags, Last-Modified) stays and the feed records nothing.
+        return Written(None, 0, current_version(session), 0, counts)
     if replace_all:
         clear_dataset(session)
     else:
@@ -877,7 +882,6 @@ def import_records(
         aggregates.add_events(session, [r.id for r in bundle.events])
     version = bump_version(session, _canonical(bundle.model_dump(mode="json")), fresh=replace_all)
     seq = _log(session, author, version, entries) if entries else 0
-    counts = {kind: len(getattr(bundle, kind)) for kind in ORDER}
     return Written(None, seq, version, len(entries), counts)
 
 
