@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         default=4 * 1024 * 1024,
         description="Largest request body a write accepts, in bytes (records and whole bundles; beyond: 413).",
     )
+    feed_page_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1,
+        description="About how much JSON a page of the change feed or of a record's history holds, in bytes: a page "
+        "stops once past it (never holding fewer than one change, which is at most two documents of max_body_bytes).",
+    )
     cors_origins: list[str] = Field(
         default=["*"],
         description='Origins allowed to call the API from browsers (JSON list), e.g. ["https://app.example"].',

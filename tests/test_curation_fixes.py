@@ -306,3 +306,51 @@ def test_a_bundle_with_no_records_moves_no_version_and_records_nothing(curated: 
     assert c.get("/v1/changes", params={"limit": 1000}).json() == feed
     resent = c.client.post("/v1/bundles", json={"topics": [{"id": "trade", "label": "Trade"}]}, headers=c.admin)
     assert resent.status_code == 409 and c.get("/v1/events/september-visit").headers["ETag"] == before.headers["ETag"]
+
+
+# -- 6. bounded history and change-feed pages ------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_pages(databases: Any) -> Iterator[Curated]:
+    yield from make_curated(databases.new(), feed_page_bytes=3000)
+
+
+def test_history_is_paged_and_feed_pages_stop_at_the_byte_budget(small_pages: Curated) -> None:
+    c = small_pages
+    for label in ("Trade one", "Trade two", "Trade three"):
+        assert merge(c, "/v1/topics/trade", {"label": label}).status_code == 200
+    assert merge(c, "/v1/topics/trade", {"id": "commerce"}).status_code == 200
+    seen: list[int] = []
+    since = "0"
+    while True:
+        page = c.get("/v1/topics/commerce/history", params={"limit": 2, "since": since})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        seen += [item["seq"] for item in body["items"]]
+        if "Link" not in page.headers:
+            break
+        assert len(body["items"]) == 2 and f"since={body['next_cursor']}" in page.headers["Link"]
+        since = body["next_cursor"]
+    assert len(seen) == 5 and seen == sorted(seen)  # the load's create, three label changes, the rename
+    assert c.get("/v1/topics/commerce/history", params={"since": str(seen[-1])}).json()["items"] == []
+    assert c.get(f"/v1/topics/commerce/history/{seen[1]}").json()["after"]["label"] == "Trade one"
+
+    # A long event: each change holds more than the whole budget, so a page holds exactly one.
+    big = NEW_EVENT | {"id": "big-one", "summary": "s" * 4000}
+    assert c.client.post("/v1/events", json=big, headers=c.writer).status_code == 201
+    assert merge(c, "/v1/events/big-one", {"summary": "t" * 4000}).status_code == 200
+    feed, since, pages = [], "0", 0
+    while True:
+        page = c.get("/v1/changes", params={"limit": 1000, "since": since})
+        body = page.json()
+        if not body["items"]:
+            break
+        pages += 1
+        assert len(json.dumps(body["items"][:-1])) <= 3000 or len(body["items"]) == 1
+        feed += body["items"]
+        since = body["next_cursor"]
+    assert [i["seq"] for i in feed] == sorted({i["seq"] for i in feed}) and pages >= 3
+    assert [i["id"] for i in feed[-2:]] == ["big-one", "big-one"]
+    last = c.get("/v1/changes", params={"since": str(feed[-3]["seq"])})
+    assert [i["id"] for i in last.json()["items"]] == ["big-one"] and 'rel="next"' in last.headers["Link"]

@@ -12,6 +12,7 @@ cannot both win): 428 without `If-Match`, 412 when stale.
 # parameter types (the kind's bundle schema) from the annotations at definition time.
 
 import datetime as dt
+import json
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from app.curation import keys, store
 from app.curation.answers import missing
 from app.curation.store import KINDS, Author, NotFound, PreconditionFailed, Written
 from app.curation.validate import RecordsInvalid
-from app.deps import SnapshotDep
+from app.deps import SnapshotDep, app_path, public_base
 from app.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, RecordProblem, WriteProblem
 from app.representation import VERSION_HEADER, ContractRoute, etag_of
 
@@ -349,20 +350,24 @@ def add_record_routes(kind: str) -> None:
             written = store.remove(session, kind, record_id, author, version, replaced_by)
         return _written(request, written, request.url.path, 204)
 
-    def list_history(snapshot: SnapshotDep, record_id: id_param) -> Response:
-        revisions = _history(snapshot.session, kind, record_id)
-        if not revisions and spec.read(snapshot.session, record_id) is None:
+    def list_history(
+        request: Request, snapshot: SnapshotDep, record_id: id_param, since: SinceParam = "0", limit: LimitParam = 100
+    ) -> Response:
+        query = _history(snapshot.session, kind, record_id).where(m.Change.seq > int(since))
+        items, page = _change_page(request, snapshot.session, query, int(since), limit)
+        if since == "0" and not items and spec.read(snapshot.session, record_id) is None:
             raise missing(snapshot.session, kind, record_id)  # (a record written before the log began has none)
-        return JSONResponse({"items": [_revision(r) for r in revisions]})
+        return page
 
     def get_revision(
         snapshot: SnapshotDep,
         record_id: id_param,
         seq: Annotated[int, Path(description="The revision's number (`seq` in the history).", examples=[42], ge=1)],
     ) -> Response:
-        for revision in _history(snapshot.session, kind, record_id):
-            if revision.seq == seq:
-                return JSONResponse(_revision(revision))
+        revision = snapshot.session.scalars(_history(snapshot.session, kind, record_id).where(m.Change.seq == seq))
+        found = revision.first()
+        if found is not None:
+            return JSONResponse(_revision(found))
         raise ProblemError(404, "not-found", f"{singular} {record_id!r} has no revision {seq}")
 
     item = collection + "/{" + singular + "_id}"
@@ -426,8 +431,10 @@ def add_record_routes(kind: str) -> None:
         name=f"list_{singular}_history",
         summary=f"A {singular}'s revisions",
         description="Every change to the record, oldest first, under this id and any earlier ids it was renamed "
-        "from: who (key), when, why, and the document before and after.",
-        response_model=HistoryOut,
+        "from: who (key), when, why, and the document before and after. Paged like the change feed: at most `limit` "
+        "changes and about `feed_page_bytes` (8 MiB by default) of JSON per page, never fewer than one change; "
+        "`next_cursor` (also a `Link: rel=next`) continues.",
+        response_model=ChangesOut,
         responses={404: {"model": Problem, "description": "No record ever had this id."}},
         tags=[tag],
     )
@@ -463,15 +470,51 @@ class RevisionOut(BaseModel):
     after: dict[str, Any] | None = Field(description="The record after; null for a delete.")
 
 
-class HistoryOut(BaseModel):
-    items: list[RevisionOut]
-
-
 class ChangesOut(BaseModel):
     items: list[RevisionOut] = Field(description="Changes after `since`, in commit order.")
     next_cursor: str = Field(
         description="Pass back as `since` to continue; when `items` is empty it is `since` again (poll with it)."
     )
+
+
+SinceParam = Annotated[
+    str,
+    Query(
+        description="A `next_cursor` from an earlier page; `0` (the default) starts from the first change.",
+        examples=["0"],
+        pattern=r"^[0-9]{1,18}$",
+    ),
+]
+LimitParam = Annotated[int, Query(ge=1, le=1000, description="Most changes per page.", examples=[100])]
+
+
+def _change_page(
+    request: Request, session: Session, query: Any, after: int, limit: int
+) -> tuple[list[dict[str, Any]], JSONResponse]:
+    """One page of the changes ``query`` selects (ordered here by seq): at most ``limit``, and no more once the
+    page's JSON passes ``feed_page_bytes`` (a change holds two whole documents, each up to the body limit, so a
+    count alone does not bound a page), but always at least one. Rows are read in small batches, so a page stops
+    reading once it is full. ``next_cursor`` continues (also as `Link: rel=next` when the page stopped short of
+    the end); on an empty page it is ``after`` again."""
+    budget = request.app.state.settings.feed_page_bytes
+    items: list[dict[str, Any]] = []
+    size = 0
+    more = False
+    rows = session.scalars(query.order_by(m.Change.seq).limit(limit + 1).execution_options(yield_per=20))
+    for change in rows:
+        if len(items) == limit or (items and size > budget):
+            more = True
+            break
+        item = _revision(change)
+        size += len(json.dumps(item, default=str))
+        items.append(item)
+    rows.close()
+    cursor = str(items[-1]["seq"]) if items else str(after)
+    headers = {}
+    if more:
+        here = request.url.include_query_params(since=cursor)
+        headers["Link"] = f'<{public_base(request) + app_path(request) + "?" + here.query}>; rel="next"'
+    return items, JSONResponse({"items": items, "next_cursor": cursor}, headers=headers)
 
 
 def _revision(change: m.Change) -> dict[str, Any]:
@@ -493,8 +536,8 @@ def _revision(change: m.Change) -> dict[str, Any]:
     }
 
 
-def _history(session: Session, kind: str, record_id: str) -> list[m.Change]:
-    """The record's changes under ``record_id`` and every id it was renamed from, oldest first."""
+def _history(session: Session, kind: str, record_id: str) -> Any:
+    """The query of the record's changes under ``record_id`` and every id it was renamed from (unordered)."""
     ids, frontier = {record_id}, {record_id}
     while frontier:  # follow renames backwards
         earlier = select(m.Change.previous_id).where(
@@ -503,10 +546,9 @@ def _history(session: Session, kind: str, record_id: str) -> list[m.Change]:
         found = {p for p in session.scalars(earlier) if p} - ids
         ids |= found
         frontier = found
-    query = select(m.Change).where(
+    return select(m.Change).where(
         m.Change.resource == kind, or_(m.Change.record_id.in_(ids), m.Change.previous_id.in_(ids))
     )
-    return list(session.scalars(query.order_by(m.Change.seq)))
 
 
 @router.get(
@@ -517,26 +559,13 @@ def _history(session: Session, kind: str, record_id: str) -> list[m.Change]:
     description="Every committed create, update and delete, of every kind, in commit order, each with the "
     "record's document. Follow `next_cursor` to stay in sync: no change is ever skipped, even under concurrent "
     "writes (writers take turns, so change numbers increase in commit order). Replaying the feed from the start "
-    "through the write endpoints reproduces the data.",
+    "through the write endpoints reproduces the data. A page holds at most `limit` changes and stops early once its "
+    "JSON passes `feed_page_bytes` (8 MiB by default), never holding fewer than one change.",
     responses={400: {"model": Problem, "description": "Invalid `since` or `limit`."}},
 )
-def list_changes(
-    snapshot: SnapshotDep,
-    since: Annotated[
-        str,
-        Query(
-            description="A `next_cursor` from an earlier page; `0` (the default) starts from the first change.",
-            examples=["0"],
-            pattern=r"^[0-9]{1,18}$",
-        ),
-    ] = "0",
-    limit: Annotated[int, Query(ge=1, le=1000, description="Changes per page.", examples=[100])] = 100,
-) -> Response:
+def list_changes(request: Request, snapshot: SnapshotDep, since: SinceParam = "0", limit: LimitParam = 100) -> Response:
     after = int(since)
-    query = select(m.Change).where(m.Change.seq > after).order_by(m.Change.seq).limit(limit)
-    changes = list(snapshot.session.scalars(query))
-    cursor = str(changes[-1].seq) if changes else str(after)
-    return JSONResponse({"items": [_revision(c) for c in changes], "next_cursor": cursor})
+    return _change_page(request, snapshot.session, select(m.Change).where(m.Change.seq > after), after, limit)[1]
 
 
 # -- bundles ---------------------------------------------------------------------------------------------------
