@@ -354,3 +354,46 @@ def test_history_is_paged_and_feed_pages_stop_at_the_byte_budget(small_pages: Cu
     assert [i["id"] for i in feed[-2:]] == ["big-one", "big-one"]
     last = c.get("/v1/changes", params={"since": str(feed[-3]["seq"])})
     assert [i["id"] for i in last.json()["items"]] == ["big-one"] and 'rel="next"' in last.headers["Link"]
+
+
+# -- 7. problems name their parameter; old ids redirect first; strict counts; invisible-only text is blank --------
+
+
+def test_auth_and_media_problems_name_the_header_and_an_old_id_redirects_before_if_match(curated: Curated) -> None:
+    c = curated
+    anonymous = c.client.post("/v1/events", json=NEW_EVENT)
+    assert anonymous.status_code == 401 and anonymous.json()["parameter"] == "Authorization"
+    wrong_scope = c.client.post("/v1/bundles", json={}, headers=c.writer)
+    assert wrong_scope.status_code == 403 and wrong_scope.json()["parameter"] == "Authorization"
+    as_text = c.client.post(
+        "/v1/events", content=json.dumps(NEW_EVENT), headers=c.writer | {"Content-Type": "text/plain"}
+    )
+    assert as_text.status_code == 415 and as_text.json()["parameter"] == "Content-Type"
+
+    assert merge(c, "/v1/topics/trade", {"id": "commerce"}).status_code == 200
+    old = c.client.patch(
+        "/v1/topics/trade",
+        content=json.dumps({"label": "X"}),
+        headers=c.writer | {"Content-Type": "application/merge-patch+json"},
+        follow_redirects=False,
+    )
+    assert old.status_code == 308 and old.headers["Location"] == "/v1/topics/commerce", old.text
+    stale = c.client.patch(
+        "/v1/topics/trade",
+        content=json.dumps({"label": "X"}),
+        headers=c.writer | {"Content-Type": "application/merge-patch+json", "If-Match": '"0000000000000000-0"'},
+        follow_redirects=False,
+    )
+    assert stale.status_code == 308, stale.text
+    assert c.client.delete("/v1/topics/nothing-here", headers=c.writer).status_code == 404
+
+
+def test_booleans_are_not_counts_and_invisible_text_is_blank(curated: Curated) -> None:
+    c = curated
+    flag = merge(c, "/v1/events/repeated-visits", {"quantity": True})
+    assert flag.status_code == 422 and fields_of(flag) == ["quantity"], flag.text
+    assert merge(c, "/v1/events/repeated-visits", {"quantity": 9}).status_code == 200
+    for invisible in ("\u200b\u200d", "\ufeff", "\u00a0\u3000", "\u2060"):
+        blank = merge(c, "/v1/topics/trade", {"label": invisible})
+        assert blank.status_code == 422 and fields_of(blank) == ["label"], (invisible, blank.text)
+    assert merge(c, "/v1/topics/trade", {"label": "\u200bTrade"}).status_code == 200

@@ -60,7 +60,7 @@ EXAMPLE_IDS = {
 
 def _unauthorized(detail: str, error: str | None = None) -> ProblemError:
     challenge = 'Bearer realm="dipevents"' + (f', error="{error}"' if error else "")
-    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+    return ProblemError(401, "unauthorized", detail, "Authorization", headers={"WWW-Authenticate": challenge})
 
 
 def _author(
@@ -77,6 +77,7 @@ def _author(
             403,
             "forbidden",
             f"this key's scopes ({', '.join(key.scopes)}) do not include {scope!r}",
+            "Authorization",
             headers={"WWW-Authenticate": f'Bearer realm="dipevents", error="insufficient_scope", scope="{scope}"'},
         )
     if keys.due_for_use_record(key):
@@ -134,6 +135,7 @@ def _content_type(request: Request, *allowed: str) -> None:
             415,
             "unsupported-media-type",
             f"send the body as {' or '.join(allowed)}",
+            "Content-Type",
             headers={"Accept-Post": allowed[0]},
         )
 
@@ -157,9 +159,14 @@ IfMatch = Annotated[
 ]
 
 
-def _client_version(request: Request, if_match: str | None, record_path: str) -> str | None:
+def _client_version(request: Request, if_match: str | None, record_path: str, kind: str, record_id: str) -> str | None:
     """The dataset version the client's copy was served at (None for `*`); 428 without If-Match, 412 when no tag
-    is one this API served for the record's JSON representation."""
+    is one this API served for the record's JSON representation. An id with no live record is answered first
+    (308 to the new id of a renamed record, 410, 404), so a client following a rename learns where to write."""
+    with request.app.state.sessions() as session:
+        table = KINDS[kind].table
+        if session.scalar(select(table.c.id).where(table.c.id == record_id)) is None:
+            raise missing(session, kind, record_id, for_write=True)
     if if_match is None:
         raise ProblemError(
             428, "precondition-required", "send If-Match with the record's ETag (or `*`) to write it", "If-Match"
@@ -305,7 +312,7 @@ def add_record_routes(kind: str) -> None:
         if_match: IfMatch = None,
         _media: Annotated[None, Depends(json_body)] = None,
     ) -> Response:
-        version = _client_version(request, if_match, request.url.path)
+        version = _client_version(request, if_match, request.url.path, kind, record_id)
         with _writing(request, kind, record_id) as session:
             written = store.replace(session, kind, record_id, record, author, version)
         return _written(request, written, _renamed_path(request.url.path, record_id, record.id), 200)
@@ -326,7 +333,7 @@ def add_record_routes(kind: str) -> None:
         if_match: IfMatch = None,
         _media: Annotated[None, Depends(merge_patch_body)] = None,
     ) -> Response:
-        version = _client_version(request, if_match, request.url.path)
+        version = _client_version(request, if_match, request.url.path, kind, record_id)
         with _writing(request, kind, record_id) as session:
             written = store.patch(session, kind, record_id, changes, author, version)
         new_id = (written.document or {}).get("id", record_id)
@@ -345,7 +352,7 @@ def add_record_routes(kind: str) -> None:
         ] = None,
         if_match: IfMatch = None,
     ) -> Response:
-        version = _client_version(request, if_match, request.url.path)
+        version = _client_version(request, if_match, request.url.path, kind, record_id)
         with _writing(request, kind, record_id) as session:
             written = store.remove(session, kind, record_id, author, version, replaced_by)
         return _written(request, written, request.url.path, 204)

@@ -158,8 +158,8 @@ class CslName(Record):
 class LocatorIn(Record):
     source: Slug
     section: Slug
-    paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX)
-    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
     note: str | None = None
 
 
@@ -182,6 +182,7 @@ class SectionIn(Record):
     paragraphs: int = Field(
         default=0,
         ge=0,
+        strict=True,
         le=INT4_MAX,
         description="How many paragraphs the section has (0: not counted); locators may not cite one beyond it.",
     )
@@ -191,8 +192,8 @@ class AssessmentIn(Record):
     id: Slug
     summary: NonBlank = Field(description="The document's judgement, in our words, attributed to the document.")
     section: Slug
-    paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX)
-    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    paragraph: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
     topics: list[Slug] = []
 
 
@@ -219,7 +220,7 @@ class SourceIn(Record):
 class CitationIn(Record):
     id: Slug
     source: Slug
-    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
     type: Annotated[str, _in(vocab.CSL_TYPES, "CSL type")]
     title: Annotated[str, fits(m.Citation.title), NotBlank]
     container_title: Annotated[str, fits(m.Citation.container_title)] | None = None
@@ -295,7 +296,7 @@ class RelationIn(Record):
 class QuoteIn(Record):
     speaker: Slug
     text: NonBlank = Field(max_length=400, description="Only words the speaker actually said.")
-    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    footnote: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
 
 
 class EventIn(Record):
@@ -310,7 +311,7 @@ class EventIn(Record):
     locators: list[LocatorIn] = Field(min_length=1)
     parent: Slug | None = None
     related: list[RelationIn] = []
-    quantity: int | None = Field(default=None, ge=1, le=INT4_MAX)
+    quantity: int | None = Field(default=None, ge=1, le=INT4_MAX, strict=True)
     notes: str | None = None
     discrepancies: list[Discrepancy] = []
     quotes: list[QuoteIn] = []
