@@ -575,6 +575,25 @@ def parsed_person(person: Any, parts: int) -> tuple[str, ...]:
     )
 
 
+# BibLaTeX's literal list fields (biblatex manual §2.2.2 "Data types", list fields): biber splits each at `and`.
+LIST_FIELDS = {"organization", "publisher", "institution", "location", "language", "origlanguage"}
+
+
+def biber_list(value: str) -> list[str]:
+    """The items biber reads in a list field's value: split at `and` (any case) between white space, where
+    no brace is open (BibTeX counts every brace, escaped or not)."""
+    depth, masked = 0, []
+    for char in value:
+        depth += char == "{"
+        masked.append(char if depth == 0 else "x")
+        depth -= char == "}"
+    items, start = [], 0
+    for separator in re.finditer(r"\s+and\s+", "".join(masked), re.IGNORECASE):
+        items.append(value[start : separator.start()])
+        start = separator.end()
+    return [*items, value[start:]]
+
+
 @PROPERTY
 @given(bundle=event_bundles())
 def test_biblatex_parses_with_pybtex_into_the_right_persons_and_the_original_text(exporter, bundle):
@@ -599,6 +618,8 @@ def test_biblatex_parses_with_pybtex_into_the_right_persons_and_the_original_tex
             field, text = "organization", citation["publisher"] or citation["container_title"]
         if text:
             assert decoded(entry.fields[field]) == latex_text(fold(text))
+        for name in set(entry.fields) & LIST_FIELDS:  # whatever ` and `, braces or specials the name holds
+            assert len(biber_list(entry.fields[name])) == 1
         if citation["url"]:
             assert unquote(entry.fields["url"]) == unquote(citation["url"])
 
@@ -751,6 +772,34 @@ def test_bibtex_reads_an_organisation_as_one_author_and_every_special_back(examp
     assert [str(p) for p in wire.persons["author"]] == ["Mohammed, Arshad", "Landay, Jonathan"]
     assert decoded(mofa.fields["title"]) == "Files in C:\\imports ~ and ^ in 2019"  # `~` is no non-breaking space
     assert "\\textbackslash" in mofa.fields["title"] and "\\textasciitilde" in mofa.fields["title"]
+
+
+LIST_NAMES = {
+    # citation id: (type, container_title, publisher, the list field written: the publisher, else the container)
+    "mofa-site": ("webpage", None, ORGANISATION, "organization"),
+    "site-only": ("webpage", "Research {and} Analysis and Co", None, "organization"),
+    "wire-house": ("article-newspaper", None, "Dawn and Sons AND {Karachi} & 50% ~ \\and", "publisher"),
+    "mixed": ("report", "Gazette", "Press and Information Department", "organization"),
+}
+
+
+def test_biblatex_list_fields_keep_an_organisation_holding_and_as_one_item(exporter):
+    """Biber splits `organization` and `publisher` at ` and `, like names: each organisation is braced
+    whole, so it comes back as one item, whatever words, braces or specials it holds."""
+    client, load = exporter
+    citations = [
+        {"id": key, "source": "src", "footnote": n, "type": kind, "title": key, "url": "https://example.org/"}
+        | ({"container_title": container} if container else {})
+        | ({"publisher": publisher} if publisher else {})
+        for n, (key, (kind, container, publisher, _)) in enumerate(LIST_NAMES.items(), 1)
+    ]
+    load({"sources": [SOURCE], "citations": citations, "actors": [], "topics": [], "events": []})
+    entries = parse_string(export(client, "/v1/citations/export.bib"), "bibtex").entries
+    for key, (_, container, publisher, field) in LIST_NAMES.items():
+        value = entries[key].fields[field]
+        assert len(biber_list(value)) == 1
+        assert decoded(value) == (publisher or container)
+        assert not set(entries[key].fields) & LIST_FIELDS - {field}
 
 
 def test_ris_line_breaks_cannot_end_a_record_early(example):
