@@ -952,6 +952,92 @@ def test_the_visits_csv_has_the_same_line_ends_and_options(example):
     assert refused.status_code == 400 and refused.json()["parameter"] == "escape_formulas"
 
 
+LISTS = {
+    "sources": [
+        {**SOURCE, "sections": [{"key": "body", "title": "Body", "paragraphs": 9}, {"key": "annex", "title": "A"}]}
+    ],
+    "citations": [
+        {
+            "id": "piped",
+            "source": "src",
+            "footnote": 1,
+            "type": "webpage",
+            "title": "a | b; c",
+            "url": "https://x.org/a|b",
+        },
+        {"id": "no-url", "source": "src", "footnote": 2, "type": "report", "title": "Title | with; separators, too"},
+        {
+            "id": "semi",
+            "source": "src",
+            "footnote": 3,
+            "type": "webpage",
+            "title": "t",
+            "url": "https://y.org/?a=1;b=2,3",
+        },
+    ],
+    "actors": [{"id": "zed", "name": "Zed", "kind": "person"}, {"id": "alpha", "name": "Alpha", "kind": "state"}],
+    "topics": [{"id": "t", "label": "T"}, {"id": "u", "label": "U"}],
+    "events": [
+        {
+            "id": "trip",
+            "type": "visit",
+            "title": "A visit",
+            "date": "2019-07-21/2019-07-23",
+            "location": {"name": "Islamabad", "country": "PK"},
+            "participants": [{"actor": "zed", "role": "visitor"}, {"actor": "alpha", "role": "host"}],
+            "topics": ["u", "t"],
+            "locators": [
+                {"source": "src", "section": "body", "paragraph": 3, "footnote": 1},
+                {"source": "src", "section": "annex", "footnote": 2},
+                {"source": "src", "section": "body", "footnote": 3},
+            ],
+        }
+    ],
+}
+# Per CSV export: each list column, and its items as the export writes them from the JSON document.
+CSV_LISTS: dict[str, tuple[str, dict[str, Callable[[dict[str, Any]], list[str]]]]] = {
+    "/v1/events/export.csv": (
+        "/v1/events",
+        {
+            "participants": lambda e: [f"{p['actor']['id']}:{p['role']}" for p in e["participants"]],
+            "topics": lambda e: [t["id"] for t in e["topics"]],
+            "citation_urls": lambda e: [c["url"].replace("|", "%7C") for c in e["citations"] if c["url"]],
+        },
+    ),
+    "/v1/visits/export.csv": (
+        "/v1/visits",
+        {
+            "sources": lambda v: (
+                [
+                    f"{loc['source']}, {loc['section']}"
+                    + (f" ¶{loc['paragraph']}" if loc["paragraph"] else "")
+                    + (f", note {loc['footnote']}" if loc["footnote"] else "")
+                    for loc in v["locators"]
+                ]
+                + [(c["url"] or c["id"]).replace("|", "%7C") for c in v["citations"]]
+            )
+        },
+    ),
+}
+
+
+def test_every_list_column_of_every_csv_export_is_separated_by_a_bar(exporter):
+    """One list separator, `|`, in every CSV export: split at it, each list cell gives back the JSON document's
+    items (no `;` or `, ` between items; a URL's own `|` is `%7C`)."""
+    client, load = exporter
+    load(LISTS)
+    spec = client.get("/openapi.json").json()
+    csv_paths = {path for path, ops in spec["paths"].items() for op in ops.values() if "text/csv" in str(op)}
+    assert {p for p in csv_paths if "export" in p} == set(CSV_LISTS)  # a new CSV export declares its lists here
+    for path, (documents, columns) in CSV_LISTS.items():
+        rows = csv_rows(export(client, path, escape_formulas="false"))
+        for document in client.get(documents).json()["items"]:
+            for column, items in columns.items():
+                wanted = items(document)
+                assert len(wanted) > 1, (path, column)  # a list to separate
+                assert rows[document["id"]][column].split("|") == wanted, (path, column)
+
+
 def test_icalendar_text_holds_no_c1_control_or_unicode_line_separator():
     # NEL (U+0085), other C1 controls and U+2028/U+2029 end lines for some readers (str.splitlines() among them).
     from app.exports.events import _ical_text

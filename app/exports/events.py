@@ -22,14 +22,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from app.exports import Export, ExportContext
+from app.exports import LIST_SEPARATOR, LIST_SEPARATOR_IN_URL, Export, ExportContext
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
 from app.packaged import packaged_path
 from app.queries.filters import Param
-
-# One separator for every multi-valued CSV column. Ids and roles never contain it; a URL may (RFC 3986
-# does not allow it unescaped), so there it is written `%7C`, the same URL.
-LIST_SEPARATOR = "|"
 
 
 class _OrderedJoin(ColumnElement[str]):
@@ -101,7 +97,7 @@ CSV: tuple[tuple[str, Any], ...] = (
     (
         "citation_urls",
         _joined(
-            func.replace(Citation.url, LIST_SEPARATOR, "%7C"),
+            func.replace(Citation.url, LIST_SEPARATOR, LIST_SEPARATOR_IN_URL),
             (EventCitation.event_id == Event.id)
             & (EventCitation.citation_id == Citation.id)
             & Citation.url.is_not(None),
