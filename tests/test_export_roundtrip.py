@@ -891,7 +891,63 @@ def test_open_ended_events_count_in_the_year_facet_like_the_list(example):
     }
     listed = example.get("/v1/events", params={"start": "2030", "end": "2030"}).json()["total"]
     assert years.get("2030") == listed == 1  # `open-future`, which starts after this year
-    assert years["1"] == years["9999"] == 1
+    assert years["0001"] == years["9999"] == 1
+
+
+def _early(event_id: str, kind: str, date: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": kind,
+        "title": event_id,
+        "date": date,
+        "location": {"name": "Somewhere", "country": "PK"},
+        "participants": [{"actor": "zed", "role": "visitor"}, {"actor": "alpha", "role": "host"}],
+        "topics": ["t"],
+        "locators": [{"source": "src", "section": "body"}],
+    }
+
+
+EARLY = {
+    "sources": [SOURCE],
+    "actors": [{"id": "zed", "name": "Zed", "kind": "person"}, {"id": "alpha", "name": "Alpha", "kind": "state"}],
+    "topics": [{"id": "t", "label": "T"}],
+    "events": [
+        _early("year-one", "visit", "0001-01-01"),
+        _early("ninth-century", "visit", "0999-05"),
+        _early("forties", "statement", "0042/0043"),
+        _early("recent", "visit", "2019-07-21/2019-07-23"),
+        _early("ongoing", "visit", "2020-03/.."),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/events", {}),  # the stored counts (app.curation.aggregates)
+        ("/v1/events", {"topic": "t"}),  # stored per topic
+        ("/v1/events", {"type": "visit"}),  # counted by the live query
+        ("/v1/visits", {}),
+        ("/v1/visits", {"actor": "zed"}),
+    ],
+)
+def test_year_facet_ids_have_four_digits_and_feed_back_as_start_and_end(exporter, path, params):
+    client, load = exporter
+    load(EARLY)
+    body = client.get(f"{path}/facets", params={**params, "facet": "year", "facet_size": 100})
+    assert body.status_code == 200, body.text
+    years = body.json()["facets"]["year"]
+    ids = [v["id"] for v in years]
+    assert {"0001", "0999"} <= set(ids) and ids == sorted(ids, key=int)  # in calendar order
+    for value in years:
+        assert re.fullmatch(r"\d{4}", value["id"]) and value["label"] == value["id"]
+        listed = client.get(path, params={**params, "start": value["id"], "end": value["id"]})
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["total"] == value["count"], value
+    # README "Facets": the facet counts an open end up to the current year, the list lets it run on
+    next_year = f"{dt.date.today().year + 1:04d}"
+    assert next_year not in ids
+    assert client.get(path, params={**params, "start": next_year, "end": next_year}).json()["total"] == 1
 
 
 @pytest.mark.parametrize(
