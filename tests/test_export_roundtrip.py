@@ -1094,6 +1094,14 @@ def test_every_list_column_of_every_csv_export_is_separated_by_a_bar(exporter):
                 assert rows[document["id"]][column].split("|") == wanted, (path, column)
 
 
+def test_an_icalendar_export_without_matches_is_an_empty_calendar_not_an_invented_event(example):
+    response = example.get("/v1/events/export.ics", params={"type": "visit"})  # EXAMPLE has no visit
+    assert response.status_code == 200 and response.headers["x-record-count"] == "0"
+    calendar = icalendar.Calendar.from_ical(response.content)
+    assert calendar.name == "VCALENDAR" and str(calendar["VERSION"]) == "2.0" and calendar.subcomponents == []
+    assert response.content.endswith(b"END:VCALENDAR\r\n")  # complete, though empty
+
+
 def test_icalendar_text_holds_no_c1_control_or_unicode_line_separator():
     # NEL (U+0085), other C1 controls and U+2028/U+2029 end lines for some readers (str.splitlines() among them).
     from app.exports.events import _ical_text

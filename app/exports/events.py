@@ -198,7 +198,9 @@ def _ical_text(text: str) -> str:
 
 def write_ical(events: Iterable[Document], context: ExportContext) -> Iterator[str]:
     """All-day VEVENTs spanning the date bounds; imprecise dates are flagged, never narrowed. DTSTAMP is
-    when the dataset last changed (``context.updated``), so the same URL and ETag give the same bytes."""
+    when the dataset last changed (``context.updated``), so the same URL and ETag give the same bytes.
+    No match gives a VCALENDAR without any component: RFC 5545 §3.6 asks for at least one, but the only one
+    this could write would be an invented event (README "Exports")."""
     yield "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//dipevents//events//EN\r\nCALSCALE:GREGORIAN\r\n"
     stamp = context.updated.astimezone(dt.UTC).replace(microsecond=0)
     for event in events:
