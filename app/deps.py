@@ -197,12 +197,14 @@ class Lister:
 
     def export(self, resource: Resource, params: BaseModel, name: str, formats: dict[str, Export]) -> ExportResponse:
         """Every match, streamed in the export ``name`` from the request's snapshot, which the export takes
-        over until its last byte is sent (app.streaming). Raises 400 problems for bad input, 429/503 when the
-        client or the server has its limit of exports streaming."""
+        over until its last byte is sent (app.streaming). Raises 400 problems for bad input (`limit` or
+        `cursor` among the list's parameters: an export has no pages), 429/503 when the client or the server
+        has its limit of exports streaming."""
         if name not in formats:
             raise bad_parameter("format", f"{name!r} is not available here; choose one of json, {', '.join(formats)}")
-        if getattr(params, "cursor", None):
-            raise bad_parameter("cursor", "an export streams every match; a cursor does not apply (omit it)")
+        for paging in ("limit", "cursor"):  # given at all, even empty or at their defaults: refused, never ignored
+            if paging in self.request.query_params:
+                raise bad_parameter(paging, f"an export streams every match; {paging} does not apply (omit it)")
         export = formats[name]
         session = self.snapshot.session
         compiled = plan_export(session, resource, params.model_dump())

@@ -1,7 +1,7 @@
 """HTTP semantics decided per route, after the request was routed and validated (RFC 9110).
 
-* :class:`ContractRoute` is the route class of every API router. Around each endpoint it refuses a
-  repeated single-valued parameter (400), and once the endpoint produced a successful response it adds
+* :class:`ContractRoute` is the route class of every API router. Around each endpoint it refuses a parameter
+  that is not UTF-8, an unknown one and a repeated single-valued one (400), and once the endpoint produced a successful response it adds
   the representation's validators (ETag, Last-Modified, X-Dataset-Version, Cache-Control, Vary) and
   answers a conditional request with 304 — so `If-None-Match: *` can never turn a 400 or a 404 into
   a 304 (§13.2.1).
@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable, Coroutine
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, get_origin
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -151,6 +152,20 @@ def _finish_static(request: Request, response: Response, media_type: str) -> Res
     return response
 
 
+def not_utf8(query_string: bytes) -> str | None:
+    """The name of the first parameter of a raw query string whose name or value, percent-decoded, is not
+    UTF-8 (``q=%FF``), as Starlette reads names (undecodable bytes as U+FFFD); None when all are. Starlette
+    silently reads such bytes as U+FFFD, which would make `q=%FF` a search for nothing."""
+    for pair in query_string.split(b"&"):
+        name, _, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"="))
+        try:
+            name.decode("utf-8")
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            return name.decode("utf-8", "replace")
+    return None
+
+
 class ContractRoute(APIRoute):
     """The route class of every API router (see the module docstring)."""
 
@@ -160,7 +175,12 @@ class ContractRoute(APIRoute):
         known, single_valued = _query_parameters(self)
 
         async def handle(request: Request) -> Response:
-            for name in sorted({name for name, _ in request.query_params.multi_items()}):
+            items = request.query_params.multi_items()
+            # Starlette reads undecodable bytes as U+FFFD: only then is the raw query string checked.
+            replaced = any("\ufffd" in n or "\ufffd" in v for n, v in items)
+            if replaced and (bad := not_utf8(request.scope["query_string"])) is not None:
+                raise ProblemError(400, "invalid-parameter", "not valid UTF-8; percent-encode its UTF-8 bytes", bad)
+            for name in sorted({name for name, _ in items}):
                 if name not in known:  # detail and service routes too, not only the lists' query models
                     raise ProblemError(
                         400, "invalid-parameter", "unknown parameter; see /docs for the parameters this accepts", name

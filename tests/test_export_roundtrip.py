@@ -575,6 +575,25 @@ def parsed_person(person: Any, parts: int) -> tuple[str, ...]:
     )
 
 
+# BibLaTeX's literal list fields (biblatex manual §2.2.2 "Data types", list fields): biber splits each at `and`.
+LIST_FIELDS = {"organization", "publisher", "institution", "location", "language", "origlanguage"}
+
+
+def biber_list(value: str) -> list[str]:
+    """The items biber reads in a list field's value: split at `and` (any case) between white space, where
+    no brace is open (BibTeX counts every brace, escaped or not)."""
+    depth, masked = 0, []
+    for char in value:
+        depth += char == "{"
+        masked.append(char if depth == 0 else "x")
+        depth -= char == "}"
+    items, start = [], 0
+    for separator in re.finditer(r"\s+and\s+", "".join(masked), re.IGNORECASE):
+        items.append(value[start : separator.start()])
+        start = separator.end()
+    return [*items, value[start:]]
+
+
 @PROPERTY
 @given(bundle=event_bundles())
 def test_biblatex_parses_with_pybtex_into_the_right_persons_and_the_original_text(exporter, bundle):
@@ -599,6 +618,8 @@ def test_biblatex_parses_with_pybtex_into_the_right_persons_and_the_original_tex
             field, text = "organization", citation["publisher"] or citation["container_title"]
         if text:
             assert decoded(entry.fields[field]) == latex_text(fold(text))
+        for name in set(entry.fields) & LIST_FIELDS:  # whatever ` and `, braces or specials the name holds
+            assert len(biber_list(entry.fields[name])) == 1
         if citation["url"]:
             assert unquote(entry.fields["url"]) == unquote(citation["url"])
 
@@ -753,6 +774,34 @@ def test_bibtex_reads_an_organisation_as_one_author_and_every_special_back(examp
     assert "\\textbackslash" in mofa.fields["title"] and "\\textasciitilde" in mofa.fields["title"]
 
 
+LIST_NAMES = {
+    # citation id: (type, container_title, publisher, the list field written: the publisher, else the container)
+    "mofa-site": ("webpage", None, ORGANISATION, "organization"),
+    "site-only": ("webpage", "Research {and} Analysis and Co", None, "organization"),
+    "wire-house": ("article-newspaper", None, "Dawn and Sons AND {Karachi} & 50% ~ \\and", "publisher"),
+    "mixed": ("report", "Gazette", "Press and Information Department", "organization"),
+}
+
+
+def test_biblatex_list_fields_keep_an_organisation_holding_and_as_one_item(exporter):
+    """Biber splits `organization` and `publisher` at ` and `, like names: each organisation is braced
+    whole, so it comes back as one item, whatever words, braces or specials it holds."""
+    client, load = exporter
+    citations = [
+        {"id": key, "source": "src", "footnote": n, "type": kind, "title": key, "url": "https://example.org/"}
+        | ({"container_title": container} if container else {})
+        | ({"publisher": publisher} if publisher else {})
+        for n, (key, (kind, container, publisher, _)) in enumerate(LIST_NAMES.items(), 1)
+    ]
+    load({"sources": [SOURCE], "citations": citations, "actors": [], "topics": [], "events": []})
+    entries = parse_string(export(client, "/v1/citations/export.bib"), "bibtex").entries
+    for key, (_, container, publisher, field) in LIST_NAMES.items():
+        value = entries[key].fields[field]
+        assert len(biber_list(value)) == 1
+        assert decoded(value) == (publisher or container)
+        assert not set(entries[key].fields) & LIST_FIELDS - {field}
+
+
 def test_ris_line_breaks_cannot_end_a_record_early(example):
     text = export(example, "/v1/citations/export.ris")
     lines = text.split("\n")
@@ -842,7 +891,63 @@ def test_open_ended_events_count_in_the_year_facet_like_the_list(example):
     }
     listed = example.get("/v1/events", params={"start": "2030", "end": "2030"}).json()["total"]
     assert years.get("2030") == listed == 1  # `open-future`, which starts after this year
-    assert years["1"] == years["9999"] == 1
+    assert years["0001"] == years["9999"] == 1
+
+
+def _early(event_id: str, kind: str, date: str) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": kind,
+        "title": event_id,
+        "date": date,
+        "location": {"name": "Somewhere", "country": "PK"},
+        "participants": [{"actor": "zed", "role": "visitor"}, {"actor": "alpha", "role": "host"}],
+        "topics": ["t"],
+        "locators": [{"source": "src", "section": "body"}],
+    }
+
+
+EARLY = {
+    "sources": [SOURCE],
+    "actors": [{"id": "zed", "name": "Zed", "kind": "person"}, {"id": "alpha", "name": "Alpha", "kind": "state"}],
+    "topics": [{"id": "t", "label": "T"}],
+    "events": [
+        _early("year-one", "visit", "0001-01-01"),
+        _early("ninth-century", "visit", "0999-05"),
+        _early("forties", "statement", "0042/0043"),
+        _early("recent", "visit", "2019-07-21/2019-07-23"),
+        _early("ongoing", "visit", "2020-03/.."),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/events", {}),  # the stored counts (app.curation.aggregates)
+        ("/v1/events", {"topic": "t"}),  # stored per topic
+        ("/v1/events", {"type": "visit"}),  # counted by the live query
+        ("/v1/visits", {}),
+        ("/v1/visits", {"actor": "zed"}),
+    ],
+)
+def test_year_facet_ids_have_four_digits_and_feed_back_as_start_and_end(exporter, path, params):
+    client, load = exporter
+    load(EARLY)
+    body = client.get(f"{path}/facets", params={**params, "facet": "year", "facet_size": 100})
+    assert body.status_code == 200, body.text
+    years = body.json()["facets"]["year"]
+    ids = [v["id"] for v in years]
+    assert {"0001", "0999"} <= set(ids) and ids == sorted(ids, key=int)  # in calendar order
+    for value in years:
+        assert re.fullmatch(r"\d{4}", value["id"]) and value["label"] == value["id"]
+        listed = client.get(path, params={**params, "start": value["id"], "end": value["id"]})
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["total"] == value["count"], value
+    # README "Facets": the facet counts an open end up to the current year, the list lets it run on
+    next_year = f"{dt.date.today().year + 1:04d}"
+    assert next_year not in ids
+    assert client.get(path, params={**params, "start": next_year, "end": next_year}).json()["total"] == 1
 
 
 @pytest.mark.parametrize(
@@ -901,6 +1006,100 @@ def test_the_visits_csv_has_the_same_line_ends_and_options(example):
     assert example.get("/v1/visits/export.csv", params={"bom": "true"}).content == b"\xef\xbb\xbf" + plain
     refused = example.get("/v1/visits/export.ndjson", params={"escape_formulas": "false"})
     assert refused.status_code == 400 and refused.json()["parameter"] == "escape_formulas"
+
+
+LISTS = {
+    "sources": [
+        {**SOURCE, "sections": [{"key": "body", "title": "Body", "paragraphs": 9}, {"key": "annex", "title": "A"}]}
+    ],
+    "citations": [
+        {
+            "id": "piped",
+            "source": "src",
+            "footnote": 1,
+            "type": "webpage",
+            "title": "a | b; c",
+            "url": "https://x.org/a|b",
+        },
+        {"id": "no-url", "source": "src", "footnote": 2, "type": "report", "title": "Title | with; separators, too"},
+        {
+            "id": "semi",
+            "source": "src",
+            "footnote": 3,
+            "type": "webpage",
+            "title": "t",
+            "url": "https://y.org/?a=1;b=2,3",
+        },
+    ],
+    "actors": [{"id": "zed", "name": "Zed", "kind": "person"}, {"id": "alpha", "name": "Alpha", "kind": "state"}],
+    "topics": [{"id": "t", "label": "T"}, {"id": "u", "label": "U"}],
+    "events": [
+        {
+            "id": "trip",
+            "type": "visit",
+            "title": "A visit",
+            "date": "2019-07-21/2019-07-23",
+            "location": {"name": "Islamabad", "country": "PK"},
+            "participants": [{"actor": "zed", "role": "visitor"}, {"actor": "alpha", "role": "host"}],
+            "topics": ["u", "t"],
+            "locators": [
+                {"source": "src", "section": "body", "paragraph": 3, "footnote": 1},
+                {"source": "src", "section": "annex", "footnote": 2},
+                {"source": "src", "section": "body", "footnote": 3},
+            ],
+        }
+    ],
+}
+# Per CSV export: each list column, and its items as the export writes them from the JSON document.
+CSV_LISTS: dict[str, tuple[str, dict[str, Callable[[dict[str, Any]], list[str]]]]] = {
+    "/v1/events/export.csv": (
+        "/v1/events",
+        {
+            "participants": lambda e: [f"{p['actor']['id']}:{p['role']}" for p in e["participants"]],
+            "topics": lambda e: [t["id"] for t in e["topics"]],
+            "citation_urls": lambda e: [c["url"].replace("|", "%7C") for c in e["citations"] if c["url"]],
+        },
+    ),
+    "/v1/visits/export.csv": (
+        "/v1/visits",
+        {
+            "sources": lambda v: (
+                [
+                    f"{loc['source']}, {loc['section']}"
+                    + (f" ¶{loc['paragraph']}" if loc["paragraph"] else "")
+                    + (f", note {loc['footnote']}" if loc["footnote"] else "")
+                    for loc in v["locators"]
+                ]
+                + [(c["url"] or c["id"]).replace("|", "%7C") for c in v["citations"]]
+            )
+        },
+    ),
+}
+
+
+def test_every_list_column_of_every_csv_export_is_separated_by_a_bar(exporter):
+    """One list separator, `|`, in every CSV export: split at it, each list cell gives back the JSON document's
+    items (no `;` or `, ` between items; a URL's own `|` is `%7C`)."""
+    client, load = exporter
+    load(LISTS)
+    spec = client.get("/openapi.json").json()
+    csv_paths = {path for path, ops in spec["paths"].items() for op in ops.values() if "text/csv" in str(op)}
+    assert {p for p in csv_paths if "export" in p} == set(CSV_LISTS)  # a new CSV export declares its lists here
+    for path, (documents, columns) in CSV_LISTS.items():
+        rows = csv_rows(export(client, path, escape_formulas="false"))
+        for document in client.get(documents).json()["items"]:
+            for column, items in columns.items():
+                wanted = items(document)
+                assert len(wanted) > 1, (path, column)  # a list to separate
+                assert rows[document["id"]][column].split("|") == wanted, (path, column)
+
+
+def test_an_icalendar_export_without_matches_is_an_empty_calendar_not_an_invented_event(example):
+    response = example.get("/v1/events/export.ics", params={"type": "visit"})  # EXAMPLE has no visit
+    assert response.status_code == 200 and response.headers["x-record-count"] == "0"
+    calendar = icalendar.Calendar.from_ical(response.content)
+    assert calendar.name == "VCALENDAR" and str(calendar["VERSION"]) == "2.0" and calendar.subcomponents == []
+    assert response.content.endswith(b"END:VCALENDAR\r\n")  # complete, though empty
 
 
 def test_icalendar_text_holds_no_c1_control_or_unicode_line_separator():

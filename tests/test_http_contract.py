@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.helpers import problem
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
@@ -337,14 +338,34 @@ def test_no_redirect_carries_the_client_host(data_client: TestClient) -> None:
     assert response.status_code == 404
 
 
-def test_an_export_refuses_a_cursor_and_a_ruled_out_media_type(data_client: TestClient) -> None:
-    for url in (
-        "/v1/events?format=csv&cursor=x",
-        "/v1/citations?format=ris&cursor=x",
-        "/v1/events/export.csv?cursor=x",
+@pytest.mark.parametrize("paging", ["limit=5", "limit=50", "limit=", "cursor=x"])  # 50: the page default
+@pytest.mark.parametrize(
+    ("path", "fmt", "accept"),
+    [
+        ("/v1/events", "csv", "text/csv"),
+        ("/v1/events", "ics", "text/calendar"),
+        ("/v1/visits", "ndjson", "application/x-ndjson"),
+        ("/v1/citations", "ris", "application/x-research-info-systems"),
+    ],
+)
+def test_an_export_refuses_limit_and_cursor_by_format_and_by_accept(data_client, paging, path, fmt, accept) -> None:
+    """An export streams every match: `limit` and `cursor` are refused with every spelling of it (never a
+    silently whole file), while the JSON page takes them."""
+    name = paging.split("=")[0]
+    for response in (
+        data_client.get(f"{path}?format={fmt}&{paging}"),
+        data_client.get(f"{path}?{paging}", headers={"Accept": accept}),
     ):
-        response = data_client.get(url)
-        assert response.status_code == 400 and response.json()["parameter"] == "cursor", url
+        body = problem(response, 400, name)
+        if paging != "limit=":  # an empty limit is not a number, which is said first
+            assert "streams every match" in body["detail"]
+    if paging != "limit=":
+        assert data_client.get(f"{path}?limit=5").status_code == 200
+    # the export operations do not take them at all
+    problem(data_client.get(f"{path}/export.{fmt}?{paging}"), 400, name)
+
+
+def test_an_export_refuses_a_ruled_out_media_type(data_client: TestClient) -> None:
     ruled_out = data_client.get("/v1/events/export.csv", headers={"Accept": "text/csv;q=0"})
     assert ruled_out.status_code == 406 and "Accept" in ruled_out.headers["vary"]
     assert "Accept" in data_client.get("/v1/events", headers={"Accept": "image/png"}).headers["vary"]

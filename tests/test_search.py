@@ -66,6 +66,9 @@ def test_phrase_prefix_or_and_exclusion(data_client):
     without = set(ids(data_client.get("/v1/events", params={"q": "kashmir -mediation", "limit": 500})))
     mediation = set(ids(data_client.get("/v1/events", params={"q": "mediation", "limit": 500})))
     assert without == kashmir - mediation and without
+    # upper-case NOT is `-` before the next term; lower-case `not` is a word
+    assert set(ids(data_client.get("/v1/events", params={"q": "kashmir NOT mediation", "limit": 500}))) == without
+    assert parse("kashmir not mediation").excluded == ()
     either = set(ids(data_client.get("/v1/events", params={"q": "kashmir OR mediation", "limit": 500})))
     assert either == kashmir | mediation
 
@@ -97,6 +100,17 @@ def test_q_combines_with_other_filters_as_one_condition(data_client):
         "—",
         "kashmir -india OR pakistan",  # OR after an exclusion: it would bind to the word before (silently)
         "kashmir , OR trump",
+        "NOT",  # NOT and '-' are operators: alone, trailing, spaced or doubled they exclude nothing
+        "kashmir NOT",
+        "NOT kashmir",
+        "kashmir NOT NOT india",
+        "kashmir NOT -india",
+        "kashmir NOT OR india",
+        "-",
+        "kashmir -",
+        "kashmir - india",
+        "kash**",  # like `**`: one '*', ending a word
+        "**",
     ],
 )
 @pytest.mark.parametrize("path", ["/v1/events", "/v1/actors", "/v1/citations", "/v1/topics", "/v1/sources"])
@@ -281,6 +295,27 @@ def test_a_phrase_is_marked_as_one_highlight(unicode_client, query, marks):
 def test_snippet_marks_of_phrases_and_words(query, marks):
     text = "then the peace, talks went on; talks about peace."
     assert re.findall(r"<mark>(.*?)</mark>", _snippet([text], parse(query))) == marks
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/events/export.csv", "/v1/citations"])
+@pytest.mark.parametrize(
+    ("query_string", "parameter"), [("q=%FF", "q"), ("q=kashmir%C3", "q"), ("topic=%FF%FE", "topic")]
+)
+def test_a_parameter_that_is_not_utf8_is_a_400_saying_so(client, path, query_string, parameter):
+    """Undecodable bytes are refused as such, not read as U+FFFD (for `q`, a search with no word in it)."""
+    body = problem(client.get(f"{path}?{query_string}"), 400, parameter)
+    assert "not valid UTF-8" in body["detail"]
+    assert client.get(path, params={"q": "\ufffd kashmir"}).status_code == 200  # U+FFFD sent as UTF-8 is text
+
+
+def test_not_is_minus_and_punctuation_only_separates_words():
+    assert parse("kashmir NOT india") == parse("kashmir -india")
+    assert parse('kashmir NOT "state visit"') == parse('kashmir -"state visit"')
+    assert parse("kashmir -NOT") == parse("kashmir -not")  # `-NOT`, `"NOT"`: the word
+    # no fields, proximity or boosts: their punctuation separates words (README "Search")
+    assert parse("title:kashmir") == parse('"title kashmir"')
+    assert parse("NEAR(kashmir india)") == parse('"near kashmir" india')
+    assert parse("kashmir^2") == parse('"kashmir 2"')
 
 
 def test_parse_tree():

@@ -59,6 +59,19 @@ def require_options_apply(chosen: str, formats: Mapping[str, Export], given: Col
             raise bad_parameter(param.name, f"applies only to format={owners}, not {chosen}")
 
 
+# One separator for every multi-valued CSV column, of every CSV export. Ids, roles and locators never
+# contain it; a URL may (RFC 3986 does not allow it unescaped), so there it is written `%7C`, the same URL.
+LIST_SEPARATOR = "|"
+LIST_SEPARATOR_IN_URL = "%7C"
+
+
+def list_cell(items: Iterable[str]) -> str:
+    """A multi-valued CSV cell: ``items`` (ids, locators, URLs, none holding LIST_SEPARATOR but URLs, whose
+    separator becomes `%7C`) joined by LIST_SEPARATOR, in the order given; "" for none. The event CSV joins
+    its lists in SQL with the same two constants (app.exports.events)."""
+    return LIST_SEPARATOR.join(item.replace(LIST_SEPARATOR, LIST_SEPARATOR_IN_URL) for item in items)
+
+
 # Characters that end a line for some reader: C0 and C1 controls (CR, LF, VT, FF, NEL…; str.splitlines()
 # splits on several of them) and the Unicode line and paragraph separators. Tab is a control too.
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -201,10 +201,20 @@ def bibtex_names(citation: Citation) -> str:
     return " and ".join(names)
 
 
+def bibtex_literal_list(*items: str | None) -> str:
+    """A BibLaTeX literal list field (`organization`, `publisher`, `institution`, `location`: biber splits
+    each at ` and ` as it splits names) from its items, each braced whole as LaTeX, so that an item holding
+    the word `and` (``Ministry of Foreign Affairs and Overseas Pakistanis``) stays one item; items without
+    text left out. ``{Dawn} and {Reuters}`` for two."""
+    texts = (fold_controls(item or "").strip() for item in items)
+    return " and ".join("{" + latex(text) + "}" for text in texts if text)
+
+
 def bibtex_entry(citation: Citation) -> dict[str, str]:
     """BibLaTeX: `@article` for newspaper/magazine/journal pieces, `@online` otherwise. Every text field
-    is LaTeX (see :func:`latex`); the URL is percent-encoded where RFC 3986 requires it (so it holds no
-    brace, backslash or space)."""
+    is LaTeX (see :func:`latex`); a list field (`author`, `organization`, `publisher`) braces each name
+    whole unless it is a person's (see :func:`bibtex_names`, :func:`bibtex_literal_list`); the URL is
+    percent-encoded where RFC 3986 requires it (so it holds no brace, backslash or space)."""
     article = citation.csl_type in ("article-newspaper", "article-magazine", "article-journal")
     entry = {
         "ENTRYTYPE": "article" if article else "online",
@@ -213,10 +223,15 @@ def bibtex_entry(citation: Citation) -> dict[str, str]:
     }
     if names := bibtex_names(citation):
         entry["author"] = names
-    if citation.container_title:
-        entry["journaltitle" if article else "organization"] = latex(citation.container_title)
-    if citation.publisher and (not article or not citation.container_title):
-        entry["publisher" if article else "organization"] = latex(citation.publisher)
+    if citation.container_title and article:
+        entry["journaltitle"] = latex(citation.container_title)
+    if organisation := bibtex_literal_list(citation.publisher) or bibtex_literal_list(citation.container_title):
+        # @online's `organization` is the publisher, else the site; an @article names its publisher only
+        # without a journal title.
+        if not article:
+            entry["organization"] = organisation
+        elif not citation.container_title:
+            entry["publisher"] = organisation
     if citation.issued_edtf and citation.issued_start:  # an open start (`../2020`) is no BibLaTeX date
         entry["date"] = citation.issued_edtf.split("/")[0]
     if citation.url:

@@ -22,14 +22,10 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from app.exports import Export, ExportContext
+from app.exports import LIST_SEPARATOR, LIST_SEPARATOR_IN_URL, Export, ExportContext
 from app.models import Citation, Event, EventCitation, EventParticipant, EventTopic
 from app.packaged import packaged_path
 from app.queries.filters import Param
-
-# One separator for every multi-valued CSV column. Ids and roles never contain it; a URL may (RFC 3986
-# does not allow it unescaped), so there it is written `%7C`, the same URL.
-LIST_SEPARATOR = "|"
 
 
 class _OrderedJoin(ColumnElement[str]):
@@ -101,7 +97,7 @@ CSV: tuple[tuple[str, Any], ...] = (
     (
         "citation_urls",
         _joined(
-            func.replace(Citation.url, LIST_SEPARATOR, "%7C"),
+            func.replace(Citation.url, LIST_SEPARATOR, LIST_SEPARATOR_IN_URL),
             (EventCitation.event_id == Event.id)
             & (EventCitation.citation_id == Citation.id)
             & Citation.url.is_not(None),
@@ -202,7 +198,9 @@ def _ical_text(text: str) -> str:
 
 def write_ical(events: Iterable[Document], context: ExportContext) -> Iterator[str]:
     """All-day VEVENTs spanning the date bounds; imprecise dates are flagged, never narrowed. DTSTAMP is
-    when the dataset last changed (``context.updated``), so the same URL and ETag give the same bytes."""
+    when the dataset last changed (``context.updated``), so the same URL and ETag give the same bytes.
+    No match gives a VCALENDAR without any component: RFC 5545 §3.6 asks for at least one, but the only one
+    this could write would be an invented event (README "Exports")."""
     yield "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//dipevents//events//EN\r\nCALSCALE:GREGORIAN\r\n"
     stamp = context.updated.astimezone(dt.UTC).replace(microsecond=0)
     for event in events:

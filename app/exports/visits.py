@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from app.exports import Export, ExportContext
+from app.exports import Export, ExportContext, list_cell
 from app.exports.events import BOM, ESCAPE_FORMULAS, write_csv, write_ndjson
 
 Visit = dict[str, Any]
@@ -24,8 +24,9 @@ def _locator(locator: Visit) -> str:
 
 
 def _sources(visit: Visit) -> str:
-    # Where the brief states it, then the footnoted documents (their URL, else their title).
-    return "; ".join([*map(_locator, visit["locators"]), *(c["url"] or c["title"] for c in visit["citations"])])
+    # Where the brief states it, then the footnoted documents: their URL, else their citation id (a title may
+    # hold the list separator, which text has no escape for).
+    return list_cell([*map(_locator, visit["locators"]), *(c["url"] or c["id"] for c in visit["citations"])])
 
 
 def _visitor(field: str) -> Callable[[Visit], Any]:

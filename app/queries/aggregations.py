@@ -209,12 +209,14 @@ def _year_facet(session: Session, ids: Any, size: int) -> FacetRows:
 
 
 def _years(spans: list[tuple[Any, Any, int]]) -> FacetRows:
-    """Year facet rows from (first year, last year or None if open, events)."""
+    """Year facet rows from (first year, last year or None if open, events), for the stored counts and the
+    live query alike: each year's id and label have four digits (`0001`), so that an id is a valid `start`
+    or `end` as it is and ids sort in calendar order."""
     counts: Counter[int] = Counter()
     for start, end, n in spans:
         for year in range(start, (end or max(start, dt.date.today().year)) + 1):
             counts[year] += n
-    return [(year, str(year), n) for year, n in counts.items()]
+    return [(f"{year:04d}", f"{year:04d}", n) for year, n in counts.items()]
 
 
 FACET_QUERIES: dict[FacetName, Callable[[Session, Any, int], FacetRows]] = {

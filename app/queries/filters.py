@@ -390,8 +390,8 @@ class Words(OneParam):
 
 SYNTAX = (
     ' Words are matched with their other forms (`mediation` finds *mediate*), all must match; `"a phrase"`,'
-    " `prefix*`, `a OR b` and `-excluded` work too (see the README's Search section). Case and Unicode form do"
-    " not matter. With `q`, each item carries a `snippet` and `sort=relevance` is available."
+    " `prefix*`, `a OR b` and `-excluded` (or `NOT excluded`) work too (see the README's Search section). Case"
+    " and Unicode form do not matter. With `q`, each item carries a `snippet` and `sort=relevance` is available."
 )
 
 

@@ -4,11 +4,14 @@ Syntax (README "Search"): words separated by spaces must all match (AND), each a
 forms (``mediation`` finds *mediate*, *mediated*); ``"a phrase"`` matches those words in that order;
 ``mediat*`` matches words starting with ``mediat`` as written (not stemmed); ``a OR b`` accepts either
 (OR binds tighter than the implicit AND: ``kashmir mediation OR talks`` = kashmir AND (mediation OR
-talks)); ``-word`` / ``-"a phrase"`` excludes. A word with inner punctuation (``imran-khan``, ``U.S.``)
-is a phrase of its parts. Matching is on normalised words (NFKC + case folding, app.search.text).
+talks)); ``-word`` / ``-"a phrase"`` excludes, and so does upper-case ``NOT`` before a word or phrase
+(``kashmir NOT india`` = ``kashmir -india``). A word with inner punctuation (``imran-khan``, ``U.S.``,
+``title:kashmir``) is a phrase of its parts. Matching is on normalised words (NFKC + case folding,
+app.search.text).
 
-Malformed queries (an unclosed quote, ``*`` not ending a word, ``OR`` without a term on each side, only
-exclusions, no word at all) raise :class:`QuerySyntaxError`; the filter turns it into a 400 naming `q`.
+Malformed queries (an unclosed quote, ``*`` not ending a word or doubled, ``OR`` without a term on each
+side, ``NOT`` or ``-`` with no word or phrase right after it, only exclusions, no word at all) raise
+:class:`QuerySyntaxError`; the filter turns it into a 400 naming `q`.
 """
 
 from __future__ import annotations
@@ -68,8 +71,8 @@ def _term(raw: str, prefix: bool) -> Term | None:
 def _piece(raw: str) -> Term | None:
     """The term of one bare word or phrase text (None when it holds no word)."""
     prefix = raw.endswith("*")
-    body = raw.rstrip("*") if prefix else raw
-    if "*" in body:
+    body = raw[:-1] if prefix else raw
+    if "*" in body:  # `kash**` as `**`: one '*', at the end
         raise QuerySyntaxError(f"'*' marks a prefix and must end a word: {raw!r}")
     if prefix and (not body or body[-1].isspace() or not words(body[-1])):
         raise QuerySyntaxError(f"'*' must follow a letter or digit: {raw!r}" if body else "'*' alone is not a word")
@@ -81,6 +84,7 @@ def parse(text: str) -> SearchQuery:
     clauses: list[list[Term]] = []
     excluded: list[Term] = []
     joining = False  # the previous piece was OR
+    negating = False  # the previous piece was NOT: the next term is excluded, as if written with '-'
     after_term = False  # the previous piece was a word or phrase (OR binds to it, never to an exclusion)
     position = 0
     count = 0
@@ -91,6 +95,13 @@ def parse(text: str) -> SearchQuery:
         minus, phrase, closed, bare = match.groups()
         if phrase is not None and not closed:
             raise QuerySyntaxError("a phrase is missing its closing '\"'")
+        if bare == "-" and not minus:  # `kashmir - india`, `kashmir -`: an exclusion of nothing
+            raise QuerySyntaxError("'-' must be written against the word or phrase it excludes (-india)")
+        if negating and (minus or bare in ("OR", "AND", "NOT")):
+            raise QuerySyntaxError(f"NOT needs a word or phrase right after it, not {match.group(0)!r}")
+        if bare == "NOT" and not minus:
+            negating = True
+            continue
         if bare in ("OR", "AND") and not minus:
             if bare == "OR":
                 if joining or not after_term:
@@ -98,6 +109,7 @@ def parse(text: str) -> SearchQuery:
                 joining = True
             continue
         raw = phrase if phrase is not None else bare
+        minus, negating = minus or ("-" if negating else ""), False
         # A '*' inside a phrase is only allowed after its last word ("tactical and trans*").
         term = _piece(raw.strip())
         if term is None:
@@ -120,10 +132,13 @@ def parse(text: str) -> SearchQuery:
             clauses.append([term])
     if text[position:].strip():
         raise QuerySyntaxError(f"cannot read {text[position:]!r}")
+    if negating:
+        raise QuerySyntaxError("NOT needs a word or phrase right after it")
     if joining:
         raise QuerySyntaxError("OR needs a word or phrase on each side")
     if not clauses:
-        raise QuerySyntaxError("needs at least one word to find (exclusions alone match nothing)")
+        alone = " (exclusions alone match nothing)" if excluded else " (punctuation and symbols are not words)"
+        raise QuerySyntaxError("needs at least one word to find" + alone)
     if count > MAX_TERMS:
         raise QuerySyntaxError(f"at most {MAX_TERMS} words")
     return SearchQuery(tuple(tuple(dict.fromkeys(c)) for c in clauses), tuple(dict.fromkeys(excluded)))
