@@ -215,6 +215,14 @@ def test_a_list_that_repeats_an_item_is_a_422_naming_the_repeat_in_every_write_a
     party = {"actor": "alpha-state", "role": "party"}
     parties = merge(c, "/v1/agreements/trade-pact", {"parties": [party, party]})
     assert parties.status_code == 422 and fields_of(parties) == ["parties.1"], parties.text
+    aliases = merge(c, "/v1/actors/alpha-state", {"aliases": ["Alpha", "Alpha"]})
+    assert aliases.status_code == 422 and fields_of(aliases) == ["aliases.1"], aliases.text
+    locator = {"source": "test-brief", "section": "chronology", "paragraph": 2, "footnote": 2}
+    locators = merge(c, "/v1/events/ann-visits-beta", {"locators": [locator, locator]})
+    assert locators.status_code == 422 and fields_of(locators) == ["locators.1"], locators.text
+    milestone = {"kind": "suspended", "date": "2018"}
+    milestones = merge(c, "/v1/agreements/training-programme", {"milestones": [milestone, milestone]})
+    assert milestones.status_code == 422 and fields_of(milestones) == ["milestones.1"], milestones.text
     twice = NEW_EVENT | {"id": "twice", "participants": [NEW_EVENT["participants"][0]] * 2}
     bundle = c.client.post("/v1/bundles", json={"events": [twice]}, headers=c.admin)
     assert bundle.status_code == 422 and fields_of(bundle) == ["events[twice].participants.1"], bundle.text
@@ -335,6 +343,10 @@ def test_history_is_paged_and_feed_pages_stop_at_the_byte_budget(small_pages: Cu
     assert len(seen) == 5 and seen == sorted(seen)  # the load's create, three label changes, the rename
     assert c.get("/v1/topics/commerce/history", params={"since": str(seen[-1])}).json()["items"] == []
     assert c.get(f"/v1/topics/commerce/history/{seen[1]}").json()["after"]["label"] == "Trade one"
+    # A revision number no 64-bit integer holds names no revision: a problem naming it, not a database overflow.
+    for seq in ("1" + "0" * 18, "9" * 25):
+        huge = c.get(f"/v1/topics/commerce/history/{seq}")
+        assert huge.status_code in (400, 422) and huge.json()["parameter"] == "seq", huge.text
 
     # A long event: each change holds more than the whole budget, so a page holds exactly one.
     big = NEW_EVENT | {"id": "big-one", "summary": "s" * 4000}
@@ -397,3 +409,14 @@ def test_booleans_are_not_counts_and_invisible_text_is_blank(curated: Curated) -
         blank = merge(c, "/v1/topics/trade", {"label": invisible})
         assert blank.status_code == 422 and fields_of(blank) == ["label"], (invisible, blank.text)
     assert merge(c, "/v1/topics/trade", {"label": "\u200bTrade"}).status_code == 200
+
+
+def test_replacing_the_dataset_with_an_empty_bundle_is_refused_and_changes_nothing(curated: Curated) -> None:
+    """`replace=true` with no records would delete every record: a 422 naming the body, nothing written."""
+    c = curated
+    before = c.get("/v1/events", params={"limit": 100})
+    for body in ({}, {"events": [], "reason": "oops"}):
+        refused = c.client.post("/v1/bundles", params={"replace": "true"}, json=body, headers=c.admin)
+        assert refused.status_code == 422 and fields_of(refused) == ["body"], refused.text
+    after = c.get("/v1/events", params={"limit": 100})
+    assert after.json()["items"] == before.json()["items"] and after.headers["ETag"] == before.headers["ETag"]

@@ -38,6 +38,7 @@ from app.db import make_engine, session_factory
 from app.importers.bundle import import_bundle, read_bundle
 from app.main import create_app
 from app.migrate import upgrade
+from app.schemas.bundle import is_blank
 from app.settings import Settings
 from tests.helpers import ROOT
 
@@ -139,7 +140,12 @@ HOSTILE = [
 # name or a label must hold more than whitespace.
 _CONTROLS = "".join(chr(c) for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
 _free = st.text(st.characters(exclude_categories=("Cs",), exclude_characters=_CONTROLS), max_size=4)
-hostile = st.lists(st.one_of(st.sampled_from(HOSTILE), _free), min_size=1, max_size=6).map("".join).filter(str.strip)
+# Visible text: the schemas refuse blank titles, names and labels (app.schemas.bundle.is_blank).
+hostile = (
+    st.lists(st.one_of(st.sampled_from(HOSTILE), _free), min_size=1, max_size=6)
+    .map("".join)
+    .filter(lambda text: not is_blank(text))
+)
 
 # Dates at the ends of the calendar and its leap days, imprecise and open-ended ones.
 EVENT_DATES = [

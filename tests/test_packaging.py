@@ -184,6 +184,6 @@ def test_installed_package_migrates_and_serves_the_bundled_data_from_an_empty_fo
         openapi = client.get("/openapi.json")
         assert openapi.status_code == 200
         assert "/v1/events" in openapi.json()["paths"]
-        geojson = client.get("/v1/events", params={"format": "geojson", "limit": 100})
+        geojson = client.get("/v1/events", params={"format": "geojson"})
         assert geojson.status_code == 200
         assert geojson.json()["features"], "the packaged gazetteer placed no event"

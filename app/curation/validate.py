@@ -5,7 +5,7 @@ unless the write replaces the whole dataset, in the database — and no write cr
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,7 +216,8 @@ def check_references(
             else:
                 first[key] = i
 
-    def check_locators(kind: str, record_id: str, prefix: str, locators: Iterable[LocatorIn]) -> None:
+    def check_locators(kind: str, record_id: str, prefix: str, locators: Sequence[LocatorIn]) -> None:
+        no_repeats(kind, record_id, f"{prefix}locators", (loc.model_dump_json() for loc in locators), "locator")
         for i, loc in enumerate(locators):
             field = f"{prefix}locators.{i}"
             if loc.source not in sources:
@@ -272,6 +273,7 @@ def check_references(
         need("topics", topic_in.id, "parent", topic_in.parent, topics, "topic")
     for actor in bundle.actors:
         no_repeats("actors", actor.id, "identifiers", ((x.scheme, x.value) for x in actor.identifiers), "identifier")
+        no_repeats("actors", actor.id, "aliases", actor.aliases, "alias")
         for i, office in enumerate(actor.offices):
             if office_ids[office.id] > 1:
                 report("actors", actor.id, f"offices.{i}.id", f"duplicate office id {office.id!r}")
@@ -322,6 +324,9 @@ def check_references(
             need("agreements", agreement.id, f"events.{i}", e, events, "event")
         for i, ms in enumerate(agreement.milestones):
             need("agreements", agreement.id, f"milestones.{i}.event", ms.event, events, "event")
+        no_repeats(
+            "agreements", agreement.id, "milestones", (ms.model_dump_json() for ms in agreement.milestones), "milestone"
+        )
         check_locators("agreements", agreement.id, "", agreement.locators)
     return problems
 

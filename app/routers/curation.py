@@ -369,7 +369,12 @@ def add_record_routes(kind: str) -> None:
     def get_revision(
         snapshot: SnapshotDep,
         record_id: id_param,
-        seq: Annotated[int, Path(description="The revision's number (`seq` in the history).", examples=[42], ge=1)],
+        seq: Annotated[
+            int,
+            # At most 18 digits, as `since` (the SQLite and PostgreSQL 64-bit integers hold them): a larger number
+            # names no revision and must not reach the database as one it cannot hold.
+            Path(description="The revision's number (`seq` in the history).", examples=[42], ge=1, le=10**18 - 1),
+        ],
     ) -> Response:
         revision = snapshot.session.scalars(_history(snapshot.session, kind, record_id).where(m.Change.seq == seq))
         found = revision.first()
@@ -605,6 +610,15 @@ def write_bundle(
         bundle = store.as_bundle(document)
     except RecordsInvalid as exc:
         raise _problem_of(exc, single=False) from None
+    if replace and not any(records for _, records in bundle):
+        # Replacing the dataset with nothing deletes every record: far likelier a mistake (a body that did not
+        # arrive, a wrong file) than a wish (`dipevents load` likewise refuses a folder without records files).
+        raise ProblemError(
+            422,
+            "invalid-record",
+            "replace=true with a bundle holding no records would delete the whole dataset; send the records",
+            errors=[{"field": "body", "detail": "no records to replace the dataset with"}],
+        )
     with _writing(request, "bundles", None) as session:
         written = store.import_records(session, bundle, author, replace_all=replace)
     body = {"counts": written.counts, "changes": written.changes, "dataset_version": written.version}

@@ -90,10 +90,15 @@ AMOUNT_LIMIT = Decimal(10) ** 18
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def is_blank(value: str) -> bool:
+    """True for text of nothing but white space and invisible format characters (Unicode Zs and Cf: no-break and
+    ideographic spaces, zero-width spaces and joiners, BOM), which no title, name or label may be."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Zs", "Cf") for ch in value)
+
+
 def _not_blank(value: str) -> str:
-    # Runs after the model's whitespace stripping; text of nothing but spaces and invisible format characters
-    # (Unicode Zs and Cf: no-break and ideographic spaces, zero-width spaces and joiners, BOM) is blank too.
-    if all(ch.isspace() or unicodedata.category(ch) in ("Zs", "Cf") for ch in value):
+    # Runs after the model's whitespace stripping.
+    if is_blank(value):
         raise ValueError("must not be blank")
     return value
 
