@@ -13,6 +13,7 @@ from app.main import create_app
 from app.migrate import upgrade
 from app.settings import Settings
 from tests.helpers import DATA, POSTGRES_URL, TEST_BUNDLE, DatabaseFactory, live_server, load_into
+from tests.test_curation import Curated, make_curated
 
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
@@ -76,3 +77,10 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process: a browser, generated clients. Shared by the whole run: those checks only read."""
     with live_server(tmp_path_factory.mktemp("live")) as base:
         yield base
+
+
+@pytest.fixture
+def curated(databases: DatabaseFactory) -> Iterator[Curated]:
+    """A fresh database holding tests/bundle, with a write key, an admin+write key and an admin-only key, served
+    in process (tests.test_curation.make_curated)."""
+    yield from make_curated(databases.new())

@@ -4,7 +4,6 @@ through every kind of curation write, and requests answered from them give the c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +14,9 @@ from app import models as m
 from app.curation.aggregates import rebuild
 from app.db import make_engine
 from app.queries import aggregations
-from tests.test_curation import NEW_EVENT, Curated, make_curated, post_event
+from tests.test_curation import NEW_EVENT, Curated, post_event
 
 TABLES = (m.EventCount, m.TopicClosure)
-
-
-@pytest.fixture
-def curated(databases: Any) -> Iterator[Curated]:
-    yield from make_curated(databases.new())
 
 
 def _rows(session: Session) -> dict[str, list[tuple[Any, ...]]]:

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from typer.testing import CliRunner
@@ -59,6 +58,11 @@ class Curated:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.client.get(path, **kwargs)
 
+    def merge(self, path: str, changes: dict[str, Any], **headers: str) -> Any:
+        """PATCH ``changes`` as a JSON Merge Patch with the writer's key and `If-Match: *` (``headers`` override)."""
+        sent = self.writer | {"If-Match": "*", "Content-Type": "application/merge-patch+json"} | headers
+        return self.client.patch(path, content=json.dumps(changes), headers=sent)
+
     def etag(self, path: str) -> str:
         response = self.client.get(path)
         assert response.status_code == 200, response.text
@@ -79,11 +83,6 @@ def make_curated(url: str, **settings: Any) -> Iterator[Curated]:
     with TestClient(app) as client:
         yield Curated(url, client, _bearer(writer), _bearer(admin), _bearer(admin_only))
     app.state.engine.dispose()
-
-
-@pytest.fixture
-def curated(databases: Any) -> Iterator[Curated]:
-    yield from make_curated(databases.new())
 
 
 def data_rows(url: str) -> dict[str, list[tuple]]:

@@ -21,16 +21,6 @@ from app.schemas import bundle as b
 from tests.test_curation import NEW_EVENT, TEST_BUNDLE, Curated, make_curated
 
 
-@pytest.fixture
-def curated(databases: Any) -> Iterator[Curated]:
-    yield from make_curated(databases.new())
-
-
-def merge(c: Curated, path: str, changes: dict[str, Any], **headers: str) -> Any:
-    sent = c.writer | {"If-Match": "*", "Content-Type": "application/merge-patch+json"} | headers
-    return c.client.patch(path, content=json.dumps(changes), headers=sent)
-
-
 def fields_of(response: Any) -> list[str]:
     return [e["field"] for e in response.json()["errors"]]
 
@@ -155,10 +145,10 @@ def test_a_publisher_whose_compared_form_is_longer_than_the_column_is_refused() 
 
 def test_text_longer_than_its_column_is_a_422_naming_the_field_on_every_database(curated: Curated) -> None:
     c = curated
-    label = merge(c, "/v1/topics/trade", {"label": "x" * 201})
+    label = c.merge("/v1/topics/trade", {"label": "x" * 201})
     assert label.status_code == 422, label.text
     assert fields_of(label) == ["label"]
-    assert merge(c, "/v1/topics/trade", {"label": "x" * 200}).status_code == 200
+    assert c.merge("/v1/topics/trade", {"label": "x" * 200}).status_code == 200
     event = NEW_EVENT | {"title": "t" * 501, "location": {"name": "n" * 301}}
     posted = c.client.post("/v1/events", json=event, headers=c.writer)
     assert posted.status_code == 422, posted.text
@@ -191,13 +181,12 @@ def test_a_list_that_repeats_an_item_is_a_422_naming_the_repeat_in_every_write_a
 ) -> None:
     c = curated
     ann = {"actor": "ann-leader", "role": "visitor"}
-    participants = merge(
-        c, "/v1/events/ann-visits-beta", {"participants": [ann, {"actor": "beta-state", "role": "host"}, ann]}
+    participants = c.merge(
+        "/v1/events/ann-visits-beta", {"participants": [ann, {"actor": "beta-state", "role": "host"}, ann]}
     )
     assert participants.status_code == 422, participants.text
     assert fields_of(participants) == ["participants.2"]
-    related = merge(
-        c,
+    related = c.merge(
         "/v1/events/trade-statement",
         {
             "related": [
@@ -210,18 +199,18 @@ def test_a_list_that_repeats_an_item_is_a_422_naming_the_repeat_in_every_write_a
     topics = c.client.post("/v1/events", json=NEW_EVENT | {"topics": ["trade", "trade"]}, headers=c.writer)
     assert topics.status_code == 422 and fields_of(topics) == ["topics.1"], topics.text
     viaf = {"scheme": "viaf", "value": "123"}
-    identifiers = merge(c, "/v1/actors/gamma-org", {"identifiers": [viaf, viaf]})
+    identifiers = c.merge("/v1/actors/gamma-org", {"identifiers": [viaf, viaf]})
     assert identifiers.status_code == 422 and fields_of(identifiers) == ["identifiers.1"], identifiers.text
     party = {"actor": "alpha-state", "role": "party"}
-    parties = merge(c, "/v1/agreements/trade-pact", {"parties": [party, party]})
+    parties = c.merge("/v1/agreements/trade-pact", {"parties": [party, party]})
     assert parties.status_code == 422 and fields_of(parties) == ["parties.1"], parties.text
-    aliases = merge(c, "/v1/actors/alpha-state", {"aliases": ["Alpha", "Alpha"]})
+    aliases = c.merge("/v1/actors/alpha-state", {"aliases": ["Alpha", "Alpha"]})
     assert aliases.status_code == 422 and fields_of(aliases) == ["aliases.1"], aliases.text
     locator = {"source": "test-brief", "section": "chronology", "paragraph": 2, "footnote": 2}
-    locators = merge(c, "/v1/events/ann-visits-beta", {"locators": [locator, locator]})
+    locators = c.merge("/v1/events/ann-visits-beta", {"locators": [locator, locator]})
     assert locators.status_code == 422 and fields_of(locators) == ["locators.1"], locators.text
     milestone = {"kind": "suspended", "date": "2018"}
-    milestones = merge(c, "/v1/agreements/training-programme", {"milestones": [milestone, milestone]})
+    milestones = c.merge("/v1/agreements/training-programme", {"milestones": [milestone, milestone]})
     assert milestones.status_code == 422 and fields_of(milestones) == ["milestones.1"], milestones.text
     twice = NEW_EVENT | {"id": "twice", "participants": [NEW_EVENT["participants"][0]] * 2}
     bundle = c.client.post("/v1/bundles", json={"events": [twice]}, headers=c.admin)
@@ -241,23 +230,22 @@ def test_a_list_that_repeats_an_item_is_a_422_naming_the_repeat_in_every_write_a
 
 def test_a_rename_cannot_hide_a_parent_loop_or_a_relation_to_itself(curated: Curated) -> None:
     c = curated
-    own = merge(c, "/v1/topics/trade", {"id": "trade2", "parent": "trade"})
+    own = c.merge("/v1/topics/trade", {"id": "trade2", "parent": "trade"})
     assert own.status_code == 422 and fields_of(own) == ["parent"], own.text
-    loop = merge(c, "/v1/topics/security", {"id": "security2", "parent": "training"})  # training's parent: security
+    loop = c.merge("/v1/topics/security", {"id": "security2", "parent": "training"})  # training's parent: security
     assert loop.status_code == 422 and fields_of(loop) == ["parent"], loop.text
     assert c.get("/v1/topics/security").status_code == 200 and c.get("/v1/topics/trade").status_code == 200
-    event = merge(c, "/v1/events/ann-visits-beta", {"id": "ann-visits", "parent": "ann-visits-beta"})
+    event = c.merge("/v1/events/ann-visits-beta", {"id": "ann-visits", "parent": "ann-visits-beta"})
     assert event.status_code == 422 and fields_of(event) == ["parent"], event.text
-    related = merge(
-        c,
+    related = c.merge(
         "/v1/events/september-visit",
         {"id": "sept", "related": [{"event": "september-visit", "relation": "follows"}]},
     )
     assert related.status_code == 422 and fields_of(related) == ["related.0.event"], related.text
-    itself = merge(c, "/v1/events/september-visit", {"related": [{"event": "september-visit", "relation": "follows"}]})
+    itself = c.merge("/v1/events/september-visit", {"related": [{"event": "september-visit", "relation": "follows"}]})
     assert itself.status_code == 422 and fields_of(itself) == ["related.0.event"], itself.text
     # A rename whose own references name the old id is kept, pointing at the new id (actor: office organisation).
-    renamed = merge(c, "/v1/topics/trade", {"id": "commerce"})
+    renamed = c.merge("/v1/topics/trade", {"id": "commerce"})
     assert renamed.status_code == 200 and renamed.json()["parent"] is None
 
 
@@ -267,14 +255,14 @@ def test_sections_may_not_loop_and_assessment_ids_may_not_repeat(curated: Curate
         {"key": "intro", "title": "Introduction", "paragraphs": 1, "parent": "chronology"},
         {"key": "chronology", "title": "Chronology", "paragraphs": 3, "parent": "intro"},
     ]
-    loop = merge(c, "/v1/sources/test-brief", {"sections": sections})
+    loop = c.merge("/v1/sources/test-brief", {"sections": sections})
     assert loop.status_code == 422 and sorted(fields_of(loop)) == ["sections.0.parent", "sections.1.parent"], loop.text
-    own = merge(
-        c, "/v1/sources/test-brief", {"sections": [sections[0] | {"parent": "intro"}, sections[1] | {"parent": None}]}
+    own = c.merge(
+        "/v1/sources/test-brief", {"sections": [sections[0] | {"parent": "intro"}, sections[1] | {"parent": None}]}
     )
     assert own.status_code == 422 and fields_of(own) == ["sections.0.parent"], own.text
     judgement = {"id": "test-judgement", "summary": "Cool.", "section": "intro", "paragraph": 1}
-    repeated = merge(c, "/v1/sources/test-brief", {"assessments": [judgement, judgement]})
+    repeated = c.merge("/v1/sources/test-brief", {"assessments": [judgement, judgement]})
     assert repeated.status_code == 422 and fields_of(repeated) == ["assessments.1"], repeated.text
 
 
@@ -284,7 +272,7 @@ def test_sections_may_not_loop_and_assessment_ids_may_not_repeat(curated: Curate
 def test_a_visit_answers_301_after_its_event_is_renamed_and_410_after_it_is_deleted(curated: Curated) -> None:
     c = curated
     assert c.get("/v1/visits/september-visit").status_code == 200
-    assert merge(c, "/v1/events/september-visit", {"id": "sept-visit"}).status_code == 200
+    assert c.merge("/v1/events/september-visit", {"id": "sept-visit"}).status_code == 200
     moved = c.client.get("/v1/visits/september-visit", follow_redirects=False)
     assert moved.status_code == 301, moved.text
     assert moved.headers["Location"] == "/v1/visits/sept-visit"
@@ -327,8 +315,8 @@ def small_pages(databases: Any) -> Iterator[Curated]:
 def test_history_is_paged_and_feed_pages_stop_at_the_byte_budget(small_pages: Curated) -> None:
     c = small_pages
     for label in ("Trade one", "Trade two", "Trade three"):
-        assert merge(c, "/v1/topics/trade", {"label": label}).status_code == 200
-    assert merge(c, "/v1/topics/trade", {"id": "commerce"}).status_code == 200
+        assert c.merge("/v1/topics/trade", {"label": label}).status_code == 200
+    assert c.merge("/v1/topics/trade", {"id": "commerce"}).status_code == 200
     seen: list[int] = []
     since = "0"
     while True:
@@ -351,7 +339,7 @@ def test_history_is_paged_and_feed_pages_stop_at_the_byte_budget(small_pages: Cu
     # A long event: each change holds more than the whole budget, so a page holds exactly one.
     big = NEW_EVENT | {"id": "big-one", "summary": "s" * 4000}
     assert c.client.post("/v1/events", json=big, headers=c.writer).status_code == 201
-    assert merge(c, "/v1/events/big-one", {"summary": "t" * 4000}).status_code == 200
+    assert c.merge("/v1/events/big-one", {"summary": "t" * 4000}).status_code == 200
     feed, since, pages = [], "0", 0
     while True:
         page = c.get("/v1/changes", params={"limit": 1000, "since": since})
@@ -382,7 +370,7 @@ def test_auth_and_media_problems_name_the_header_and_an_old_id_redirects_before_
     )
     assert as_text.status_code == 415 and as_text.json()["parameter"] == "Content-Type"
 
-    assert merge(c, "/v1/topics/trade", {"id": "commerce"}).status_code == 200
+    assert c.merge("/v1/topics/trade", {"id": "commerce"}).status_code == 200
     old = c.client.patch(
         "/v1/topics/trade",
         content=json.dumps({"label": "X"}),
@@ -402,13 +390,13 @@ def test_auth_and_media_problems_name_the_header_and_an_old_id_redirects_before_
 
 def test_booleans_are_not_counts_and_invisible_text_is_blank(curated: Curated) -> None:
     c = curated
-    flag = merge(c, "/v1/events/repeated-visits", {"quantity": True})
+    flag = c.merge("/v1/events/repeated-visits", {"quantity": True})
     assert flag.status_code == 422 and fields_of(flag) == ["quantity"], flag.text
-    assert merge(c, "/v1/events/repeated-visits", {"quantity": 9}).status_code == 200
+    assert c.merge("/v1/events/repeated-visits", {"quantity": 9}).status_code == 200
     for invisible in ("\u200b\u200d", "\ufeff", "\u00a0\u3000", "\u2060"):
-        blank = merge(c, "/v1/topics/trade", {"label": invisible})
+        blank = c.merge("/v1/topics/trade", {"label": invisible})
         assert blank.status_code == 422 and fields_of(blank) == ["label"], (invisible, blank.text)
-    assert merge(c, "/v1/topics/trade", {"label": "\u200bTrade"}).status_code == 200
+    assert c.merge("/v1/topics/trade", {"label": "\u200bTrade"}).status_code == 200
 
 
 def test_replacing_the_dataset_with_an_empty_bundle_is_refused_and_changes_nothing(curated: Curated) -> None:

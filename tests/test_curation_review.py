@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -37,16 +36,6 @@ from tests.test_curation import (
 )
 
 
-@pytest.fixture
-def curated(databases: Any) -> Iterator[Curated]:
-    yield from make_curated(databases.new())
-
-
-def merge(c: Curated, path: str, changes: dict[str, Any], **headers: str) -> Any:
-    sent = c.writer | {"If-Match": "*", "Content-Type": "application/merge-patch+json"} | headers
-    return c.client.patch(path, content=json.dumps(changes), headers=sent)
-
-
 def unchanged(c: Curated) -> tuple[Any, Any]:
     """What a refused or empty write must leave as it was: every row but the keys', and the change feed."""
     return without_keys(snapshot(c.url)), c.get("/v1/changes", params={"limit": 1000}).json()
@@ -57,11 +46,11 @@ def unchanged(c: Curated) -> tuple[Any, Any]:
 
 def test_old_ids_work_as_references_in_writes_and_the_current_id_is_stored(curated: Curated) -> None:
     c = curated
-    assert merge(c, "/v1/actors/bob-minister", {"id": "robert-minister"}).status_code == 200
-    assert merge(c, "/v1/actors/robert-minister", {"id": "rob-minister"}).status_code == 200  # a chain of renames
-    assert merge(c, "/v1/topics/training", {"id": "drills"}).status_code == 200
-    assert merge(c, "/v1/sources/test-brief", {"id": "brief-2021"}).status_code == 200
-    assert merge(c, "/v1/events/september-visit", {"id": "sept-visit"}).status_code == 200
+    assert c.merge("/v1/actors/bob-minister", {"id": "robert-minister"}).status_code == 200
+    assert c.merge("/v1/actors/robert-minister", {"id": "rob-minister"}).status_code == 200  # a chain of renames
+    assert c.merge("/v1/topics/training", {"id": "drills"}).status_code == 200
+    assert c.merge("/v1/sources/test-brief", {"id": "brief-2021"}).status_code == 200
+    assert c.merge("/v1/events/september-visit", {"id": "sept-visit"}).status_code == 200
 
     event = NEW_EVENT | {
         "topics": ["training", "trade"],
@@ -78,7 +67,7 @@ def test_old_ids_work_as_references_in_writes_and_the_current_id_is_stored(curat
     assert history[-1]["after"]["participants"] == [{"actor": "rob-minister", "role": "speaker"}]
     assert [p["actor"]["id"] for p in c.get("/v1/events/beta-replies").json()["participants"]] == ["rob-minister"]
 
-    assert merge(c, "/v1/topics/trade", {"parent": "training"}).json()["parent"] == "drills"
+    assert c.merge("/v1/topics/trade", {"parent": "training"}).json()["parent"] == "drills"
     citation = {"id": "cite-three", "source": "test-brief", "type": "report", "title": "A third"}
     cited = c.client.post("/v1/citations", json=citation, headers=c.writer)
     assert cited.status_code == 201 and cited.json()["source"] == "brief-2021"
@@ -103,14 +92,14 @@ def test_old_ids_work_as_references_in_writes_and_the_current_id_is_stored(curat
 def test_a_rename_cannot_take_a_deleted_id_or_another_records_former_id(curated: Curated) -> None:
     c = curated
     assert c.client.delete("/v1/events/september-visit", headers=c.writer | {"If-Match": "*"}).status_code == 204
-    assert merge(c, "/v1/actors/bob-minister", {"id": "robert-minister"}).status_code == 200
+    assert c.merge("/v1/actors/bob-minister", {"id": "robert-minister"}).status_code == 200
     before = unchanged(c)
 
-    onto_deleted = merge(c, "/v1/events/trade-statement", {"id": "september-visit"})
+    onto_deleted = c.merge("/v1/events/trade-statement", {"id": "september-visit"})
     assert onto_deleted.status_code == 409, onto_deleted.text
     assert [e["field"] for e in onto_deleted.json()["errors"]] == ["id"]
     assert "deleted" in onto_deleted.json()["errors"][0]["detail"]
-    onto_alias = merge(c, "/v1/actors/gamma-org", {"id": "bob-minister"})
+    onto_alias = c.merge("/v1/actors/gamma-org", {"id": "bob-minister"})
     assert onto_alias.status_code == 409 and onto_alias.json()["errors"][0]["field"] == "id"
     assert "robert-minister" in onto_alias.json()["errors"][0]["detail"]
     gamma = c.get("/v1/actors/gamma-org/history").json()["items"][-1]["after"]
@@ -127,7 +116,7 @@ def test_a_rename_cannot_take_a_deleted_id_or_another_records_former_id(curated:
     assert moved.status_code == 301 and moved.headers["Location"] == "/v1/actors/robert-minister"
 
     # Taking back the record's own former id undoes the rename; a deleted id may still be created again.
-    assert merge(c, "/v1/actors/robert-minister", {"id": "bob-minister"}).status_code == 200
+    assert c.merge("/v1/actors/robert-minister", {"id": "bob-minister"}).status_code == 200
     assert c.get("/v1/actors/bob-minister").status_code == 200
     back = c.get("/v1/actors/robert-minister", follow_redirects=False)
     assert back.status_code == 301 and back.headers["Location"] == "/v1/actors/bob-minister"
@@ -171,7 +160,7 @@ def test_last_modified_never_runs_ahead_of_the_clock_and_validators_follow_every
 
     def write_at(at: dt.datetime, title: str) -> dict[str, str]:
         monkeypatch.setattr(store, "_clock", lambda: at)
-        assert merge(c, path, {"title": title}).status_code == 200
+        assert c.merge(path, {"title": title}).status_code == 200
         got = c.get(path)
         last_modified = parsedate_to_datetime(got.headers["Last-Modified"])
         assert last_modified <= at, "Last-Modified is later than the write (and so than a response's Date)"
@@ -273,8 +262,8 @@ def test_a_write_that_changes_nothing_records_nothing(curated: Curated) -> None:
     stored = c.get(f"{path}/history").json()["items"][-1]["after"]
     before = unchanged(c)
     for answer in (
-        merge(c, path, {"title": got.json()["title"], "notes": None}, **{"If-Match": got.headers["ETag"]}),
-        merge(c, path, {}),
+        c.merge(path, {"title": got.json()["title"], "notes": None}, **{"If-Match": got.headers["ETag"]}),
+        c.merge(path, {}),
         c.client.put(path, json=stored, headers=c.writer | {"If-Match": got.headers["ETag"]}),
     ):
         assert answer.status_code == 200, answer.text
@@ -284,8 +273,8 @@ def test_a_write_that_changes_nothing_records_nothing(curated: Curated) -> None:
     assert unchanged(c) == before, "a write that changed nothing recorded a revision or moved the version"
     assert c.get(path, headers={"If-None-Match": got.headers["ETag"]}).status_code == 304
     # A stale If-Match is still refused, and a real change is still recorded.
-    assert merge(c, path, {"title": "Changed"}).status_code == 200
-    assert merge(c, path, {}, **{"If-Match": got.headers["ETag"]}).status_code == 412
+    assert c.merge(path, {"title": "Changed"}).status_code == 200
+    assert c.merge(path, {}, **{"If-Match": got.headers["ETag"]}).status_code == 412
     assert [h["op"] for h in c.get(f"{path}/history").json()["items"]] == ["create", "update"]
 
 
