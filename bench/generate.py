@@ -35,7 +35,7 @@ from sqlalchemy import JSON, Connection, Table, create_engine, event, func, sele
 from sqlalchemy.engine import make_url
 
 from app import models as m
-from app.curation import aggregates
+from app.curation import aggregates, rendered
 from app.curation.store import DATA_TABLES, bump_version, derive_rows
 from app.curation.validate import footnote_index, parents_first
 from app.migrate import upgrade
@@ -573,6 +573,7 @@ def generate(url: str, events: int, seed: int = 42, progress: bool = True) -> Co
             bar.update(count)
         # The aggregation tables, counted once from the loaded rows by the write path's own recomputation.
         aggregates.rebuild(conn)
+        rendered.rebuild(conn)  # each event's stored document, rendered by the write path's own statement
         bump_version(conn, "", fresh=True, version=version, at=UPDATED_AT)
     bar.close()
     finish(engine)

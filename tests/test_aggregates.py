@@ -1,5 +1,6 @@
-"""The aggregation tables (app.models.aggregates) stay what a recomputation from scratch makes of the data
-through every kind of curation write, and requests answered from them give the counts the events give."""
+"""The derived tables (app.models.aggregates: counts, the topic closure, the stored event documents) stay what a
+recomputation from scratch makes of the data through every kind of curation write, and requests answered from
+them give the counts the events give."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import models as m
+from app.curation import rendered
 from app.curation.aggregates import rebuild
 from app.db import make_engine
 from app.queries import aggregations
 from tests.test_curation import NEW_EVENT, Curated, post_event
 
-TABLES = (m.EventCount, m.TopicClosure)
+TABLES = (m.EventCount, m.TopicClosure, m.EventDocument)
 
 
 def _rows(session: Session) -> dict[str, list[tuple[Any, ...]]]:
@@ -32,6 +34,7 @@ def stored_and_recomputed(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         with Session(engine) as session:
             stored = _rows(session)
             rebuild(session)
+            rendered.rebuild(session)
             recomputed = _rows(session)
             session.rollback()
     finally:
@@ -43,6 +46,7 @@ def assert_current(c: Curated) -> None:
     stored, recomputed = stored_and_recomputed(c.url)
     assert stored == recomputed
     assert stored["event_counts"], "the test data is counted"
+    assert stored["event_documents"], "the test data's documents are stored"
 
 
 def _write(c: Curated, method: str, path: str, body: Any = None) -> None:
@@ -86,6 +90,39 @@ def test_counts_and_closure_follow_every_write_as_a_recount_would(curated: Curat
     _write(c, "delete", "/v1/events/beta-replies")
     assert_current(c)
     _write(c, "delete", "/v1/topics/tariffs")
+    assert_current(c)
+
+
+def test_stored_documents_follow_every_record_an_event_document_shows(curated: Curated) -> None:
+    """Each kind of record that appears inside event documents, changed or renamed, is seen in the documents served
+    at once (the stored text is rendered again), and the stored table stays what a full rendering makes of it."""
+    c = curated
+
+    def served(event_id: str) -> dict[str, Any]:
+        response = c.get(f"/v1/events/{event_id}")
+        assert response.status_code == 200, response.text
+        listed = [e for e in c.get("/v1/events", params={"limit": 200}).json()["items"] if e["id"] == event_id]
+        assert listed == [response.json()], "the list and the by-id read serve the same stored document"
+        return dict(response.json())
+
+    _write(c, "patch", "/v1/actors/bob-minister", {"name": "Robert Minister", "id": "robert-minister"})
+    summit = served("summit-meeting")
+    assert {"id": "robert-minister", "name": "Robert Minister"}.items() <= summit["participants"][1]["actor"].items()
+    assert summit["quotes"][0]["speaker"]["id"] == "robert-minister"
+    assert_current(c)
+    _write(c, "patch", "/v1/topics/training", {"label": "Drills"})
+    assert served("summit-meeting")["topics"] == [{"id": "training", "label": "Drills"}]
+    _write(c, "patch", "/v1/citations/cite-two", {"title": "A retitled report"})
+    assert "A retitled report" in [x["title"] for x in served("summit-meeting")["citations"]]
+    _write(c, "patch", "/v1/sources/test-brief", {"id": "the-brief"})
+    summit = served("summit-meeting")
+    assert {x["source"] for x in summit["citations"] + summit["locators"]} == {"the-brief"}
+    assert_current(c)
+    # An event renamed: the events that name it as parent or as related follow, its old document goes.
+    _write(c, "patch", "/v1/events/summit-meeting", {"id": "the-summit"})
+    assert served("trade-statement")["related"] == [{"event": "the-summit", "relation": "follows"}]
+    _write(c, "patch", "/v1/events/ann-visits-beta", {"id": "the-visit"})
+    assert served("the-summit")["parent"] == "the-visit"
     assert_current(c)
 
 

@@ -98,6 +98,7 @@ NOT_FROM_A_SCHEMA = {
     "retired_ids.successor",
     "topic_closure.ancestor",
     "topic_closure.descendant",
+    "event_documents.event_id",
     "changes.resource",
     "changes.op",
     "changes.author",  # an API key's name (checked by `keys create`, below) or "cli"

@@ -1,12 +1,13 @@
-"""The event documents (built from rows, app.queries.event_documents) against the documented models and
-the ORM's view of the same records."""
+"""The event documents (rendered from rows, app.queries.event_documents, and stored by the write path) against
+the documented models, the ORM's view of the same records and a rendering made now."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from app import models as m
+from app.queries.event_documents import rendered
 from app.schemas.events import EventOut
 from tests.helpers import all_pages
 
@@ -57,3 +58,15 @@ def test_documents_with_discrepancies_and_quotes_exist(data_client: TestClient) 
     assert any(e["quotes"] for e in events)
     assert any(e["related"] for e in events)
     assert any(e["location"] for e in events)
+
+
+def test_stored_documents_are_what_rendering_the_rows_makes_now(data_client: TestClient) -> None:
+    """The bundled data as loaded: one stored document per event, byte for byte the text the document statement
+    renders from the rows now."""
+    sessions = data_client.app.state.sessions
+    with sessions() as session:
+        e = m.Event.__table__.alias("e")
+        fresh = dict(session.execute(select(e.c.id, literal_column(rendered(session.get_bind().dialect.name)))).all())
+        stored = dict(session.execute(select(m.EventDocument.event_id, m.EventDocument.document)).all())
+    assert len(fresh) >= 30
+    assert stored == fresh

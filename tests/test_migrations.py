@@ -147,3 +147,29 @@ def test_cjk_runs_stored_before_0009_are_rewritten_as_bigrams(empty_db):
     assert after[event_id].startswith(untouched[event_id] + " ¶ 关于 于和 和平 平谈 谈判")
     assert {k: v for k, v in after.items() if k != event_id} == {k: v for k, v in untouched.items() if k != event_id}
     engine.dispose()
+
+
+def test_event_documents_are_rendered_for_events_stored_before_0010(empty_db):
+    """0010 stores the document of every event already in the database, as the write path renders it."""
+    from sqlalchemy import select
+
+    from app import models as m
+    from app.db import session_factory
+    from tests.helpers import TEST_BUNDLE, load_into
+
+    upgrade(empty_db)
+    load_into(empty_db, TEST_BUNDLE)
+    engine = make_engine(empty_db)
+
+    def stored() -> list:
+        with session_factory(engine)() as session:
+            return sorted(session.execute(select(m.EventDocument.event_id, m.EventDocument.document)).all())
+
+    imported = stored()
+    with session_factory(engine)() as session:
+        assert [i for i, _ in imported] == sorted(session.scalars(select(m.Event.id))), "one document per event"
+    downgrade(empty_db, "0009")
+    assert "event_documents" not in inspect(engine).get_table_names()
+    upgrade(empty_db)
+    assert stored() == imported
+    engine.dispose()

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, insert, text
 
 from app import models as m
+from app.curation import rendered
 from app.curation.aggregates import rebuild
 from app.db import make_engine
 from app.main import create_app
@@ -89,7 +90,9 @@ def big_db(databases: DatabaseFactory) -> str:
         participants += [_participant("crowd-meeting", "hub", 0)]
         participants += [_participant("crowd-meeting", a, i + 1) for i, a in enumerate(crowd)]
         conn.execute(insert(m.EventParticipant), participants)
-        rebuild(conn)  # rows written around the write path: the aggregation tables are recounted, as a bulk load does
+        # Rows written around the write path: the derived tables are recomputed, as a bulk load does.
+        rebuild(conn)
+        rendered.rebuild(conn)
     engine.dispose()
     return url
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, or_, select, tex
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import models as m
-from app.curation import aggregates, derive
+from app.curation import aggregates, derive, rendered
 from app.curation.documents import READERS, Document
 from app.curation.validate import (
     KIND_TABLES,
@@ -626,6 +626,7 @@ def create(session: Session, kind: str, record: Any, author: Author) -> Written:
     _validate_one(session, kind, record, None)
     insert_rows(session, KINDS[kind].rows(record, footnote_index(_single_bundle(kind, record), session)))
     aggregates.count(session, kind, record.id)
+    rendered.after_write(session, kind, record.id)
     _unretire(session, kind, record.id)
     after = _document(record)
     seq, version = _single_change(
@@ -682,6 +683,7 @@ def replace(session: Session, kind: str, record_id: str, record: Any, author: Au
     if kind in ("actors", "topics"):
         _reindex_events_of(session, kind, record.id)
     aggregates.count(session, kind, record.id, recounted)
+    rendered.after_write(session, kind, record.id, record_id)
     after = _document(record)
     entry = {
         "resource": kind,
@@ -788,6 +790,7 @@ def remove(
         session.execute(delete(table_of(m.Section)).where(m.Section.source_id == record_id))
     session.execute(delete(spec.table).where(spec.table.c.id == record_id))
     aggregates.count(session, kind, record_id, recounted=False)
+    rendered.after_write(session, kind, record_id)
     entry = {"resource": kind, "record_id": record_id, "op": "delete", "before": before, "replaced_by": replaced_by}
     seq, version = _single_change(session, author, entry)
     _retire(session, kind, record_id, "deleted", replaced_by, seq)
@@ -877,9 +880,11 @@ def import_records(
     insert_rows(session, rows)
     if replace_all:
         aggregates.rebuild(session)
+        rendered.rebuild(session)
     else:
         aggregates.rebuild_closure(session)
         aggregates.add_events(session, [r.id for r in bundle.events])
+        rendered.refresh(session, [r.id for r in bundle.events])
     version = bump_version(session, _canonical(bundle.model_dump(mode="json")), fresh=replace_all)
     seq = _log(session, author, version, entries) if entries else 0
     return Written(None, seq, version, len(entries), counts)

@@ -1,7 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from app.models.actors import Actor, ActorIdentifier, Office
-from app.models.aggregates import EventCount, TopicClosure
+from app.models.aggregates import EventCount, EventDocument, TopicClosure
 from app.models.agreements import (
     Agreement,
     AgreementCitation,
@@ -42,6 +42,7 @@ __all__ = [
     "Event",
     "EventCitation",
     "EventCount",
+    "EventDocument",
     "EventParticipant",
     "EventQuote",
     "EventRelation",

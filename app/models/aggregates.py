@@ -1,9 +1,10 @@
-"""Tables derived from the data for aggregations (facets, timelines), maintained by the write path
-(app.curation.aggregates) in the writing transaction, so they always describe the data they sit beside."""
+"""Tables derived from the data, maintained by the write path in the writing transaction, so they always describe
+the data they sit beside: for aggregations (facets, timelines; app.curation.aggregates) and each event's finished
+JSON document (app.curation.rendered)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, String, text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import SLUG, Base
@@ -45,3 +46,17 @@ class EventCount(Base):
     facet: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(130), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class EventDocument(Base):
+    """Each event's JSON document (shape: app.schemas.events.EventOut) as the API sends it, rendered by the
+    database from the event's rows with app.queries.event_documents.document_sql and kept current by the write path
+    (app.curation.rendered): lists, by-id reads and exports read this text instead of assembling participants,
+    topics, citations, locators, quotes and relations per request. Not in the events table itself, so the
+    events rows that filters and walks read stay narrow. No foreign key: a replacing import clears events and
+    then renders every document again."""
+
+    __tablename__ = "event_documents"
+
+    event_id: Mapped[str] = mapped_column(SLUG, primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
