@@ -30,7 +30,8 @@ Events = Sequence[str] | Any
 CHUNK = 500  # ids per statement when a list is given (SQLite's bound-parameter limit is far above)
 
 
-def _dialect(db: Writer) -> str:
+def dialect_of(db: Writer) -> str:
+    """The database's dialect name ("sqlite", "postgresql") of a session or connection."""
     return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
@@ -133,7 +134,7 @@ def _contributions(events: Any) -> list[Any]:
 
 def _apply(db: Writer, events: Any, sign: int) -> None:
     table = table_of(m.EventCount)
-    dialect = postgresql if _dialect(db) == "postgresql" else sqlite
+    dialect = postgresql if dialect_of(db) == "postgresql" else sqlite
     for statement in _contributions(events):
         rows = statement.subquery("rows")
         # WHERE true: SQLite's parser needs a WHERE before an upsert's ON CONFLICT in INSERT … SELECT.
@@ -150,7 +151,7 @@ def _apply(db: Writer, events: Any, sign: int) -> None:
     db.execute(delete(table).where(text("n = 0")))
 
 
-def _each(events: Events) -> Iterable[Any]:
+def each_condition(events: Events) -> Iterable[Any]:
     """``events`` as conditions on an event id column: a statement whole, a list in chunks."""
     if isinstance(events, (list, tuple)):
         for start in range(0, len(events), CHUNK):
@@ -162,13 +163,13 @@ def _each(events: Events) -> Iterable[Any]:
 
 def add_events(db: Writer, events: Events) -> None:
     """Count ``events`` (ids, or a statement selecting them) as they now stand: after they are written."""
-    for condition in _each(events):
+    for condition in each_condition(events):
         _apply(db, condition, 1)
 
 
 def subtract_events(db: Writer, events: Events) -> None:
     """Uncount ``events`` as they now stand: before they are changed or deleted."""
-    for condition in _each(events):
+    for condition in each_condition(events):
         _apply(db, condition, -1)
 
 

@@ -14,22 +14,14 @@ and a full rebuild (a replacing import, the benchmark generator, migration 0010)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, literal, literal_column, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, literal, literal_column, select, union
 
 from app import models as m
+from app.curation.aggregates import Events, Writer, dialect_of, each_condition
 from app.curation.validate import table_of
 from app.queries.event_documents import rendered
-
-Writer = Session | Connection
-CHUNK = 500  # ids per statement when a list is given
-
-
-def _dialect(db: Writer) -> str:
-    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
 def showing(kind: str, record_id: str) -> Any | None:
@@ -60,22 +52,12 @@ def showing(kind: str, record_id: str) -> Any | None:
     return None
 
 
-def _each(events: Sequence[str] | Any) -> Iterable[Any]:
-    """``events`` (ids, or a statement selecting them) as conditions on an event id column."""
-    if isinstance(events, (list, tuple)):
-        for start in range(0, len(events), CHUNK):
-            chunk = list(events[start : start + CHUNK])
-            yield lambda column, chunk=chunk: column.in_(chunk)
-    else:
-        yield lambda column: column.in_(events)
-
-
 def _render(db: Writer, condition: Any | None) -> None:
     """Delete the stored documents of the events ``condition`` (on an event id column; None: every event) selects,
     and insert those of the ones that exist, rendered from their rows."""
     stored = table_of(m.EventDocument)
     source = table_of(m.Event).alias("e")
-    document: Any = literal_column(rendered(_dialect(db), "e"))
+    document: Any = literal_column(rendered(dialect_of(db), "e"))
     rows = select(source.c.id, document)
     if condition is None:
         db.execute(delete(stored))
@@ -85,10 +67,10 @@ def _render(db: Writer, condition: Any | None) -> None:
     db.execute(insert(stored).from_select(["event_id", "document"], rows))
 
 
-def refresh(db: Writer, events: Sequence[str] | Any) -> None:
+def refresh(db: Writer, events: Events) -> None:
     """Render again the documents of ``events`` (ids, or a statement selecting them) as their rows now stand: a
     document of an event that no longer exists is deleted, one of an event that now exists (re)written."""
-    for condition in _each(events):
+    for condition in each_condition(events):
         _render(db, condition)
 
 
