@@ -26,8 +26,21 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database at `database_url` up to `revision` (default: the latest)."""
+    """Migrate the database at `database_url` up to `revision` (default: the latest). At the head, also render the
+    stored event documents this release's code would render differently or that are missing
+    (app.curation.rendered.ensure_current: a few counts when nothing is to do)."""
     command.upgrade(alembic_config(database_url), revision)
+    if revision == "head":
+        from app.curation.rendered import ensure_current
+        from app.curation.store import write_transaction
+        from app.db import make_engine, session_factory
+
+        engine = make_engine(database_url)
+        try:
+            with write_transaction(session_factory(engine)) as session:  # the writers' lock, as any write takes
+                ensure_current(session)
+        finally:
+            engine.dispose()
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

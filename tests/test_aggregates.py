@@ -124,6 +124,40 @@ def test_stored_documents_follow_every_record_an_event_document_shows(curated: C
     _write(c, "patch", "/v1/events/ann-visits-beta", {"id": "the-visit"})
     assert served("the-summit")["parent"] == "the-visit"
     assert_current(c)
+    _write(c, "patch", "/v1/citations/cite-two", {"id": "cite-2"})
+    assert "cite-2" in [x["id"] for x in served("the-summit")["citations"]]
+    # A bundle adding records: its events' documents are stored with it; a deleted event's document goes.
+    added = {**NEW_EVENT, "id": "added-by-bundle", "related": [{"event": "the-summit", "relation": "follows"}]}
+    response = c.client.post("/v1/bundles", json={"events": [added]}, headers=c.admin)
+    assert response.status_code == 200, response.text
+    assert served("added-by-bundle")["related"] == [{"event": "the-summit", "relation": "follows"}]
+    assert_current(c)
+    _write(c, "delete", "/v1/events/added-by-bundle")
+    assert c.get("/v1/events/added-by-bundle").status_code == 410
+    assert_current(c)
+
+
+def test_a_write_that_fails_after_rendering_leaves_the_documents_as_they_were(curated: Curated, monkeypatch) -> None:
+    """The documents are rendered inside the write's transaction: a failure after them (here, recording the change)
+    rolls them back with the rows."""
+    from app.curation import store
+    from app.db import make_engine, session_factory
+
+    before, _ = stored_and_recomputed(curated.url)
+
+    def failing(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the change log is unavailable")
+
+    monkeypatch.setattr(store, "_single_change", failing)
+    engine = make_engine(curated.url)
+    try:
+        with pytest.raises(RuntimeError), store.write_transaction(session_factory(engine)) as session:
+            store.patch(session, "actors", "bob-minister", {"name": "Robert Minister"}, store.CLI, None)
+    finally:
+        engine.dispose()
+    after, _ = stored_and_recomputed(curated.url)
+    assert after == before
+    assert any("Bob" in document for _, document, _ in after["event_documents"]), "the old name is still stored"
 
 
 def test_a_failed_write_leaves_the_counts_alone(curated: Curated) -> None:

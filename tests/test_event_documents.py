@@ -4,9 +4,10 @@ the documented models, the ORM's view of the same records and a rendering made n
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from sqlalchemy import literal_column, select
+from sqlalchemy import literal_column, select, text
 
 from app import models as m
+from app.curation.rendered import RENDERING
 from app.queries.event_documents import rendered
 from app.schemas.events import EventOut
 from tests.helpers import all_pages
@@ -70,3 +71,80 @@ def test_stored_documents_are_what_rendering_the_rows_makes_now(data_client: Tes
         stored = dict(session.execute(select(m.EventDocument.event_id, m.EventDocument.document)).all())
     assert len(fresh) >= 30
     assert stored == fresh
+
+
+def _stored(url: str) -> dict[str, tuple[str, str]]:
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(m.EventDocument.event_id, m.EventDocument.document, m.EventDocument.rendered_by)
+            )
+            return {event_id: (document, rendered_by) for event_id, document, rendered_by in rows}
+    finally:
+        engine.dispose()
+
+
+def _execute(url: str, statement: str) -> None:
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_a_missing_stored_document_is_rendered_from_the_rows_and_upgrade_restores_it(databases, caplog) -> None:
+    """Rows written around the write path can leave an event without its stored document: reads then render it
+    from its rows (never leave the event out of a page, an export or its own URL), and bringing the database up to
+    date (app.migrate.upgrade, as `dipevents migrate` and `serve` do) stores it again."""
+    from app.main import create_app
+    from app.migrate import upgrade
+    from app.settings import Settings
+    from tests.helpers import TEST_BUNDLE, load_into
+
+    url = databases.new()
+    upgrade(url)
+    load_into(url, TEST_BUNDLE)
+    complete = _stored(url)
+    _execute(url, "DELETE FROM event_documents WHERE event_id = 'summit-meeting'")
+    app = create_app(Settings(database_url=url, rate_limit_per_minute=0))
+    try:
+        with TestClient(app) as client:
+            one = client.get("/v1/events/summit-meeting")
+            assert one.status_code == 200
+            listed = client.get("/v1/events", params={"limit": 100}).json()
+            assert [e for e in listed["items"] if e["id"] == "summit-meeting"] == [one.json()]
+            assert len(listed["items"]) == listed["total"]
+            exported = client.get("/v1/events/export.ndjson").text.splitlines()
+            assert len(exported) == listed["total"]
+            assert client.get("/v1/events/no-such-event").status_code == 404
+    finally:
+        app.state.engine.dispose()
+    assert "were missing" in caplog.text
+    upgrade(url)
+    assert _stored(url) == complete
+
+
+def test_upgrade_renders_again_what_another_release_rendered_and_drops_orphans(databases) -> None:
+    """A document rendered by other code (another `rendered_by`: a release with other fields or type codes) is
+    rendered again by this code's upgrade, and a document of an event that no longer exists is deleted."""
+    from app.migrate import upgrade
+    from tests.helpers import TEST_BUNDLE, load_into
+
+    url = databases.new()
+    upgrade(url)
+    load_into(url, TEST_BUNDLE)
+    complete = _stored(url)
+    _execute(
+        url,
+        "UPDATE event_documents SET document = '{}', rendered_by = 'an-older-release' WHERE event_id <> 'summit-meeting'",
+    )
+    _execute(url, "INSERT INTO event_documents (event_id, document, rendered_by) VALUES ('gone', '{}', 'x')")
+    upgrade(url)
+    assert _stored(url) == complete
+    assert {rendered_by for _, rendered_by in complete.values()} == {RENDERING}

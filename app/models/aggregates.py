@@ -54,9 +54,15 @@ class EventDocument(Base):
     (app.curation.rendered): lists, by-id reads and exports read this text instead of assembling participants,
     topics, citations, locators, quotes and relations per request. Not in the events table itself, so the
     events rows that filters and walks read stay narrow. No foreign key: a replacing import clears events and
-    then renders every document again."""
+    then renders every document again.
+
+    ``rendered_by`` names the rendering (app.curation.rendered.RENDERING, a digest of the document statement, which
+    holds the event type codes of app.vocab too): a release whose rendering differs finds the documents it did not
+    render by this column and renders them again when the database is brought up to date (app.migrate.upgrade)."""
 
     __tablename__ = "event_documents"
+    __table_args__ = (Index("ix_event_documents_rendered_by", "rendered_by"),)
 
     event_id: Mapped[str] = mapped_column(SLUG, primary_key=True)
     document: Mapped[str] = mapped_column(Text)
+    rendered_by: Mapped[str] = mapped_column(String(16))

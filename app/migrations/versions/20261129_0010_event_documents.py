@@ -5,18 +5,17 @@ Revises: 0009
 Create Date: 2026-11-29 18:30:00
 
 Lists, by-id reads and exports read an event's finished document (app.models.EventDocument) instead of
-assembling it from participants, topics, citations, locators, quotes and relations per request. Existing events
-are rendered here by the write path's own statement (app.curation.rendered.rebuild); from now on every write keeps
-them current. At 1M events this takes about a minute. A later change to the document's shape needs a migration
-that calls rebuild again, or stored databases keep serving the old shape.
+assembling it from participants, topics, citations, locators, quotes and relations per request. The table is
+created empty: the documents of existing events are rendered right after the upgrade by
+app.curation.rendered.ensure_current (app.migrate.upgrade calls it whenever it brings a database to the head), with
+the code of that release, so this revision does not depend on how a later release renders them. At 1M events
+rendering takes about a minute; from then on every write keeps the documents current.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-from app.curation.rendered import rebuild
 
 revision = "0010"
 down_revision = "0009"
@@ -29,10 +28,12 @@ def upgrade() -> None:
         "event_documents",
         sa.Column("event_id", sa.String(length=120), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("rendered_by", sa.String(length=16), nullable=False),
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_event_documents")),
     )
-    rebuild(op.get_bind())
+    op.create_index("ix_event_documents_rendered_by", "event_documents", ["rendered_by"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_documents_rendered_by", table_name="event_documents")
     op.drop_table("event_documents")
