@@ -99,6 +99,7 @@ NOT_FROM_A_SCHEMA = {
     "topic_closure.ancestor",
     "topic_closure.descendant",
     "event_documents.event_id",
+    "event_documents.rendered_by",  # app.curation.rendered.RENDERING
     "changes.resource",
     "changes.op",
     "changes.author",  # an API key's name (checked by `keys create`, below) or "cli"
