@@ -100,8 +100,12 @@ def ensure_current(db: Writer) -> int:
     stored, events = table_of(m.EventDocument), table_of(m.Event)
     documents = db.scalar(select(func.count()).select_from(stored))
     other = db.scalar(select(stored.c.event_id).where(stored.c.rendered_by != RENDERING).limit(1))
-    if other is None and documents == db.scalar(select(func.count()).select_from(events)):
+    total = db.scalar(select(func.count()).select_from(events)) or 0
+    if other is None and documents == total:
         return 0
+    if not documents:  # none stored yet (the first upgrade to 0010): one statement, not one per chunk of ids
+        rebuild(db)
+        return total
     db.execute(delete(stored).where(stored.c.event_id.not_in(select(events.c.id))))
     current = select(stored.c.event_id).where(stored.c.event_id == events.c.id, stored.c.rendered_by == RENDERING)
     ids = list(db.scalars(select(events.c.id).where(~exists(current))))
