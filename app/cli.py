@@ -110,12 +110,13 @@ DatabaseOption = Annotated[
 
 @cli.command()
 def migrate(database_url: DatabaseOption = None) -> None:
-    """Bring the database schema up to date (alembic upgrade head)."""
+    """Bring the database schema up to date (alembic upgrade head), and the stored event documents with it: every
+    event's rendered by this release, none for an event that no longer exists."""
     from app.migrate import upgrade
 
     url = _database_url(database_url)
     with _setup_lock(url):
-        upgrade(url)
+        upgrade(url, thorough=True)
     typer.echo("database is at the latest schema revision")
 
 

@@ -25,10 +25,11 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head", *, thorough: bool = False) -> None:
     """Migrate the database at `database_url` up to `revision` (default: the latest). At the head, also render the
     stored event documents this release's code would render differently or that are missing
-    (app.curation.rendered.ensure_current: a few counts when nothing is to do)."""
+    (app.curation.rendered.ensure_current: a few counts when nothing is to do; ``thorough``, as `dipevents migrate`
+    asks, compares every event with its document: seconds at 1M events)."""
     command.upgrade(alembic_config(database_url), revision)
     if revision == "head":
         from app.curation.rendered import ensure_current
@@ -38,7 +39,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         engine = make_engine(database_url)
         try:
             with write_transaction(session_factory(engine)) as session:  # the writers' lock, as any write takes
-                ensure_current(session)
+                ensure_current(session, thorough=thorough)
         finally:
             engine.dispose()
 

@@ -51,7 +51,8 @@ class EventCount(Base):
 class EventDocument(Base):
     """Each event's JSON document (shape: app.schemas.events.EventOut) as the API sends it, rendered by the
     database from the event's rows with app.queries.event_documents.document_sql and kept current by the write path
-    (app.curation.rendered): lists, by-id reads and exports read this text instead of assembling participants,
+    (app.curation.rendered): lists, by-id reads and the document exports (JSON, NDJSON, iCalendar, GeoJSON; CSV
+    rows are flat columns) read this text instead of assembling participants,
     topics, citations, locators, quotes and relations per request. Not in the events table itself, so the
     events rows that filters and walks read stay narrow. No foreign key: a replacing import clears events and
     then renders every document again.

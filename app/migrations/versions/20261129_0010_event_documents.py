@@ -4,7 +4,7 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-29 18:30:00
 
-Lists, by-id reads and exports read an event's finished document (app.models.EventDocument) instead of
+Lists, by-id reads and document exports read an event's finished document (app.models.EventDocument) instead of
 assembling it from participants, topics, citations, locators, quotes and relations per request. The table is
 created empty: the documents of existing events are rendered right after the upgrade by
 app.curation.rendered.ensure_current (app.migrate.upgrade calls it whenever it brings a database to the head), with
