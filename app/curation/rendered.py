@@ -7,9 +7,10 @@ Which events a record shows in (:func:`showing`): an event in its own document a
 of others; an actor as a participant or a quote's speaker; a topic among an event's topics; a citation among its
 citations; a source in its citations' and locators' `source`. Agreements appear in no event document.
 
-Cost (measured at 1M events on SQLite, 2 shared cores): rendering is ~40 µs an event, so one event's write adds
-well under a millisecond, renaming an actor in 10% of the events ~10 s (on top of re-deriving their search text),
-and a full rebuild (a replacing import, the benchmark generator, the first upgrade to migration 0010) ~1 min.
+Cost (at 1M events on SQLite, 2 shared cores): a full rebuild (a replacing import, the benchmark generator, the
+first upgrade to migration 0010) measured ~70 s, about 70 µs an event; so one event's write adds well under a
+millisecond, and renaming an actor in 10% of the events would add ~7 s (estimated from that rate, not measured) on
+top of re-deriving their search text.
 """
 
 from __future__ import annotations
