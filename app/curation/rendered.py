@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import delete, exists, func, insert, literal, literal_column, select, union
 
 from app import models as m
-from app.curation.aggregates import Events, Writer, dialect_of, each_condition
+from app.curation.aggregates import Events, Writer, actor_events, dialect_of, each_condition
 from app.curation.validate import table_of
 from app.queries.event_documents import rendered
 
@@ -46,10 +46,7 @@ def showing(kind: str, record_id: str) -> Any | None:
             select(m.Event.id).where(m.Event.parent_id == record_id),
         )
     if kind == "actors":
-        return union(
-            select(m.EventParticipant.event_id).where(m.EventParticipant.actor_id == record_id),
-            select(m.EventQuote.event_id).where(m.EventQuote.speaker_id == record_id),
-        )
+        return union(actor_events(record_id), select(m.EventQuote.event_id).where(m.EventQuote.speaker_id == record_id))
     if kind == "topics":
         return select(m.EventTopic.event_id).where(m.EventTopic.topic_id == record_id)
     if kind == "citations":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import orjson
@@ -179,6 +180,7 @@ def document_sql(d: JsonDialect, e: str = "e") -> str:
     )
 
 
+@cache
 def rendered(name: str, e: str = "e") -> str:
     """The document of the event row aliased ``e`` as text, in dialect ``name`` ("sqlite" or "postgresql"): what
     app.curation.rendered stores in event_documents."""
@@ -224,13 +226,15 @@ def event_documents_json(session: Session, ids: Sequence[str]) -> bytes:
     connection = session.connection()
     name = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
     read, render = STATEMENTS[name]
-    wanted = orjson.dumps(list(ids)).decode() if name == "sqlite" else list(ids)
-    found: list[tuple[str, str]] = [(row[0], row[1]) for row in connection.execute(read, {"ids": wanted})]
+
+    def rows(statement: Any, wanted: Sequence[str]) -> list[tuple[str, str]]:
+        argument = orjson.dumps(list(wanted)).decode() if name == "sqlite" else list(wanted)
+        return [(row[0], row[1]) for row in connection.execute(statement, {"ids": argument})]
+
+    found = rows(read, ids)
     if len(found) < len(ids):
         documents = dict(found)
-        missing = [i for i in ids if i not in documents]
-        argument = orjson.dumps(missing).decode() if name == "sqlite" else missing
-        made = dict(connection.execute(render, {"ids": argument}).all())
+        made = dict(rows(render, [i for i in ids if i not in documents]))
         if made:
             logger.warning("%d event documents were missing and were rendered from their rows", len(made))
         documents |= made
